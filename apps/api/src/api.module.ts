@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@tripline/auth';
+import { ClickHouseModule } from '@tripline/clickhouse';
+import { ConfigModule } from '@tripline/config';
+import { PostgresModule } from '@tripline/postgres';
+import { OperabilityModule } from '@tripline/server';
+import { TransportModule } from '@tripline/transport';
+
+/** REST + OpenAPI: registry, datasets, schedules, rules, alerts and HTTP ingest. */
+@Module({
+  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule],
+})
+export class ApiModule {}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@tripline/config';
+import { PostgresModule } from '@tripline/postgres';
+import { OperabilityModule } from '@tripline/server';
+import { TransportModule } from '@tripline/transport';
+
+/** Scheduled replays of clean and canary sets; needs Kafka and PostgreSQL, never ClickHouse. */
+@Module({
+  imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule],
+})
+export class EvaluatorModule {}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ClickHouseModule } from '@tripline/clickhouse';
+import { ConfigModule } from '@tripline/config';
+import { OperabilityModule } from '@tripline/server';
+import { TransportModule } from '@tripline/transport';
+
+/** Kafka consumer: the one writer of ClickHouse, and the stream detectors. */
+@Module({
+  imports: [ConfigModule, OperabilityModule, ClickHouseModule, TransportModule],
+})
+export class IngestorModule {}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '@tripline/auth';
+import { ClickHouseModule } from '@tripline/clickhouse';
+import { ConfigModule } from '@tripline/config';
+import { PostgresModule } from '@tripline/postgres';
+import { OperabilityModule } from '@tripline/server';
+import { TransportModule } from '@tripline/transport';
+
+/**
+ * Every feature module in one process. With no service variables set, storage is embedded
+ * (chDB, PGlite, the on-disk event log) under TRIPLINE_DATA_DIR.
+ */
+@Module({
+  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule],
+})
+export class StandaloneModule {}

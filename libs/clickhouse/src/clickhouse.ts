@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+
+export interface ClickHouseOptions {
+  /** HTTP(S) server URL; when absent the embedded engine is used. */
+  url?: string;
+  username?: string;
+  password?: string;
+  database: string;
+  /** Data directory of the embedded engine. */
+  dataDirectory: string;
+}
+
+export interface ClickHouseHealth {
+  up: boolean;
+  detail: string;
+}
+
+/**
+ * The ClickHouse connection every module shares: the official client, over HTTP against a
+ * server or over the in-process chDB engine, with one API either way.
+ */
+export class ClickHouse implements OnApplicationShutdown {
+  readonly client: ClickHouseClient;
+  readonly kind: 'server' | 'embedded';
+
+  constructor(readonly options: ClickHouseOptions) {
+    if (options.url) {
+      this.kind = 'server';
+      this.client = createClient({
+        url: options.url,
+        username: options.username,
+        password: options.password,
+        request_timeout: 60_000,
+        clickhouse_settings: { date_time_input_format: 'best_effort' },
+      });
+    } else {
+      this.kind = 'embedded';
+      const directory = path.resolve(options.dataDirectory);
+      mkdirSync(directory, { recursive: true });
+      // Loaded lazily: the embedded engine is a 550 MB native library that a server deployment never needs.
+      const { createChdbConnection } = require('chdb/connection') as typeof import('chdb/connection');
+      // chdb types its connection against its own copy of @clickhouse/client-common; the shapes match.
+      const connection = createChdbConnection({ path: directory }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+      this.client = createClient({
+        connection,
+        clickhouse_settings: { date_time_input_format: 'best_effort' },
+      });
+    }
+  }
+
+  get database(): string {
+    return this.options.database;
+  }
+
+  /** `database.table`, for queries. */
+  table(name: string): string {
+    return `${this.options.database}.${name}`;
+  }
+
+  async check(): Promise<ClickHouseHealth> {
+    try {
+      const result = await this.client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' });
+      const [row] = await result.json<{ version: string }>();
+      return { up: true, detail: `${this.kind} ClickHouse ${row.version}` };
+    } catch (error) {
+      return { up: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,4 @@
+export * from './clickhouse';
+export * from './clickhouse.module';
+export * from './migration';
+export * from './migrations';

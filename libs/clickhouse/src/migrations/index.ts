@@ -1,0 +1,5 @@
+import type { ClickHouseMigration } from '../migration';
+import { initialTables } from './001-initial-tables';
+
+/** Every migration, in order. Append only: an applied migration is never edited. */
+export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [initialTables];

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'expected an integer port between 1 and 65535' })
+    .int('expected an integer port between 1 and 65535')
+    .min(1, 'expected an integer port between 1 and 65535')
+    .max(65535, 'expected an integer port between 1 and 65535')
+    .default(fallback);
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const brokerList = optionalText.pipe(
+  z
+    .string()
+    .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .refine((brokers) => brokers.every((broker) => /^[^\s:]+:\d{1,5}$/.test(broker)), {
+      message: 'expected a comma-separated list of host:port pairs, e.g. "kafka-1:9092,kafka-2:9092"',
+    })
+    .optional(),
+);
+
+const url = (protocols: string[], example: string) =>
+  optionalText.pipe(
+    z
+      .string()
+      .refine(
+        (value) => {
+          try {
+            return protocols.includes(new URL(value).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { message: `expected a ${protocols.join(' or ')} URL, e.g. "${example}"` },
+      )
+      .optional(),
+  );
+
+/**
+ * Every environment variable Tripline reads. Unset service variables mean the embedded default,
+ * so an empty environment is a valid standalone configuration.
+ */
+export const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  PORT: port(8080),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRIPLINE_DATA_DIR: z.string().trim().min(1, 'expected a directory path').default('.tripline'),
+  TRIPLINE_ADMIN_KEY: optionalText.pipe(
+    z
+      .string()
+      .min(24, 'expected at least 24 characters: an admin key must be hard to guess')
+      .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
+      .optional(),
+  ),
+  KAFKA_BROKERS: brokerList,
+  KAFKA_CLIENT_ID: z.string().trim().min(1).default('tripline'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (a Kafka topic name prefix)')
+    .default('tripline.'),
+  KAFKA_PARTITIONS: z.coerce.number().int().min(1, 'expected an integer >= 1').max(1024).default(6),
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1, 'expected an integer >= 1').max(16).default(1),
+  CLICKHOUSE_URL: url(['http:', 'https:'], 'http://clickhouse:8123'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a ClickHouse identifier')
+    .default('tripline'),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://tripline:secret@db:5432/tripline'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+const SECRET_VARIABLES = new Set(['TRIPLINE_ADMIN_KEY', 'CLICKHOUSE_PASSWORD', 'DATABASE_URL']);
+
+/** Parses the environment; throws a ConfigurationError naming every bad variable and what it expects. */
+export function parseEnvironment(source: Record<string, string | undefined>): Environment {
+  const result = environmentSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '(environment)');
+    const raw = source[variable];
+    const shown = raw === undefined ? 'it is not set' : SECRET_VARIABLES.has(variable) ? 'got a value that is hidden here' : `got ${JSON.stringify(raw)}`;
+    return `${variable}: ${issue.message} (${shown})`;
+  });
+  throw new ConfigurationError(problems);
+}

@@ -1,0 +1,15 @@
+/** The Kafka topics of the design, without the configurable prefix. Names are a stable contract. */
+export const TOPICS = {
+  inference: 'inference.v1',
+  feedback: 'feedback.v1',
+  evaluations: 'evaluations.v1',
+  metrics: 'metrics.v1',
+  alerts: 'alerts.v1',
+  dlq: 'dlq.v1',
+} as const;
+
+export type TopicKey = keyof typeof TOPICS;
+
+export function topicName(prefix: string, key: TopicKey): string {
+  return `${prefix}${TOPICS[key]}`;
+}

@@ -1,0 +1,2 @@
+export * from './zod-body.pipe';
+export * from './openapi';

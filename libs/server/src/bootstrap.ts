@@ -1,0 +1,86 @@
+import { Logger as NestLogger, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { loadEnvironmentOrExit, type Environment } from '@tripline/config';
+
+export interface ApplicationOptions {
+  /** The service name in logs and metrics: api, ingestor, evaluator, alerter or standalone. */
+  service: string;
+  /** Serve the OpenAPI document at /docs and /docs-json. */
+  openApi?: boolean;
+  /** Largest accepted request body; batch ingest needs more than Express's 100 kB default. */
+  bodyLimit?: string;
+}
+
+export function describeOpenApi(app: INestApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Tripline')
+    .setDescription(
+      'Continuous drift and poisoning monitoring for ML models. Every route under /v1/ needs `Authorization: Bearer <api key>`.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A Tripline API key' })
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/** Creates and configures an application without listening: what tests and main() share. */
+export async function createApplication(rootModule: Type<unknown>, options: ApplicationOptions): Promise<NestExpressApplication> {
+  process.env.TRIPLINE_SERVICE = options.service;
+  const app = await NestFactory.create<NestExpressApplication>(rootModule, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '16mb' });
+  app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+  if (options.openApi) describeOpenApi(app);
+  return app;
+}
+
+/**
+ * main() of every app: validate configuration, build, listen, and close cleanly on SIGTERM or
+ * SIGINT within SHUTDOWN_TIMEOUT_MS (consumers drain, buffers flush, connections close).
+ */
+export async function runApplication(rootModule: Type<unknown>, options: ApplicationOptions): Promise<NestExpressApplication> {
+  const environment: Environment = loadEnvironmentOrExit();
+  const startup = new NestLogger('Tripline');
+  let app: NestExpressApplication;
+  try {
+    app = await createApplication(rootModule, options);
+  } catch (error) {
+    startup.error(`${options.service} could not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.stderr.write(`tripline ${options.service}: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  installShutdown(app, environment.SHUTDOWN_TIMEOUT_MS);
+  await app.listen(environment.PORT, environment.HOST);
+  app.get(Logger).log(`${options.service} listening on http://${environment.HOST}:${environment.PORT}`, 'Tripline');
+  return app;
+}
+
+function installShutdown(app: INestApplication, timeoutMs: number): void {
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    const logger = app.get(Logger);
+    logger.log(`${signal} received: draining and closing`, 'Tripline');
+    const force = setTimeout(() => {
+      logger.error(`shutdown took longer than ${timeoutMs} ms; exiting anyway`, undefined, 'Tripline');
+      process.exit(1);
+    }, timeoutMs);
+    force.unref();
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error(`shutdown failed: ${String(error)}`, undefined, 'Tripline');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}

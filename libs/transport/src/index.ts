@@ -1,0 +1,6 @@
+export * from './event-bus';
+export * from './backoff';
+export * from './kafka-bus';
+export * from './embedded-bus';
+export * from './segment-log';
+export * from './transport.module';
