@@ -186,8 +186,8 @@ async function withLock(fn) {
 }
 
 // ---------------------------------------------------------------------------
-// Kafka wire protocol, just enough to know the broker really serves requests
-// (an open port only means the acceptor is up, not that the broker is unfenced).
+// Kafka wire protocol, just enough to know a Kafka broker (not just anything on that
+// port) is serving requests and is unfenced, i.e. topic creation will work.
 // ---------------------------------------------------------------------------
 
 function kafkaRequest(host, port, apiKey, apiVersion, body, timeoutMs = 3000) {
@@ -366,7 +366,7 @@ function formatKafkaStorage() {
 }
 
 function spawnKafka() {
-  const out = fs.openSync(KAFKA_STDOUT_LOG, 'a');
+  const out = fs.openSync(KAFKA_STDOUT_LOG, 'w');
   try {
     const child = spawn(
       'java',
@@ -459,7 +459,20 @@ async function startKafka() {
     throw new Error('Java 17+ is required to run Kafka: apt-get install openjdk-17-jre-headless');
   ensureKafkaLibs();
   for (const pid of strayKafkaPids()) await stopKafka(pid); // would hold the data dir we are about to wipe
+  // Logs belong to one broker run; old runs' lines would make a startup failure's log tail misleading.
+  fs.rmSync(KAFKA_LOGS, { recursive: true, force: true });
   fs.mkdirSync(KAFKA_LOGS, { recursive: true });
+  try {
+    return await launchKafka();
+  } catch (err) {
+    // The ports were free when we asked, but another process may have bound one since.
+    if (!/Address already in use/.test(err.message)) throw err;
+    log('a picked port was taken before Kafka bound it; retrying with new ports');
+    return launchKafka();
+  }
+}
+
+async function launchKafka() {
   const [port, controllerPort] = await freePorts(2);
   fs.writeFileSync(KAFKA_PROPS, serverProperties(port, controllerPort));
   const t0 = Date.now();
@@ -539,7 +552,7 @@ function localUrls(port) {
   ];
 }
 
-async function firstWorkingUrl(port) {
+function firstWorkingUrl(port) {
   if (!hasCommand('psql')) return localUrls(port)[0]; // cannot verify further than TCP
   for (const url of localUrls(port)) if (psqlOk(url)) return url;
   return null;
@@ -631,7 +644,7 @@ async function providePostgres(prev) {
   }
 
   if (await tcpProbe('127.0.0.1', PG_DEFAULT_PORT)) {
-    const url = await firstWorkingUrl(PG_DEFAULT_PORT);
+    const url = firstWorkingUrl(PG_DEFAULT_PORT);
     if (url) return { databaseUrl: url, postgresCluster: owned };
     throw new Error(
       `PostgreSQL on 127.0.0.1:${PG_DEFAULT_PORT} refused all of: ${localUrls(PG_DEFAULT_PORT).map(redact).join(', ')}. ` +
@@ -655,10 +668,10 @@ async function providePostgres(prev) {
   }
 
   await startCluster(cluster);
-  let url = await firstWorkingUrl(cluster.port);
+  let url = firstWorkingUrl(cluster.port);
   if (!url) {
     ensurePostgresPassword(cluster);
-    url = await firstWorkingUrl(cluster.port);
+    url = firstWorkingUrl(cluster.port);
   }
   const postgresCluster = { version: cluster.version, name: cluster.name, port: cluster.port };
   if (!url) {

@@ -88,8 +88,10 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
 
   private async consume(log: SegmentLog, topic: TopicKey, options: SubscriptionOptions, signal: AbortSignal): Promise<void> {
     const name = this.topicName(topic);
-    let position = (await log.committed(options.groupId)) ?? (options.fromBeginning ? log.startOffset : log.endOffset);
-    position = Math.max(position, log.startOffset);
+    const committed = await log.committed(options.groupId);
+    let position = Math.max(committed ?? (options.fromBeginning ? log.startOffset : log.endOffset), log.startOffset);
+    // Registers the group at once, so retention keeps what it has not read yet.
+    if (committed === undefined) await log.commit(options.groupId, position);
     while (!signal.aborted) {
       const records = await log.read(position, this.options.maxBatchBytes);
       if (records.length === 0) {

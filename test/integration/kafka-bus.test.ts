@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { TOPICS } from '@tripline/contracts';
+import { KafkaBus } from '@tripline/transport';
+import { eventually, kafkaBrokers, uniqueName } from '@tripline/testing';
+
+describe('Kafka bus against a real broker', () => {
+  const prefix = `${uniqueName('it')}.`;
+  let bus: KafkaBus;
+
+  before(async () => {
+    bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: 'tripline-test', topicPrefix: prefix, partitions: 3, replicationFactor: 1 });
+    await bus.ensureTopics();
+  });
+
+  after(async () => {
+    await bus.onApplicationShutdown();
+  });
+
+  it('creates every topic of the design with the configured partitions, and a second call is a no-op', async () => {
+    await bus.ensureTopics();
+    const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const metadata = await admin.fetchTopicMetadata({ topics: Object.values(TOPICS).map((topic) => prefix + topic) });
+    await admin.disconnect();
+    assert.equal(metadata.topics.length, 6);
+    for (const topic of metadata.topics) assert.equal(topic.partitions.length, 3, topic.name);
+  });
+
+  it('produces and consumes through the broker, keyed by model, every message exactly once to one group', async () => {
+    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `model-${i % 7}`, value: JSON.stringify({ n: i }) }));
+    await bus.publish('inference', sent);
+    const received = new Map<number, { key: string | null; partition: number }>();
+    const subscription = await bus.subscribe({
+      groupId: uniqueName('group'),
+      topics: ['inference'],
+      fromBeginning: true,
+      handleBatch: async (batch) => {
+        for (const message of batch.messages) received.set(JSON.parse(message.value.toString()).n, { key: message.key, partition: message.partition });
+      },
+    });
+    await eventually(async () => (received.size === sent.length ? true : undefined), 60_000);
+    await subscription.stop();
+    const partitionsOfModel0 = new Set([...received.entries()].filter(([n]) => n % 7 === 0).map(([, m]) => m.partition));
+    assert.equal(partitionsOfModel0.size, 1, 'one model always lands on one partition');
+    assert.equal(received.get(5)?.key, 'model-5');
+  });
+
+  it('a failing handler is retried in place; the committed offset makes a restarted group resume without loss or repeat', async () => {
+    const groupId = uniqueName('retry');
+    const values = (count: number, from: number) => Array.from({ length: count }, (_, i) => ({ key: 'model-r', value: String(from + i) }));
+    await bus.publish('feedback', values(20, 0));
+    const firstRun: string[] = [];
+    let failed = 0;
+    const first = await bus.subscribe({
+      groupId,
+      topics: ['feedback'],
+      fromBeginning: true,
+      onRetry: () => undefined,
+      handleBatch: async (batch) => {
+        if (failed < 2) {
+          failed++;
+          throw new Error('downstream unavailable');
+        }
+        firstRun.push(...batch.messages.map((m) => m.value.toString()));
+      },
+    });
+    await eventually(async () => (firstRun.length === 20 ? true : undefined), 60_000);
+    await first.stop();
+    assert.equal(failed, 2);
+    assert.deepEqual(firstRun.map(Number).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+
+    await bus.publish('feedback', values(5, 20));
+    const secondRun: string[] = [];
+    const second = await bus.subscribe({
+      groupId,
+      topics: ['feedback'],
+      fromBeginning: true,
+      handleBatch: async (batch) => void secondRun.push(...batch.messages.map((m) => m.value.toString())),
+    });
+    await eventually(async () => (secondRun.length >= 5 ? true : undefined), 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await second.stop();
+    assert.deepEqual(secondRun.map(Number).sort((a, b) => a - b), [20, 21, 22, 23, 24]);
+  });
+
+  it('reports the broker healthy', async () => {
+    const health = await bus.check();
+    assert.equal(health.up, true, health.detail);
+    assert.match(health.detail, /1 broker/);
+  });
+});

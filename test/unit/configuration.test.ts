@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigurationError, parseEnvironment } from '@tripline/config';
+
+describe('configuration', () => {
+  it('an empty environment is a valid standalone configuration with the documented defaults', () => {
+    const environment = parseEnvironment({});
+    assert.equal(environment.PORT, 8080);
+    assert.equal(environment.TRIPLINE_DATA_DIR, '.tripline');
+    assert.equal(environment.KAFKA_TOPIC_PREFIX, 'tripline.');
+    assert.equal(environment.KAFKA_BROKERS, undefined);
+    assert.equal(environment.DATABASE_URL, undefined);
+    assert.equal(environment.CLICKHOUSE_URL, undefined);
+  });
+
+  it('parses service variables', () => {
+    const environment = parseEnvironment({
+      PORT: '9000',
+      KAFKA_BROKERS: 'k1:9092, k2:9093',
+      DATABASE_URL: 'postgres://u:p@db:5432/tripline',
+      CLICKHOUSE_URL: 'http://ch:8123',
+    });
+    assert.equal(environment.PORT, 9000);
+    assert.deepEqual(environment.KAFKA_BROKERS, ['k1:9092', 'k2:9093']);
+    assert.equal(environment.CLICKHOUSE_URL, 'http://ch:8123');
+  });
+
+  it('names every bad variable, what it expects and what it got', () => {
+    assert.throws(
+      () => parseEnvironment({ PORT: 'eighty', KAFKA_BROKERS: 'kafka', CLICKHOUSE_URL: 'ftp://x' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.match(error.message, /PORT: expected an integer port between 1 and 65535 \(got "eighty"\)/);
+        assert.match(error.message, /KAFKA_BROKERS: expected a comma-separated list of host:port pairs/);
+        assert.match(error.message, /CLICKHOUSE_URL: expected a http: or https: URL/);
+        assert.equal(error.problems.length, 3);
+        return true;
+      },
+    );
+  });
+
+  it('never echoes a secret in its error message', () => {
+    assert.throws(
+      () => parseEnvironment({ TRIPLINE_ADMIN_KEY: 'short-secret', DATABASE_URL: 'mysql://root:hunter2@db/x' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.match(error.message, /TRIPLINE_ADMIN_KEY: expected at least 24 characters/);
+        assert.match(error.message, /DATABASE_URL: expected a postgres: or postgresql: URL/);
+        assert.doesNotMatch(error.message, /short-secret|hunter2/);
+        return true;
+      },
+    );
+  });
+});
