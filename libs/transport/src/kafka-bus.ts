@@ -103,7 +103,7 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
     await consumer.run({
       eachBatchAutoResolve: false,
       autoCommit: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0) return;
         const messages: BusMessage[] = batch.messages.map((message) => ({
           topic: batch.topic,
@@ -128,8 +128,10 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
             await heartbeat();
           }
         }
-        resolveOffset(batch.messages[batch.messages.length - 1].offset);
-        await commitOffsetsIfNecessary();
+        const last = batch.messages[batch.messages.length - 1].offset;
+        resolveOffset(last);
+        // Explicit: with autoCommit off, commitOffsetsIfNecessary() would commit nothing.
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
         await heartbeat();
       },
     });
