@@ -22,7 +22,8 @@ function parseArguments(argv) {
     else filters.push(argv[i]);
   }
   for (const suite of suites) {
-    if (!SUITES.includes(suite)) throw new Error(`unknown suite "${suite}"; expected one of ${SUITES.join(', ')}`);
+    if (!SUITES.includes(suite))
+      throw new Error(`unknown suite "${suite}"; expected one of ${SUITES.join(', ')}`);
   }
   return { suites: suites.length ? suites : SUITES, filters };
 }
@@ -60,7 +61,13 @@ function runNodeTests(files, environment) {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
+      [
+        '--enable-source-maps',
+        '--test',
+        '--test-reporter=spec',
+        `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+        ...files,
+      ],
       { cwd: ROOT, stdio: 'inherit', env: environment },
     );
     const forward = (signal) => child.kill(signal);
@@ -75,7 +82,9 @@ async function main() {
   build();
   const files = suites.flatMap((suite) => testFiles(suite, filters));
   if (files.length === 0) {
-    console.error(`no test files matched (suites: ${suites.join(', ')}; filters: ${filters.join(', ') || 'none'})`);
+    console.error(
+      `no test files matched (suites: ${suites.join(', ')}; filters: ${filters.join(', ') || 'none'})`,
+    );
     process.exit(1);
   }
   const needsServices = suites.some((suite) => suite !== 'unit');
@@ -97,7 +106,9 @@ async function main() {
       await stack.down().catch((error) => console.error(`stack down failed: ${error.message}`));
     }
   }
-  console.error(`\n${files.length} test files in ${((Date.now() - began) / 1000).toFixed(1)} s: ${code === 0 ? 'passed' : 'FAILED'}`);
+  console.error(
+    `\n${files.length} test files in ${((Date.now() - began) / 1000).toFixed(1)} s: ${code === 0 ? 'passed' : 'FAILED'}`,
+  );
   process.exit(code);
 }
 

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { createTestDatabase, kafkaBrokers, startApp, temporaryDirectory, uniqueName, type RunningApp } from '@tripline/testing';
+import {
+  createTestDatabase,
+  kafkaBrokers,
+  startApp,
+  temporaryDirectory,
+  uniqueName,
+  type RunningApp,
+} from '@tripline/testing';
 
 describe('api app against real Kafka and PostgreSQL', () => {
   const scratch = temporaryDirectory();
@@ -28,7 +35,10 @@ describe('api app against real Kafka and PostgreSQL', () => {
 
   it('reports Kafka, PostgreSQL and ClickHouse ready', async () => {
     const response = await fetch(`${app.baseUrl}/health`);
-    const body = (await response.json()) as { status: string; details: Record<string, { status: string; detail: string }> };
+    const body = (await response.json()) as {
+      status: string;
+      details: Record<string, { status: string; detail: string }>;
+    };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.details.kafka.status, 'up');
     assert.match(body.details.kafka.detail, /broker/);
@@ -38,13 +48,20 @@ describe('api app against real Kafka and PostgreSQL', () => {
 
   it('guards /v1/ routes with keys stored in the real database', async () => {
     assert.equal((await fetch(`${app.baseUrl}/v1/keys`)).status, 401);
-    const listed = await fetch(`${app.baseUrl}/v1/keys`, { headers: { authorization: 'Bearer tl_distributed-admin-key-0123456789' } });
+    const listed = await fetch(`${app.baseUrl}/v1/keys`, {
+      headers: { authorization: 'Bearer tl_distributed-admin-key-0123456789' },
+    });
     assert.equal(listed.status, 200);
     const client = new Client({ connectionString: database.url });
     await client.connect();
-    const { rows } = await client.query<{ role: string; key_hash: string }>('SELECT role, key_hash FROM api_keys');
+    const { rows } = await client.query<{ role: string; key_hash: string }>(
+      'SELECT role, key_hash FROM api_keys',
+    );
     await client.end();
-    assert.deepEqual(rows.map((row) => row.role), ['admin']);
+    assert.deepEqual(
+      rows.map((row) => row.role),
+      ['admin'],
+    );
     assert.match(rows[0].key_hash, /^[0-9a-f]{64}$/, 'stored hashed');
   });
 });

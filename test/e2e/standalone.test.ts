@@ -11,7 +11,10 @@ describe('standalone app on embedded storage', () => {
   const call = (method: string, path: string, key?: string, body?: unknown) =>
     fetch(`${app.baseUrl}${path}`, {
       method,
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
 
@@ -35,7 +38,10 @@ describe('standalone app on embedded storage', () => {
 
   it('serves the OpenAPI UI and document', async () => {
     assert.equal((await call('GET', '/docs')).status, 200);
-    const document = (await (await call('GET', '/docs-json')).json()) as { paths: Record<string, unknown>; components: { securitySchemes: object } };
+    const document = (await (await call('GET', '/docs-json')).json()) as {
+      paths: Record<string, unknown>;
+      components: { securitySchemes: object };
+    };
     assert.ok(document.paths['/v1/keys'], 'keys routes are documented');
     assert.ok(document.components.securitySchemes, 'bearer auth is documented');
   });
@@ -56,9 +62,14 @@ describe('standalone app on embedded storage', () => {
 
     const forbidden = await call('GET', '/v1/keys', viewer.key);
     assert.equal(forbidden.status, 403);
-    assert.match(((await forbidden.json()) as { message: string }).message, /needs role admin or higher; this key has role viewer/);
+    assert.match(
+      ((await forbidden.json()) as { message: string }).message,
+      /needs role admin or higher; this key has role viewer/,
+    );
 
-    const listed = (await (await call('GET', '/v1/keys', ADMIN_KEY)).json()) as { items: Record<string, unknown>[] };
+    const listed = (await (await call('GET', '/v1/keys', ADMIN_KEY)).json()) as {
+      items: Record<string, unknown>[];
+    };
     const entry = listed.items.find((item) => item.id === viewer.id);
     assert.ok(entry);
     assert.equal(entry.key, undefined, 'the secret is never listed');
@@ -66,11 +77,17 @@ describe('standalone app on embedded storage', () => {
     assert.ok(!JSON.stringify(listed).includes('keyHash'), 'no hash in the list');
 
     assert.equal((await call('DELETE', `/v1/keys/${viewer.id}`, ADMIN_KEY)).status, 200);
-    assert.equal((await call('GET', '/v1/keys', viewer.key)).status, 401, 'a revoked key no longer authenticates');
+    assert.equal(
+      (await call('GET', '/v1/keys', viewer.key)).status,
+      401,
+      'a revoked key no longer authenticates',
+    );
   });
 
   it('an ingest-only key cannot manage keys (403)', async () => {
-    const created = (await (await call('POST', '/v1/keys', ADMIN_KEY, { name: 'svc', scopes: ['ingest'] })).json()) as { key: string; role: null };
+    const created = (await (
+      await call('POST', '/v1/keys', ADMIN_KEY, { name: 'svc', scopes: ['ingest'] })
+    ).json()) as { key: string; role: null };
     assert.equal(created.role, null);
     assert.equal((await call('POST', '/v1/keys', created.key, { name: 'x', role: 'admin' })).status, 403);
   });
@@ -79,12 +96,20 @@ describe('standalone app on embedded storage', () => {
     const response = await call('POST', '/v1/keys', ADMIN_KEY, { name: '', role: 'superuser' });
     assert.equal(response.status, 400);
     const body = (await response.json()) as { message: string[] };
-    assert.ok(body.message.some((m) => m.startsWith('name: expected a non-empty name')), body.message.join('\n'));
-    assert.ok(body.message.some((m) => m.startsWith('role: expected one of viewer, operator, admin')), body.message.join('\n'));
+    assert.ok(
+      body.message.some((m) => m.startsWith('name: expected a non-empty name')),
+      body.message.join('\n'),
+    );
+    assert.ok(
+      body.message.some((m) => m.startsWith('role: expected one of viewer, operator, admin')),
+      body.message.join('\n'),
+    );
   });
 
   it('the last admin key cannot be revoked', async () => {
-    const listed = (await (await call('GET', '/v1/keys', ADMIN_KEY)).json()) as { items: { id: string; role: string }[] };
+    const listed = (await (await call('GET', '/v1/keys', ADMIN_KEY)).json()) as {
+      items: { id: string; role: string }[];
+    };
     const admin = listed.items.find((item) => item.role === 'admin')!;
     assert.equal((await call('DELETE', `/v1/keys/${admin.id}`, ADMIN_KEY)).status, 409);
   });
@@ -122,7 +147,9 @@ describe('standalone first run and restart', () => {
     const second = await startApp('standalone', { TRIPLINE_DATA_DIR: scratch.path });
     try {
       assert.ok(!/tl_[A-Za-z0-9_-]{43}/.test(second.output()), 'no new admin key on a second start');
-      const listed = await fetch(`${second.baseUrl}/v1/keys`, { headers: { authorization: `Bearer ${key}` } });
+      const listed = await fetch(`${second.baseUrl}/v1/keys`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
       assert.equal(listed.status, 200);
       const names = ((await listed.json()) as { items: { name: string }[] }).items.map((item) => item.name);
       assert.ok(names.includes('survives restart'));
@@ -132,6 +159,13 @@ describe('standalone first run and restart', () => {
   });
 
   it('refuses to start with an invalid variable, naming it', async () => {
-    await assert.rejects(startApp('standalone', { TRIPLINE_DATA_DIR: scratch.path, PORT_UNUSED: '1', KAFKA_BROKERS: 'not a broker' }), /KAFKA_BROKERS: expected a comma-separated list of host:port pairs/);
+    await assert.rejects(
+      startApp('standalone', {
+        TRIPLINE_DATA_DIR: scratch.path,
+        PORT_UNUSED: '1',
+        KAFKA_BROKERS: 'not a broker',
+      }),
+      /KAFKA_BROKERS: expected a comma-separated list of host:port pairs/,
+    );
   });
 });

@@ -10,7 +10,13 @@ describe('Kafka bus against a real broker', () => {
   let bus: KafkaBus;
 
   before(async () => {
-    bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: 'tripline-test', topicPrefix: prefix, partitions: 3, replicationFactor: 1 });
+    bus = new KafkaBus({
+      brokers: kafkaBrokers(),
+      clientId: 'tripline-test',
+      topicPrefix: prefix,
+      partitions: 3,
+      replicationFactor: 1,
+    });
     await bus.ensureTopics();
   });
 
@@ -22,14 +28,19 @@ describe('Kafka bus against a real broker', () => {
     await bus.ensureTopics();
     const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    const metadata = await admin.fetchTopicMetadata({ topics: Object.values(TOPICS).map((topic) => prefix + topic) });
+    const metadata = await admin.fetchTopicMetadata({
+      topics: Object.values(TOPICS).map((topic) => prefix + topic),
+    });
     await admin.disconnect();
     assert.equal(metadata.topics.length, 6);
     for (const topic of metadata.topics) assert.equal(topic.partitions.length, 3, topic.name);
   });
 
   it('produces and consumes through the broker, keyed by model, every message exactly once to one group', async () => {
-    const sent = Array.from({ length: 300 }, (_, i) => ({ key: `model-${i % 7}`, value: JSON.stringify({ n: i }) }));
+    const sent = Array.from({ length: 300 }, (_, i) => ({
+      key: `model-${i % 7}`,
+      value: JSON.stringify({ n: i }),
+    }));
     await bus.publish('inference', sent);
     const received = new Map<number, { key: string | null; partition: number }>();
     const subscription = await bus.subscribe({
@@ -37,19 +48,26 @@ describe('Kafka bus against a real broker', () => {
       topics: ['inference'],
       fromBeginning: true,
       handleBatch: async (batch) => {
-        for (const message of batch.messages) received.set(JSON.parse(message.value.toString()).n, { key: message.key, partition: message.partition });
+        for (const message of batch.messages)
+          received.set(JSON.parse(message.value.toString()).n, {
+            key: message.key,
+            partition: message.partition,
+          });
       },
     });
     await eventually(async () => (received.size === sent.length ? true : undefined), 60_000);
     await subscription.stop();
-    const partitionsOfModel0 = new Set([...received.entries()].filter(([n]) => n % 7 === 0).map(([, m]) => m.partition));
+    const partitionsOfModel0 = new Set(
+      [...received.entries()].filter(([n]) => n % 7 === 0).map(([, m]) => m.partition),
+    );
     assert.equal(partitionsOfModel0.size, 1, 'one model always lands on one partition');
     assert.equal(received.get(5)?.key, 'model-5');
   });
 
   it('a failing handler is retried in place; the committed offset makes a restarted group resume without loss or repeat', async () => {
     const groupId = uniqueName('retry');
-    const values = (count: number, from: number) => Array.from({ length: count }, (_, i) => ({ key: 'model-r', value: String(from + i) }));
+    const values = (count: number, from: number) =>
+      Array.from({ length: count }, (_, i) => ({ key: 'model-r', value: String(from + i) }));
     await bus.publish('feedback', values(20, 0));
     const firstRun: string[] = [];
     let failed = 0;
@@ -69,7 +87,10 @@ describe('Kafka bus against a real broker', () => {
     await eventually(async () => (firstRun.length === 20 ? true : undefined), 60_000);
     await first.stop();
     assert.equal(failed, 2);
-    assert.deepEqual(firstRun.map(Number).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      firstRun.map(Number).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
 
     await bus.publish('feedback', values(5, 20));
     const secondRun: string[] = [];
@@ -82,7 +103,10 @@ describe('Kafka bus against a real broker', () => {
     await eventually(async () => (secondRun.length >= 5 ? true : undefined), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await second.stop();
-    assert.deepEqual(secondRun.map(Number).sort((a, b) => a - b), [20, 21, 22, 23, 24]);
+    assert.deepEqual(
+      secondRun.map(Number).sort((a, b) => a - b),
+      [20, 21, 22, 23, 24],
+    );
   });
 
   it('reports the broker healthy', async () => {

@@ -26,21 +26,39 @@ describe('TypeORM migrations against a real PostgreSQL server', () => {
 
   it('two replicas migrating at once apply each migration exactly once', async () => {
     const [a, b] = await Promise.all([connect(), connect()]);
-    const [appliedByA, appliedByB] = await Promise.all([migratePostgres(a, false), migratePostgres(b, false)]);
-    assert.deepEqual([...appliedByA, ...appliedByB], POSTGRES_MIGRATIONS.map((migration) => migration.name));
+    const [appliedByA, appliedByB] = await Promise.all([
+      migratePostgres(a, false),
+      migratePostgres(b, false),
+    ]);
+    assert.deepEqual(
+      [...appliedByA, ...appliedByB],
+      POSTGRES_MIGRATIONS.map((migration) => migration.name),
+    );
     const recorded = await a.query('SELECT name FROM schema_migrations ORDER BY id');
-    assert.deepEqual(recorded.map((row: { name: string }) => row.name), POSTGRES_MIGRATIONS.map((migration) => migration.name));
+    assert.deepEqual(
+      recorded.map((row: { name: string }) => row.name),
+      POSTGRES_MIGRATIONS.map((migration) => migration.name),
+    );
   });
 
   it('a restart applies nothing and the schema serves the entities', async () => {
     const source = await connect();
     assert.deepEqual(await migratePostgres(source, false), []);
     const keys = source.getRepository(ApiKey);
-    await keys.insert({ name: 'ci', prefix: 'tl_abc', keyHash: 'h'.repeat(64), role: 'viewer', scopes: ['ingest'] });
+    await keys.insert({
+      name: 'ci',
+      prefix: 'tl_abc',
+      keyHash: 'h'.repeat(64),
+      role: 'viewer',
+      scopes: ['ingest'],
+    });
     const stored = await keys.findOneByOrFail({ name: 'ci' });
     assert.deepEqual(stored.scopes, ['ingest']);
     assert.equal(stored.role, 'viewer');
-    await assert.rejects(keys.insert({ name: 'bad', prefix: 'x', keyHash: 'i'.repeat(64), role: null, scopes: [] }), /api_keys_grants_something/);
+    await assert.rejects(
+      keys.insert({ name: 'bad', prefix: 'x', keyHash: 'i'.repeat(64), role: null, scopes: [] }),
+      /api_keys_grants_something/,
+    );
   });
 
   it('never uses synchronize', () => {

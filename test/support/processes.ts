@@ -11,7 +11,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -25,14 +27,27 @@ export interface RunningApp {
 }
 
 /** Starts a compiled app (`dist/apps/<name>/src/main.js`) and waits until /health/live answers. */
-export async function startApp(name: 'standalone' | 'api' | 'ingestor' | 'evaluator' | 'alerter', environment: Record<string, string>): Promise<RunningApp> {
+export async function startApp(
+  name: 'standalone' | 'api' | 'ingestor' | 'evaluator' | 'alerter',
+  environment: Record<string, string>,
+): Promise<RunningApp> {
   const port = await freePort();
   let output = '';
-  const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...environment, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', path.join(ROOT, 'dist', 'apps', name, 'src', 'main.js')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...environment,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -43,7 +58,10 @@ export async function startApp(name: 'standalone' | 'api' | 'ingestor' | 'evalua
       return response.ok ? true : undefined;
     }, 90_000);
     // An app that exits during start-up fails the wait at once rather than at the deadline.
-    await Promise.race([live, exited.then((code) => Promise.reject(new Error(`${name} exited with ${code}`)))]);
+    await Promise.race([
+      live,
+      exited.then((code) => Promise.reject(new Error(`${name} exited with ${code}`))),
+    ]);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${name} did not become live: ${String(error)}\n--- output ---\n${output}`);

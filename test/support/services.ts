@@ -7,14 +7,16 @@ import { Client } from 'pg';
 /** Brokers of the real Kafka that `npm test` started; a clear failure when run outside it. */
 export function kafkaBrokers(): string[] {
   const brokers = process.env.TRIPLINE_TEST_KAFKA_BROKERS;
-  if (!brokers) throw new Error('TRIPLINE_TEST_KAFKA_BROKERS is not set: run integration tests through `npm test`');
+  if (!brokers)
+    throw new Error('TRIPLINE_TEST_KAFKA_BROKERS is not set: run integration tests through `npm test`');
   return brokers.split(',');
 }
 
 /** URL of the real PostgreSQL server that `npm test` found or started. */
 export function postgresServerUrl(): string {
   const url = process.env.TRIPLINE_TEST_DATABASE_URL;
-  if (!url) throw new Error('TRIPLINE_TEST_DATABASE_URL is not set: run integration tests through `npm test`');
+  if (!url)
+    throw new Error('TRIPLINE_TEST_DATABASE_URL is not set: run integration tests through `npm test`');
   return url;
 }
 
@@ -49,7 +51,11 @@ export function temporaryDirectory(prefix = 'tripline-test-'): { path: string; r
 }
 
 /** Polls until `probe` returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

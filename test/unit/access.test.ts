@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultRequirement, isGranted, type Principal } from '@tripline/auth';
 
-const principal = (role: Principal['role'], scopes: Principal['scopes'] = []): Principal => ({ keyId: 'k', name: 'k', role, scopes });
+const principal = (role: Principal['role'], scopes: Principal['scopes'] = []): Principal => ({
+  keyId: 'k',
+  name: 'k',
+  role,
+  scopes,
+});
 
 describe('access rules', () => {
   it('roles are ordered viewer < operator < admin', () => {

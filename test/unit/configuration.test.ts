@@ -41,7 +41,8 @@ describe('configuration', () => {
 
   it('never echoes a secret in its error message', () => {
     assert.throws(
-      () => parseEnvironment({ TRIPLINE_ADMIN_KEY: 'short-secret', DATABASE_URL: 'mysql://root:hunter2@db/x' }),
+      () =>
+        parseEnvironment({ TRIPLINE_ADMIN_KEY: 'short-secret', DATABASE_URL: 'mysql://root:hunter2@db/x' }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigurationError);
         assert.match(error.message, /TRIPLINE_ADMIN_KEY: expected at least 24 characters/);

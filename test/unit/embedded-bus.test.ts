@@ -10,7 +10,10 @@ after(() => scratch.remove());
 describe('embedded bus', () => {
   it('delivers published messages to a group and, after a failed batch, redelivers it rather than skip it', async () => {
     const bus = new EmbeddedBus({ directory: path.join(scratch.path, 'retry'), topicPrefix: 't.' });
-    await bus.publish('inference', [{ key: 'm', value: 'a' }, { key: 'm', value: 'b' }]);
+    await bus.publish('inference', [
+      { key: 'm', value: 'a' },
+      { key: 'm', value: 'b' },
+    ]);
     const seen: string[] = [];
     let failures = 0;
     const subscription = await bus.subscribe({
@@ -33,7 +36,10 @@ describe('embedded bus', () => {
   it('a restarted process resumes after the last committed batch: nothing lost, nothing repeated', async () => {
     const directory = path.join(scratch.path, 'resume');
     const first = new EmbeddedBus({ directory, topicPrefix: 't.' });
-    await first.publish('feedback', ['1', '2', '3'].map((value) => ({ value })));
+    await first.publish(
+      'feedback',
+      ['1', '2', '3'].map((value) => ({ value })),
+    );
     const received: BusMessage[] = [];
     const subscription = await first.subscribe({
       groupId: 'sink',
@@ -63,8 +69,15 @@ describe('embedded bus', () => {
 
   it('refuses a second consumer of one group in the same process', async () => {
     const bus = new EmbeddedBus({ directory: path.join(scratch.path, 'twice'), topicPrefix: 't.' });
-    const first = await bus.subscribe({ groupId: 'g', topics: ['alerts'], handleBatch: async () => undefined });
-    await assert.rejects(bus.subscribe({ groupId: 'g', topics: ['alerts'], handleBatch: async () => undefined }), /already consumes t\.alerts\.v1/);
+    const first = await bus.subscribe({
+      groupId: 'g',
+      topics: ['alerts'],
+      handleBatch: async () => undefined,
+    });
+    await assert.rejects(
+      bus.subscribe({ groupId: 'g', topics: ['alerts'], handleBatch: async () => undefined }),
+      /already consumes t\.alerts\.v1/,
+    );
     await first.stop();
     await bus.onApplicationShutdown();
   });

@@ -16,7 +16,10 @@ describe('segment log', () => {
     await log.append([record('one'), record('two')]);
     await log.append([{ value: Buffer.from('three') }]);
     const records = await log.read(log.startOffset);
-    assert.deepEqual(records.map((r) => r.value.toString()), ['one', 'two', 'three']);
+    assert.deepEqual(
+      records.map((r) => r.value.toString()),
+      ['one', 'two', 'three'],
+    );
     assert.equal(records[0].key, 'model-a');
     assert.deepEqual(records[0].headers, { kind: 'test' });
     assert.equal(records[2].key, null);
@@ -35,9 +38,15 @@ describe('segment log', () => {
     const reopened = await SegmentLog.open(directory);
     assert.equal(reopened.endOffset, end);
     const records = await reopened.read(reopened.startOffset);
-    assert.deepEqual(records.map((r) => r.value.toString()), ['kept-1', 'kept-2']);
+    assert.deepEqual(
+      records.map((r) => r.value.toString()),
+      ['kept-1', 'kept-2'],
+    );
     await reopened.append([record('after-recovery')]);
-    assert.deepEqual((await reopened.read(end)).map((r) => r.value.toString()), ['after-recovery']);
+    assert.deepEqual(
+      (await reopened.read(end)).map((r) => r.value.toString()),
+      ['after-recovery'],
+    );
     await reopened.close();
   });
 

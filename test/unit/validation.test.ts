@@ -5,7 +5,11 @@ import { z } from 'zod';
 import { ZodValidationPipe } from '@tripline/http';
 
 describe('request validation', () => {
-  const pipe = new ZodValidationPipe(z.object({ name: z.string().min(1, 'expected a non-empty name'), limit: z.number().int().max(10) }).strict());
+  const pipe = new ZodValidationPipe(
+    z
+      .object({ name: z.string().min(1, 'expected a non-empty name'), limit: z.number().int().max(10) })
+      .strict(),
+  );
 
   it('passes a valid body through parsed', () => {
     assert.deepEqual(pipe.transform({ name: 'x', limit: 3 }), { name: 'x', limit: 3 });
@@ -17,11 +21,20 @@ describe('request validation', () => {
       assert.fail('expected a rejection');
     } catch (error) {
       assert.ok(error instanceof BadRequestException);
-      const body = error.getResponse() as { message: string[]; problems: { field: string; message: string }[] };
+      const body = error.getResponse() as {
+        message: string[];
+        problems: { field: string; message: string }[];
+      };
       const fields = body.problems.map((p) => p.field).sort();
       assert.deepEqual(fields, ['(body)', 'limit', 'name']);
-      assert.ok(body.message.some((m) => m.startsWith('name: expected a non-empty name (got "")')), body.message.join('\n'));
-      assert.ok(body.message.some((m) => /^limit: .*10.*\(got 11\)/.test(m)), body.message.join('\n'));
+      assert.ok(
+        body.message.some((m) => m.startsWith('name: expected a non-empty name (got "")')),
+        body.message.join('\n'),
+      );
+      assert.ok(
+        body.message.some((m) => /^limit: .*10.*\(got 11\)/.test(m)),
+        body.message.join('\n'),
+      );
     }
   });
 });

@@ -1,9 +1,21 @@
-import { ForbiddenException, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ACCESS_REQUIREMENT } from './access.decorator';
 import { ApiKeyService } from './api-key.service';
-import { defaultRequirement, describeRequirement, isGranted, type AccessRequirement, type Principal } from './roles';
+import {
+  defaultRequirement,
+  describeRequirement,
+  isGranted,
+  type AccessRequirement,
+  type Principal,
+} from './roles';
 
 export interface AuthenticatedRequest extends Request {
   principal?: Principal;
@@ -26,17 +38,22 @@ export class ApiKeyGuard implements CanActivate {
     if (!request.path.startsWith('/v1/') && request.path !== '/v1') return true;
 
     const secret = bearerToken(request.headers.authorization);
-    if (!secret) throw new UnauthorizedException('Missing API key: send the header "Authorization: Bearer <api key>"');
+    if (!secret)
+      throw new UnauthorizedException('Missing API key: send the header "Authorization: Bearer <api key>"');
     const principal = await this.keys.authenticate(secret);
     if (!principal) throw new UnauthorizedException('The API key is unknown, revoked or expired');
     request.principal = principal;
 
     const requirement =
-      this.reflector.getAllAndOverride<AccessRequirement | undefined>(ACCESS_REQUIREMENT, [context.getHandler(), context.getClass()]) ??
-      defaultRequirement(request.method);
+      this.reflector.getAllAndOverride<AccessRequirement | undefined>(ACCESS_REQUIREMENT, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? defaultRequirement(request.method);
     if (!isGranted(principal, requirement)) {
       const held = principal.role ? `role ${principal.role}` : `scopes [${principal.scopes.join(', ')}]`;
-      throw new ForbiddenException(`${request.method} ${request.path} needs ${describeRequirement(requirement)}; this key has ${held}`);
+      throw new ForbiddenException(
+        `${request.method} ${request.path} needs ${describeRequirement(requirement)}; this key has ${held}`,
+      );
     }
     return true;
   }

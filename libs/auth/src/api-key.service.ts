@@ -1,4 +1,11 @@
-import { ConflictException, Inject, Injectable, Logger, NotFoundException, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
@@ -66,7 +73,9 @@ export class ApiKeyService implements OnApplicationBootstrap {
     if (apiKey.role === 'admin') {
       const activeAdmins = await this.keys.countBy({ role: 'admin', revokedAt: IsNull() });
       if (activeAdmins <= 1) {
-        throw new ConflictException(`API key ${id} is the last active admin key; create another admin key before revoking it`);
+        throw new ConflictException(
+          `API key ${id} is the last active admin key; create another admin key before revoking it`,
+        );
       }
     }
     apiKey.revokedAt = new Date();
@@ -83,7 +92,9 @@ export class ApiKeyService implements OnApplicationBootstrap {
     if (cached && cached.expires > now) return cached.principal;
     const apiKey = await this.keys.findOneBy({ keyHash: hash });
     const valid = apiKey && !apiKey.revokedAt && (!apiKey.expiresAt || apiKey.expiresAt.getTime() > now);
-    const principal: Principal | null = valid ? { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, scopes: apiKey.scopes } : null;
+    const principal: Principal | null = valid
+      ? { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, scopes: apiKey.scopes }
+      : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { principal, expires: now + CACHE_TTL_MS });
     if (principal) this.touch(principal.keyId, now);
@@ -109,7 +120,13 @@ export class ApiKeyService implements OnApplicationBootstrap {
       await this.keys
         .createQueryBuilder()
         .insert()
-        .values({ name: 'bootstrap admin (TRIPLINE_ADMIN_KEY)', role: 'admin', scopes: [], prefix: displayPrefix(configured), keyHash: hashApiKey(configured) })
+        .values({
+          name: 'bootstrap admin (TRIPLINE_ADMIN_KEY)',
+          role: 'admin',
+          scopes: [],
+          prefix: displayPrefix(configured),
+          keyHash: hashApiKey(configured),
+        })
         .orIgnore()
         .execute();
       return;
@@ -119,7 +136,13 @@ export class ApiKeyService implements OnApplicationBootstrap {
       // Serialises replicas booting together against one empty database.
       await manager.query('SELECT pg_advisory_xact_lock(7303417002)');
       if ((await manager.count(ApiKey)) > 0) return false;
-      await manager.insert(ApiKey, { name: 'bootstrap admin', role: 'admin', scopes: [], prefix: displayPrefix(secret), keyHash: hashApiKey(secret) });
+      await manager.insert(ApiKey, {
+        name: 'bootstrap admin',
+        role: 'admin',
+        scopes: [],
+        prefix: displayPrefix(secret),
+        keyHash: hashApiKey(secret),
+      });
       return true;
     });
     if (created) {

@@ -11,8 +11,14 @@ import { ROLES, SCOPES } from './roles';
 const newApiKeySchema = z
   .object({
     name: z.string().trim().min(1, 'expected a non-empty name').max(200, 'expected at most 200 characters'),
-    role: z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }).nullable().optional(),
-    scopes: z.array(z.enum(SCOPES, { error: `expected one of ${SCOPES.join(', ')}` })).max(SCOPES.length).default([]),
+    role: z
+      .enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` })
+      .nullable()
+      .optional(),
+    scopes: z
+      .array(z.enum(SCOPES, { error: `expected one of ${SCOPES.join(', ')}` }))
+      .max(SCOPES.length)
+      .default([]),
     expiresAt: z.iso
       .datetime({ offset: true, error: 'expected an RFC 3339 timestamp, e.g. "2027-01-31T00:00:00Z"' })
       .refine((value) => Date.parse(value) > Date.now(), 'expected a time in the future')
@@ -51,7 +57,10 @@ export class ApiKeysController {
   @Post()
   @ApiOperation({ summary: 'Create an API key; the secret is in the response once and never again' })
   @ApiBody({ schema: openApiSchema(newApiKeySchema) })
-  async create(@Body(new ZodValidationPipe(newApiKeySchema)) body: NewApiKeyBody, @Req() request: AuthenticatedRequest) {
+  async create(
+    @Body(new ZodValidationPipe(newApiKeySchema)) body: NewApiKeyBody,
+    @Req() request: AuthenticatedRequest,
+  ) {
     const { apiKey, secret } = await this.keys.issue({
       name: body.name,
       role: body.role ?? null,

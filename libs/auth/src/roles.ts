@@ -23,9 +23,13 @@ export function isGranted(principal: Principal, requirement: AccessRequirement):
 
 /** Routes that declare nothing: reads need a viewer, anything that changes state needs an operator. */
 export function defaultRequirement(method: string): AccessRequirement {
-  return ['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase()) ? { role: 'viewer' } : { role: 'operator' };
+  return ['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase())
+    ? { role: 'viewer' }
+    : { role: 'operator' };
 }
 
 export function describeRequirement(requirement: AccessRequirement): string {
-  return 'role' in requirement ? `role ${requirement.role} or higher` : `the ${requirement.scope} scope (or role admin)`;
+  return 'role' in requirement
+    ? `role ${requirement.role} or higher`
+    : `the ${requirement.scope} scope (or role admin)`;
 }

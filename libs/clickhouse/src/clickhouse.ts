@@ -43,7 +43,9 @@ export class ClickHouse implements OnApplicationShutdown {
       // Loaded lazily: the embedded engine is a 550 MB native library that a server deployment never needs.
       const { createChdbConnection } = require('chdb/connection') as typeof import('chdb/connection');
       // chdb types its connection against its own copy of @clickhouse/client-common; the shapes match.
-      const connection = createChdbConnection({ path: directory }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+      const connection = createChdbConnection({ path: directory }) as unknown as NonNullable<
+        Parameters<typeof createClient>[0]
+      >['connection'];
       this.client = createClient({
         connection,
         clickhouse_settings: { date_time_input_format: 'best_effort' },

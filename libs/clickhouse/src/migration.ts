@@ -37,7 +37,12 @@ export async function migrateClickHouse(
     query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
     format: 'JSONEachRow',
   });
-  const recorded = new Map((await result.json<{ version: number; name: string; checksum: string }>()).map((row) => [Number(row.version), row]));
+  const recorded = new Map(
+    (await result.json<{ version: number; name: string; checksum: string }>()).map((row) => [
+      Number(row.version),
+      row,
+    ]),
+  );
   const report: MigrationReport = { applied: [], alreadyApplied: [] };
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     const label = `${String(migration.version).padStart(3, '0')}-${migration.name}`;

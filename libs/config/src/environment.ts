@@ -17,7 +17,12 @@ const optionalText = z
 const brokerList = optionalText.pipe(
   z
     .string()
-    .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((broker) => broker.trim())
+        .filter(Boolean),
+    )
     .refine((brokers) => brokers.every((broker) => /^[^\s:]+:\d{1,5}$/.test(broker)), {
       message: 'expected a comma-separated list of host:port pairs, e.g. "kafka-1:9092,kafka-2:9092"',
     })
@@ -95,7 +100,12 @@ export function parseEnvironment(source: Record<string, string | undefined>): En
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(environment)');
     const raw = source[variable];
-    const shown = raw === undefined ? 'it is not set' : SECRET_VARIABLES.has(variable) ? 'got a value that is hidden here' : `got ${JSON.stringify(raw)}`;
+    const shown =
+      raw === undefined
+        ? 'it is not set'
+        : SECRET_VARIABLES.has(variable)
+          ? 'got a value that is hidden here'
+          : `got ${JSON.stringify(raw)}`;
     return `${variable}: ${issue.message} (${shown})`;
   });
   throw new ConfigurationError(problems);

@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { Global, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Global,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -49,7 +56,8 @@ class PostgresMigrations implements OnModuleInit {
       provide: PostgresEndpoint,
       inject: [ENVIRONMENT, ModuleRef],
       useFactory: async (environment: Environment, moduleRef: ModuleRef) => {
-        if (environment.DATABASE_URL) return new PostgresEndpoint(environment.DATABASE_URL, undefined, moduleRef);
+        if (environment.DATABASE_URL)
+          return new PostgresEndpoint(environment.DATABASE_URL, undefined, moduleRef);
         const engine = new EmbeddedPostgres(path.join(environment.TRIPLINE_DATA_DIR, 'postgres'));
         return new PostgresEndpoint(await engine.start(), engine, moduleRef);
       },

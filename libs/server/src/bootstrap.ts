@@ -28,9 +28,15 @@ export function describeOpenApi(app: INestApplication): void {
 }
 
 /** Creates and configures an application without listening: what tests and main() share. */
-export async function createApplication(rootModule: Type<unknown>, options: ApplicationOptions): Promise<NestExpressApplication> {
+export async function createApplication(
+  rootModule: Type<unknown>,
+  options: ApplicationOptions,
+): Promise<NestExpressApplication> {
   process.env.TRIPLINE_SERVICE = options.service;
-  const app = await NestFactory.create<NestExpressApplication>(rootModule, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(rootModule, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: options.bodyLimit ?? '16mb' });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
@@ -44,20 +50,29 @@ export async function createApplication(rootModule: Type<unknown>, options: Appl
  * main() of every app: validate configuration, build, listen, and close cleanly on SIGTERM or
  * SIGINT within SHUTDOWN_TIMEOUT_MS (consumers drain, buffers flush, connections close).
  */
-export async function runApplication(rootModule: Type<unknown>, options: ApplicationOptions): Promise<NestExpressApplication> {
+export async function runApplication(
+  rootModule: Type<unknown>,
+  options: ApplicationOptions,
+): Promise<NestExpressApplication> {
   const environment: Environment = loadEnvironmentOrExit();
   const startup = new NestLogger('Tripline');
   let app: NestExpressApplication;
   try {
     app = await createApplication(rootModule, options);
   } catch (error) {
-    startup.error(`${options.service} could not start: ${error instanceof Error ? error.message : String(error)}`);
-    process.stderr.write(`tripline ${options.service}: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    startup.error(
+      `${options.service} could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.stderr.write(
+      `tripline ${options.service}: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   }
   installShutdown(app, environment.SHUTDOWN_TIMEOUT_MS);
   await app.listen(environment.PORT, environment.HOST);
-  app.get(Logger).log(`${options.service} listening on http://${environment.HOST}:${environment.PORT}`, 'Tripline');
+  app
+    .get(Logger)
+    .log(`${options.service} listening on http://${environment.HOST}:${environment.PORT}`, 'Tripline');
   return app;
 }
 

@@ -1,6 +1,11 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { ClickHouse } from '@tripline/clickhouse';
 import { EventBus } from '@tripline/transport';
@@ -28,7 +33,12 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness and the readiness of ClickHouse, PostgreSQL and the event bus' })
   check() {
-    const checks: HealthIndicatorFunction[] = [() => this.indicator.check('process').up({ uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) })];
+    const checks: HealthIndicatorFunction[] = [
+      () =>
+        this.indicator
+          .check('process')
+          .up({ uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
+    ];
     const { clickHouse, dataSource, bus } = this;
     if (clickHouse) checks.push(() => this.probe('clickhouse', () => clickHouse.check()));
     if (dataSource) checks.push(() => this.probe('postgres', () => postgresCheck(dataSource)));
@@ -47,7 +57,12 @@ export class HealthController {
     const started = Date.now();
     const result = await Promise.race([
       run(),
-      new Promise<{ up: boolean; detail: string }>((resolve) => setTimeout(() => resolve({ up: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }), CHECK_TIMEOUT_MS).unref()),
+      new Promise<{ up: boolean; detail: string }>((resolve) =>
+        setTimeout(
+          () => resolve({ up: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` }),
+          CHECK_TIMEOUT_MS,
+        ).unref(),
+      ),
     ]);
     const data = { detail: result.detail, latencyMs: Date.now() - started };
     return result.up ? session.up(data) : session.down(data);

@@ -25,15 +25,25 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
           base: { service: process.env.TRIPLINE_SERVICE ?? 'tripline' },
           genReqId: (request: IncomingMessage, response: ServerResponse) => {
             const incoming = request.headers['x-request-id'];
-            const id = typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+            const id =
+              typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
             response.setHeader('x-request-id', id);
             return id;
           },
           // Keys and credentials never reach log storage.
-          redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'], censor: '[redacted]' },
-          autoLogging: { ignore: (request: IncomingMessage) => QUIET_PATHS.has((request.url ?? '').split('?')[0]) },
+          redact: {
+            paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+            censor: '[redacted]',
+          },
+          autoLogging: {
+            ignore: (request: IncomingMessage) => QUIET_PATHS.has((request.url ?? '').split('?')[0]),
+          },
           serializers: {
-            req: (request: { id: string; method: string; url: string }) => ({ id: request.id, method: request.method, url: request.url }),
+            req: (request: { id: string; method: string; url: string }) => ({
+              id: request.id,
+              method: request.method,
+              url: request.url,
+            }),
           },
         },
       }),

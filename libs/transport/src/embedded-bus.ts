@@ -2,7 +2,13 @@ import path from 'node:path';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { topicName, type TopicKey } from '@tripline/contracts';
 import { backoffDelay, sleep } from './backoff';
-import { EventBus, type BusHealth, type OutgoingMessage, type Subscription, type SubscriptionOptions } from './event-bus';
+import {
+  EventBus,
+  type BusHealth,
+  type OutgoingMessage,
+  type Subscription,
+  type SubscriptionOptions,
+} from './event-bus';
 import { SegmentLog } from './segment-log';
 
 export interface EmbeddedBusOptions {
@@ -49,7 +55,9 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
     for (const topic of options.topics) {
       const consumerKey = `${options.groupId}\u0000${topic}`;
       if (this.consumers.has(consumerKey)) {
-        throw new Error(`consumer group "${options.groupId}" already consumes ${this.topicName(topic)} in this process`);
+        throw new Error(
+          `consumer group "${options.groupId}" already consumes ${this.topicName(topic)} in this process`,
+        );
       }
       const log = await this.log(topic);
       loops.push(this.consume(log, topic, options, stopping.signal));
@@ -71,7 +79,9 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([...new Set(this.consumers.values())].map((subscription) => subscription.stop()));
+    await Promise.allSettled(
+      [...new Set(this.consumers.values())].map((subscription) => subscription.stop()),
+    );
     const logs = await Promise.allSettled([...this.logs.values()]);
     await Promise.allSettled(logs.map((log) => (log.status === 'fulfilled' ? log.value.close() : undefined)));
   }
@@ -86,10 +96,18 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
     return log;
   }
 
-  private async consume(log: SegmentLog, topic: TopicKey, options: SubscriptionOptions, signal: AbortSignal): Promise<void> {
+  private async consume(
+    log: SegmentLog,
+    topic: TopicKey,
+    options: SubscriptionOptions,
+    signal: AbortSignal,
+  ): Promise<void> {
     const name = this.topicName(topic);
     const committed = await log.committed(options.groupId);
-    let position = Math.max(committed ?? (options.fromBeginning ? log.startOffset : log.endOffset), log.startOffset);
+    let position = Math.max(
+      committed ?? (options.fromBeginning ? log.startOffset : log.endOffset),
+      log.startOffset,
+    );
     // Registers the group at once, so retention keeps what it has not read yet.
     if (committed === undefined) await log.commit(options.groupId, position);
     while (!signal.aborted) {
@@ -116,7 +134,8 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
         } catch (error) {
           const delay = backoffDelay(attempt);
           options.onRetry?.(error, attempt, delay);
-          if (!options.onRetry) this.logger.warn(`${options.groupId} on ${name}: ${String(error)}; retrying in ${delay} ms`);
+          if (!options.onRetry)
+            this.logger.warn(`${options.groupId} on ${name}: ${String(error)}; retrying in ${delay} ms`);
           await sleep(delay, signal);
         }
       }

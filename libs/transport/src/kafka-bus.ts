@@ -49,7 +49,11 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
     });
     this.admin = this.kafka.admin();
     // Idempotent, acks=all: a retried send after a broker hiccup never lands twice in the log.
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
   }
 
   topicName(topic: TopicKey): string {
@@ -60,7 +64,9 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
   async ensureTopics(): Promise<void> {
     await this.admin.connect();
     const existing = new Set(await this.admin.listTopics());
-    const missing = (Object.keys(TOPICS) as TopicKey[]).map((key) => this.topicName(key)).filter((name) => !existing.has(name));
+    const missing = (Object.keys(TOPICS) as TopicKey[])
+      .map((key) => this.topicName(key))
+      .filter((name) => !existing.has(name));
     if (missing.length > 0) {
       await this.admin.createTopics({
         waitForLeaders: true,
@@ -86,7 +92,11 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
     await this.producer.send({
       topic: this.topicName(topic),
       acks: -1,
-      messages: messages.map((message) => ({ key: message.key ?? null, value: message.value, headers: message.headers })),
+      messages: messages.map((message) => ({
+        key: message.key ?? null,
+        value: message.value,
+        headers: message.headers,
+      })),
     });
   }
 
@@ -99,7 +109,10 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
     });
     const stopping = new AbortController();
     await consumer.connect();
-    await consumer.subscribe({ topics: options.topics.map((key) => this.topicName(key)), fromBeginning: options.fromBeginning ?? false });
+    await consumer.subscribe({
+      topics: options.topics.map((key) => this.topicName(key)),
+      fromBeginning: options.fromBeginning ?? false,
+    });
     await consumer.run({
       eachBatchAutoResolve: false,
       autoCommit: false,
@@ -131,7 +144,9 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
         const last = batch.messages[batch.messages.length - 1].offset;
         resolveOffset(last);
         // Explicit: with autoCommit off, commitOffsetsIfNecessary() would commit nothing.
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+        ]);
         await heartbeat();
       },
     });
@@ -149,7 +164,11 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
   async check(): Promise<BusHealth> {
     try {
       await this.admin.connect();
-      const cluster = await withTimeout(this.admin.describeCluster(), 5_000, 'Kafka did not answer within 5 s');
+      const cluster = await withTimeout(
+        this.admin.describeCluster(),
+        5_000,
+        'Kafka did not answer within 5 s',
+      );
       return { up: true, detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}` };
     } catch (error) {
       return { up: false, detail: error instanceof Error ? error.message : String(error) };
@@ -162,7 +181,9 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
   }
 }
 
-function decodeHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+function decodeHeaders(
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Record<string, string> {
   const decoded: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;

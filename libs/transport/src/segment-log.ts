@@ -82,7 +82,9 @@ export class SegmentLog {
 
   /** Reads whole records starting at `from`, up to about `maxBytes`, never across a segment boundary. */
   async read(from: number, maxBytes = 1024 * 1024): Promise<LogRecord[]> {
-    const segment = this.segments.find((candidate) => from >= candidate.base && from < candidate.base + candidate.size);
+    const segment = this.segments.find(
+      (candidate) => from >= candidate.base && from < candidate.base + candidate.size,
+    );
     if (!segment) return [];
     const start = from - segment.base;
     const length = Math.min(segment.size - start, Math.max(maxBytes, FRAME_HEADER));
@@ -155,7 +157,10 @@ export class SegmentLog {
     if (bases.length === 0) bases.push(0);
     for (const base of bases) {
       const file = this.segmentFile(base);
-      const size = await fs.stat(file).then((stat) => stat.size, () => 0);
+      const size = await fs.stat(file).then(
+        (stat) => stat.size,
+        () => 0,
+      );
       this.segments.push({ base, size, file });
     }
     await this.recoverTail();
@@ -187,7 +192,9 @@ export class SegmentLog {
   private async deleteConsumedSegments(): Promise<void> {
     const groups = await fs.readdir(path.join(this.directory, 'groups'));
     const offsets = await Promise.all(
-      groups.filter((name) => name.endsWith('.offset')).map((name) => this.committed(decodeURIComponent(name.slice(0, -7)))),
+      groups
+        .filter((name) => name.endsWith('.offset'))
+        .map((name) => this.committed(decodeURIComponent(name.slice(0, -7)))),
     );
     const floor = Math.min(...offsets.map((offset) => offset ?? 0));
     while (this.segments.length > 1 && this.segments[0].base + this.segments[0].size <= floor) {
@@ -240,7 +247,14 @@ function decodeFrames(buffer: Buffer, baseOffset: number): { records: LogRecord[
     p += 4;
     const headers = JSON.parse(payload.toString('utf8', p, p + headersLength)) as Record<string, string>;
     p += headersLength;
-    records.push({ offset: baseOffset + at, next: baseOffset + end, timestamp, key, headers, value: Buffer.from(payload.subarray(p)) });
+    records.push({
+      offset: baseOffset + at,
+      next: baseOffset + end,
+      timestamp,
+      key,
+      headers,
+      value: Buffer.from(payload.subarray(p)),
+    });
     at = end;
   }
   return { records, validBytes: at };
