@@ -3,11 +3,12 @@ import { AuthModule } from '@tripline/auth';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { PostgresModule } from '@tripline/postgres';
+import { HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
 /** REST + OpenAPI: registry, datasets, schedules, rules, alerts and HTTP ingest. */
 @Module({
-  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule],
+  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule, HttpIngestModule, ModelStatsModule],
 })
 export class ApiModule {}

@@ -3,6 +3,7 @@ import { AuthModule } from '@tripline/auth';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { PostgresModule } from '@tripline/postgres';
+import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
@@ -11,6 +12,6 @@ import { TransportModule } from '@tripline/transport';
  * (chDB, PGlite, the on-disk event log) under TRIPLINE_DATA_DIR.
  */
 @Module({
-  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule],
+  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule, HttpIngestModule, ModelStatsModule, EventSinkModule],
 })
 export class StandaloneModule {}

@@ -80,6 +80,9 @@ export const environmentSchema = z.object({
     .default('tripline'),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://tripline:secret@db:5432/tripline'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
+  INGEST_BATCH_MAX_ROWS: z.coerce.number().int().min(1, 'expected an integer >= 1').max(1_000_000).default(20_000),
+  INGEST_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(1, 'expected an integer >= 1 (milliseconds)').max(60_000).default(250),
+  INGEST_CONSUMER_GROUP: optionalText,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -1,1 +1,7 @@
 export * from './topics';
+export * from './limits';
+export * from './inference-event';
+export * from './validation';
+export * from './json-schemas';
+export * from './history';
+export { identifierPattern } from './fields';

@@ -6,6 +6,7 @@ import {
   EventBus,
   type BusHealth,
   type OutgoingMessage,
+  type PartitionLag,
   type Subscription,
   type SubscriptionOptions,
 } from './event-bus';
@@ -76,6 +77,16 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
 
   async check(): Promise<BusHealth> {
     return { up: true, detail: `embedded log at ${this.options.directory}` };
+  }
+
+  async lag(groupId: string, topics: TopicKey[]): Promise<PartitionLag[]> {
+    return Promise.all(
+      topics.map(async (topic) => {
+        const log = await this.log(topic);
+        const committed = (await log.committed(groupId)) ?? log.startOffset;
+        return { topic: this.topicName(topic), partition: 0, lag: Math.max(0, log.endOffset - committed), unit: 'bytes' as const };
+      }),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -35,6 +35,16 @@ export interface SubscriptionOptions {
   handleBatch(batch: ConsumerBatch): Promise<void>;
   /** Called with each failure of handleBatch before the retry, e.g. to count or log it. */
   onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  /** How many partitions' batches may be in the handler at once (Kafka); default 1. */
+  concurrency?: number;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Not yet committed by the group: messages on Kafka, bytes on the embedded log. */
+  lag: number;
+  unit: 'messages' | 'bytes';
 }
 
 export interface Subscription {
@@ -56,4 +66,5 @@ export abstract class EventBus {
   abstract publish(topic: TopicKey, messages: OutgoingMessage[]): Promise<void>;
   abstract subscribe(options: SubscriptionOptions): Promise<Subscription>;
   abstract check(): Promise<BusHealth>;
+  abstract lag(groupId: string, topics: TopicKey[]): Promise<PartitionLag[]>;
 }

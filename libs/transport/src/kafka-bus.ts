@@ -7,6 +7,7 @@ import {
   type BusHealth,
   type BusMessage,
   type OutgoingMessage,
+  type PartitionLag,
   type Subscription,
   type SubscriptionOptions,
 } from './event-bus';
@@ -114,6 +115,7 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
       fromBeginning: options.fromBeginning ?? false,
     });
     await consumer.run({
+      partitionsConsumedConcurrently: options.concurrency ?? 1,
       eachBatchAutoResolve: false,
       autoCommit: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -134,7 +136,8 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
           } catch (error) {
             // Retry in place rather than crash the consumer: the partition waits, nothing is skipped.
             // A rebalance or shutdown ends the wait without committing, so the batch is redelivered.
-            const delay = backoffDelay(attempt);
+            // Capped well under the session timeout: heartbeats go out between attempts.
+            const delay = backoffDelay(attempt, 200, 10_000);
             options.onRetry?.(error, attempt, delay);
             await sleep(delay, stopping.signal);
             if (!isRunning() || isStale() || stopping.signal.aborted) return;
@@ -173,6 +176,23 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
     } catch (error) {
       return { up: false, detail: error instanceof Error ? error.message : String(error) };
     }
+  }
+
+  async lag(groupId: string, topics: TopicKey[]): Promise<PartitionLag[]> {
+    await this.admin.connect();
+    const names = topics.map((topic) => this.topicName(topic));
+    const committed = await this.admin.fetchOffsets({ groupId, topics: names });
+    const lags: PartitionLag[] = [];
+    for (const { topic, partitions } of committed) {
+      const offsets = new Map((await this.admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p]));
+      for (const { partition, offset } of partitions) {
+        const bounds = offsets.get(partition);
+        // A group that has committed nothing yet ("-1") is behind by everything retained.
+        const position = Number(offset) < 0 ? Number(bounds?.low ?? 0) : Number(offset);
+        lags.push({ topic, partition, lag: Math.max(0, Number(bounds?.high ?? 0) - position), unit: 'messages' });
+      }
+    }
+    return lags;
   }
 
   async onApplicationShutdown(): Promise<void> {

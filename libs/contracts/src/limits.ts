@@ -1,0 +1,26 @@
+/**
+ * Size limits of the v1 contracts. They bound what one event can cost to validate, store and
+ * scan; a producer that needs more is sending something other than an inference event.
+ */
+export const LIMITS = {
+  idLength: 128,
+  textLength: 32_768,
+  labelLength: 128,
+  scoreEntries: 1_000,
+  featureEntries: 512,
+  featureKeyLength: 128,
+  featureStringLength: 1_024,
+  metadataEntries: 64,
+  metadataKeyLength: 128,
+  metadataValueLength: 1_024,
+  ragDocuments: 100,
+  ragSourceLength: 512,
+  maxLatencyMs: 3_600_000,
+  /** Events per HTTP batch. */
+  batchEvents: 10_000,
+  /** Bytes per HTTP batch body. */
+  batchBytes: 8 * 1024 * 1024,
+  /** Earliest and latest accepted event time (epoch ms): 2000-01-01 to 2100-01-01. */
+  minTimestampMs: 946_684_800_000,
+  maxTimestampMs: 4_102_444_800_000,
+} as const;

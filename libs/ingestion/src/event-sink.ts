@@ -1,0 +1,168 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { z } from 'zod';
+import { ClickHouse } from '@tripline/clickhouse';
+import { ENVIRONMENT, type Environment } from '@tripline/config';
+import {
+  alertEventSchema,
+  driftMetricSchema,
+  evaluationRunSchema,
+  feedbackSchema,
+  inferenceEventSchema,
+  validateJson,
+  type FieldError,
+  type TopicKey,
+} from '@tripline/contracts';
+import { Metrics } from '@tripline/server';
+import { EventBus, type BusMessage, type ConsumerBatch, type Subscription } from '@tripline/transport';
+import { alertEventRow, driftMetricRow, evaluationRunRow, feedbackRow, inferenceRow } from './rows';
+import { TableBuffer } from './table-buffer';
+
+interface Route {
+  table: string;
+  what: string;
+  schema: z.ZodType;
+  toRow: (value: never) => Record<string, unknown>;
+}
+
+/** Which table each consumed topic lands in, and how its messages are checked. */
+const ROUTES: Partial<Record<TopicKey, Route>> = {
+  inference: { table: 'inference_events', what: 'inference event', schema: inferenceEventSchema, toRow: inferenceRow },
+  feedback: { table: 'feedback', what: 'feedback', schema: feedbackSchema, toRow: feedbackRow },
+  evaluations: { table: 'eval_runs', what: 'evaluation run', schema: evaluationRunSchema, toRow: evaluationRunRow },
+  metrics: { table: 'drift_metrics', what: 'drift metric', schema: driftMetricSchema, toRow: driftMetricRow },
+  alerts: { table: 'alert_events', what: 'alert event', schema: alertEventSchema, toRow: alertEventRow },
+};
+
+export const SINK_TOPICS = Object.keys(ROUTES) as TopicKey[];
+
+/** The dead-letter record: the original bytes, why they were refused, and where they came from. */
+export function deadLetter(message: BusMessage, what: string, errors: FieldError[]) {
+  return {
+    reason: `invalid ${what}: ${errors.map((error) => `${error.field}: ${error.message}`).join('; ')}`,
+    errors,
+    source: { topic: message.topic, partition: message.partition, offset: message.offset, key: message.key, timestamp: message.timestamp },
+    original_base64: message.value.toString('base64'),
+    rejected_at: new Date().toISOString(),
+    rejected_by: 'ingestor',
+  };
+}
+
+/**
+ * The one writer of ClickHouse. Consumes the event and history topics, validates every message,
+ * dead-letters what is invalid, and buffers the rest per table; a batch's offsets are committed
+ * only after the insert holding its rows succeeded. While ClickHouse is down, handlers fail and
+ * the bus redelivers with backoff: consumption pauses, nothing is skipped.
+ */
+@Injectable()
+export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('EventSink');
+  private readonly buffers = new Map<string, TableBuffer<Record<string, unknown>>>();
+  private readonly routesByTopic = new Map<string, Route>();
+  private subscription?: Subscription;
+  private lagTimer?: NodeJS.Timeout;
+  readonly groupId: string;
+
+  private readonly written;
+  private readonly deadLettered;
+  private readonly writeSeconds;
+  private readonly writeFailures;
+  private readonly consumerLag;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly clickHouse: ClickHouse,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
+    metrics: Metrics,
+  ) {
+    this.groupId = environment.INGEST_CONSUMER_GROUP ?? `${environment.KAFKA_TOPIC_PREFIX}ingestor`;
+    this.written = metrics.counter({ name: 'tripline_ingest_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'] });
+    this.deadLettered = metrics.counter({ name: 'tripline_ingest_dead_letters_total', help: 'Messages sent to the dead-letter topic', labelNames: ['topic'] });
+    this.writeSeconds = metrics.histogram({
+      name: 'tripline_ingest_batch_write_seconds',
+      help: 'Duration of one batch insert into ClickHouse',
+      labelNames: ['table'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    this.writeFailures = metrics.counter({ name: 'tripline_ingest_write_failures_total', help: 'Failed batch inserts (retried)', labelNames: ['table'] });
+    this.consumerLag = metrics.gauge({
+      name: 'tripline_consumer_lag',
+      help: 'Messages (Kafka) or bytes (embedded log) not yet committed by the ingestor',
+      labelNames: ['topic', 'partition', 'unit'],
+    });
+    for (const [key, route] of Object.entries(ROUTES) as [TopicKey, Route][]) {
+      this.routesByTopic.set(bus.topicName(key), route);
+      this.buffers.set(
+        route.table,
+        new TableBuffer((rows) => this.insert(route.table, rows), {
+          maxRows: environment.INGEST_BATCH_MAX_ROWS,
+          maxWaitMs: environment.INGEST_BATCH_MAX_WAIT_MS,
+        }),
+      );
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subscription = await this.bus.subscribe({
+      groupId: this.groupId,
+      topics: SINK_TOPICS,
+      fromBeginning: true,
+      concurrency: Math.max(1, this.environment.KAFKA_PARTITIONS),
+      handleBatch: (batch) => this.handle(batch),
+      onRetry: (error, attempt, delay) => this.logger.warn(`batch not stored (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`),
+    });
+    this.lagTimer = setInterval(() => void this.recordLag(), 10_000);
+    this.lagTimer.unref();
+    this.logger.log(`consuming ${SINK_TOPICS.map((topic) => this.bus.topicName(topic)).join(', ')} as group ${this.groupId}`);
+  }
+
+  /** Drain: stop fetching, let in-flight batches finish their inserts, flush what is left. */
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.lagTimer);
+    const stopping = this.subscription?.stop();
+    await Promise.all([...this.buffers.values()].map((buffer) => buffer.flush()));
+    await stopping;
+    await Promise.all([...this.buffers.values()].map((buffer) => buffer.flush()));
+  }
+
+  private async handle(batch: ConsumerBatch): Promise<void> {
+    const route = this.routesByTopic.get(batch.topic);
+    if (!route) throw new Error(`no table for topic ${batch.topic}`);
+    const rows: Record<string, unknown>[] = [];
+    const rejected: ReturnType<typeof deadLetter>[] = [];
+    for (const message of batch.messages) {
+      const result = validateJson(route.schema, message.value);
+      if (result.ok) rows.push(route.toRow(result.value as never));
+      else rejected.push(deadLetter(message, route.what, result.errors));
+    }
+    if (rejected.length > 0) {
+      await this.bus.publish(
+        'dlq',
+        rejected.map((letter) => ({ key: letter.source.key, value: JSON.stringify(letter), headers: { 'x-tripline-reason': letter.reason.slice(0, 512) } })),
+      );
+      this.deadLettered.inc({ topic: batch.topic }, rejected.length);
+    }
+    await this.buffers.get(route.table)!.add(rows);
+  }
+
+  private async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+    const stop = this.writeSeconds.startTimer({ table });
+    try {
+      await this.clickHouse.client.insert({ table: this.clickHouse.table(table), values: rows, format: 'JSONEachRow' });
+      stop();
+      this.written.inc({ table }, rows.length);
+    } catch (error) {
+      this.writeFailures.inc({ table });
+      throw error;
+    }
+  }
+
+  private async recordLag(): Promise<void> {
+    try {
+      for (const lag of await this.bus.lag(this.groupId, SINK_TOPICS)) {
+        this.consumerLag.set({ topic: lag.topic, partition: String(lag.partition), unit: lag.unit }, lag.lag);
+      }
+    } catch (error) {
+      this.logger.debug(`consumer lag unavailable: ${String(error)}`);
+    }
+  }
+}

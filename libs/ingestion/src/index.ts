@@ -1,0 +1,6 @@
+export * from './event-sink';
+export * from './ingest.controller';
+export * from './ingestion.modules';
+export * from './model-stats';
+export * from './rows';
+export * from './table-buffer';

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { EventSink } from './event-sink';
+import { IngestController } from './ingest.controller';
+import { ModelStatsController, ModelStatsService } from './model-stats';
+
+/** The ingestor's half: topics into ClickHouse. Needs ClickHouse and the event bus. */
+@Module({ providers: [EventSink], exports: [EventSink] })
+export class EventSinkModule {}
+
+/** The API's half: POST /v1/events and /v1/feedback onto the bus. */
+@Module({ controllers: [IngestController] })
+export class HttpIngestModule {}
+
+/** GET /v1/models/{id}/stats over ClickHouse. */
+@Module({ controllers: [ModelStatsController], providers: [ModelStatsService], exports: [ModelStatsService] })
+export class ModelStatsModule {}

@@ -1,0 +1,125 @@
+import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { RequireRole } from '@tripline/auth';
+import { ClickHouse } from '@tripline/clickhouse';
+import { identifierPattern } from '@tripline/contracts';
+import { ZodValidationPipe } from '@tripline/http';
+import { clickHouseTime } from './rows';
+
+const QUANTILES = [0.5, 0.9, 0.99] as const;
+
+export interface ModelStats {
+  model_id: string;
+  from: string;
+  to: string;
+  events: number;
+  first_event_at: string | null;
+  last_event_at: string | null;
+  labels: { label: string; count: number; share: number }[];
+  confidence: Record<'p50' | 'p90' | 'p99', number | null> & { mean: number | null };
+  latency_ms: Record<'p50' | 'p90' | 'p99', number | null> & { mean: number | null };
+  feedback: { labelled: number; correct: number; accuracy: number | null };
+}
+
+const time = z
+  .union([z.string(), z.coerce.number()])
+  .transform((value, context) => {
+    const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (!Number.isFinite(ms)) {
+      context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+export const statsQuerySchema = z
+  .object({ from: time.optional(), to: time.optional() })
+  .transform(({ from, to }) => {
+    const end = to ?? Date.now();
+    return { from: from ?? end - 24 * 3_600_000, to: end };
+  })
+  .refine(({ from, to }) => from < to, { message: 'expected from to be earlier than to', path: ['from'] });
+
+const finite = (value: unknown): number | null => {
+  const number = Number(value);
+  return value === null || value === undefined || !Number.isFinite(number) ? null : number;
+};
+
+/** Read side of the inference stream: counts, distributions and feedback accuracy per model and window. */
+@Injectable()
+export class ModelStatsService {
+  constructor(private readonly clickHouse: ClickHouse) {}
+
+  async stats(modelId: string, from: number, to: number): Promise<ModelStats> {
+    const params = { model: modelId, from: clickHouseTime(from), to: clickHouseTime(to) };
+    // FINAL collapses redelivered duplicates (same event_id) that a background merge has not reached yet.
+    const window = `FROM ${this.clickHouse.table('inference_events')} FINAL
+      WHERE model_id = {model:String} AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}`;
+    const [summary] = await this.rows<Record<string, unknown>>(
+      `SELECT count() AS events,
+              toUnixTimestamp64Milli(min(timestamp)) AS first_ms, toUnixTimestamp64Milli(max(timestamp)) AS last_ms,
+              quantilesExact(${QUANTILES.join(', ')})(assumeNotNull(confidence)) AS confidence_q, avgOrNull(confidence) AS confidence_mean,
+              quantilesExactIf(${QUANTILES.join(', ')})(assumeNotNull(latency_ms), latency_ms IS NOT NULL) AS latency_q, avgOrNull(latency_ms) AS latency_mean,
+              countIf(confidence IS NOT NULL) AS with_confidence
+       ${window}`,
+      params,
+    );
+    const labels = await this.rows<{ label: string; count: string }>(
+      `SELECT output_label AS label, count() AS count ${window} GROUP BY label ORDER BY count DESC, label LIMIT 1000`,
+      params,
+    );
+    const [feedback] = await this.rows<{ labelled: string; correct: string }>(
+      `SELECT count() AS labelled, countIf(truth.label = predicted.output_label) AS correct
+       FROM (SELECT event_id, output_label ${window}) AS predicted
+       INNER JOIN (
+         SELECT event_id, argMax(label, ingested_at) AS label FROM ${this.clickHouse.table('feedback')}
+         WHERE model_id = {model:String} GROUP BY event_id
+       ) AS truth USING (event_id)`,
+      params,
+    );
+    const events = Number(summary.events);
+    const withConfidence = Number(summary.with_confidence);
+    const quantiles = (values: unknown, present: boolean) => {
+      const list = Array.isArray(values) ? values : [];
+      return { p50: present ? finite(list[0]) : null, p90: present ? finite(list[1]) : null, p99: present ? finite(list[2]) : null };
+    };
+    const labelled = Number(feedback?.labelled ?? 0);
+    const correct = Number(feedback?.correct ?? 0);
+    return {
+      model_id: modelId,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      events,
+      first_event_at: events ? new Date(Number(summary.first_ms)).toISOString() : null,
+      last_event_at: events ? new Date(Number(summary.last_ms)).toISOString() : null,
+      labels: labels.map((row) => ({ label: row.label, count: Number(row.count), share: events ? Number(row.count) / events : 0 })),
+      confidence: { ...quantiles(summary.confidence_q, withConfidence > 0), mean: finite(summary.confidence_mean) },
+      latency_ms: { ...quantiles(summary.latency_q, summary.latency_mean !== null), mean: finite(summary.latency_mean) },
+      feedback: { labelled, correct, accuracy: labelled ? correct / labelled : null },
+    };
+  }
+
+  private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {
+    return (await this.clickHouse.client.query({ query, query_params, format: 'JSONEachRow' })).json<T>();
+  }
+}
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class ModelStatsController {
+  constructor(private readonly stats: ModelStatsService) {}
+
+  @Get(':id/stats')
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Event count, label distribution, confidence and latency quantiles, and feedback accuracy in a window (default: the last 24 hours)' })
+  @ApiQuery({ name: 'from', required: false, description: 'RFC 3339 or epoch ms (inclusive)' })
+  @ApiQuery({ name: 'to', required: false, description: 'RFC 3339 or epoch ms (exclusive); default now' })
+  async get(
+    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id'))) id: string,
+    @Query(new ZodValidationPipe(statsQuerySchema)) query: { from: number; to: number },
+  ): Promise<ModelStats> {
+    return this.stats.stats(id, query.from, query.to);
+  }
+}

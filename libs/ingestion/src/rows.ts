@@ -1,0 +1,91 @@
+import type { AlertEventMessage, DriftMetricMessage, EvaluationRunMessage, Feedback, InferenceEvent } from '@tripline/contracts';
+
+/** ClickHouse DateTime64(3) text in UTC, unambiguous under any server time zone setting. */
+export function clickHouseTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** The label the model chose, and its score: the given label, else the arg-max of the scores. */
+export function predictedLabel(event: InferenceEvent): { label: string; confidence: number | null } {
+  const scores = event.output?.scores;
+  const label = event.output?.label;
+  if (label !== undefined) return { label, confidence: scores?.[label] ?? null };
+  let best: { label: string; confidence: number | null } = { label: '', confidence: null };
+  for (const [candidate, score] of Object.entries(scores ?? {})) {
+    if (best.confidence === null || score > best.confidence) best = { label: candidate, confidence: score };
+  }
+  return best;
+}
+
+export function inferenceRow(event: InferenceEvent) {
+  const { label, confidence } = predictedLabel(event);
+  const documents = event.rag?.documents ?? [];
+  return {
+    event_id: event.event_id,
+    model_id: event.model_id,
+    model_version: event.model_version ?? '',
+    timestamp: clickHouseTime(event.timestamp),
+    input_text: event.input?.text ?? '',
+    input_features: event.input?.features ? JSON.stringify(event.input.features) : '',
+    output_label: label,
+    output_scores: event.output?.scores ?? {},
+    output_text: event.output?.text ?? '',
+    confidence,
+    latency_ms: event.latency_ms ?? null,
+    request_id: event.request_id ?? '',
+    rag_document_ids: documents.map((document) => document.id),
+    rag_sources: documents.map((document) => document.source),
+    rag_scores: documents.map((document) => document.score ?? 0),
+    metadata: event.metadata ?? {},
+  };
+}
+
+export function feedbackRow(feedback: Feedback) {
+  return {
+    event_id: feedback.event_id,
+    model_id: feedback.model_id,
+    label: feedback.label,
+    timestamp: clickHouseTime(feedback.timestamp),
+    source: feedback.source ?? '',
+    metadata: feedback.metadata ?? {},
+  };
+}
+
+export function evaluationRunRow(run: EvaluationRunMessage) {
+  return {
+    ...run,
+    model_version: run.model_version ?? '',
+    started_at: clickHouseTime(run.started_at),
+    finished_at: clickHouseTime(run.finished_at),
+    error_count: run.error_count ?? 0,
+    per_class_recall: run.per_class_recall ?? {},
+    per_trigger_attack_success: run.per_trigger_attack_success ?? {},
+    metrics: run.metrics ?? {},
+    baseline_run_id: run.baseline_run_id ?? '',
+    fingerprint: run.fingerprint ?? '',
+    trigger: run.trigger ?? 'manual',
+    details: run.details ? JSON.stringify(run.details) : '',
+  };
+}
+
+export function driftMetricRow(metric: DriftMetricMessage) {
+  return {
+    ...metric,
+    window_start: clickHouseTime(metric.window_start),
+    window_end: clickHouseTime(metric.window_end),
+    labels: metric.labels ?? {},
+    details: metric.details ? JSON.stringify(metric.details) : '',
+  };
+}
+
+export function alertEventRow(alert: AlertEventMessage) {
+  return {
+    ...alert,
+    rule_name: alert.rule_name ?? '',
+    model_id: alert.model_id ?? '',
+    metric: alert.metric ?? '',
+    summary: alert.summary ?? '',
+    labels: alert.labels ?? {},
+    timestamp: clickHouseTime(alert.timestamp),
+  };
+}
