@@ -83,6 +83,8 @@ export const environmentSchema = z.object({
   INGEST_BATCH_MAX_ROWS: z.coerce.number().int().min(1, 'expected an integer >= 1').max(1_000_000).default(20_000),
   INGEST_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(1, 'expected an integer >= 1 (milliseconds)').max(60_000).default(250),
   INGEST_CONSUMER_GROUP: optionalText,
+  TRIPLINE_EGRESS_ALLOW_HOSTS: optionalText,
+  TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: z.enum(['true', 'false'], { error: 'expected "true" or "false"' }).default('false'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -1,4 +1,5 @@
 import { ApiKeys1732440000000 } from './1732440000000-api-keys';
+import { Registry1732450000000 } from './1732450000000-registry';
 
 /** Every relational migration, in order. Append only. */
-export const POSTGRES_MIGRATIONS = [ApiKeys1732440000000];
+export const POSTGRES_MIGRATIONS = [ApiKeys1732440000000, Registry1732450000000];
