@@ -1,0 +1,353 @@
+import { Command, CommanderError, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { ApiClient, ApiError } from './api-client';
+import { printObject, printTable } from './output';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  unreachable: 3,
+  unauthorised: 4,
+  notFound: 5,
+  rejected: 6,
+  runFailed: 10,
+  regression: 11,
+} as const;
+
+interface GlobalOptions {
+  url: string;
+  key?: string;
+  json: boolean;
+}
+
+type Run = {
+  id: string;
+  status: string;
+  model_id: string;
+  dataset_kind: string;
+  progress: { done: number; total: number };
+  error: string | null;
+  summary: Record<string, unknown> | null;
+};
+
+const program = new Command('tripline')
+  .description('Tripline: continuous drift and poisoning monitoring for ML models')
+  .addOption(
+    new Option('--url <url>', 'Tripline API base URL').env('TRIPLINE_URL').default('http://localhost:8080'),
+  )
+  .addOption(new Option('--key <api key>', 'API key (Authorization: Bearer)').env('TRIPLINE_API_KEY'))
+  .option('--json', 'print JSON for scripts instead of tables', false)
+  .addHelpText(
+    'after',
+    `\nExit codes: 0 ok, 1 failure, 2 usage, 3 API unreachable, 4 key missing/insufficient, 5 not found,\n6 input rejected, 10 evaluation failed, 11 evaluation found a regression against its baseline.`,
+  )
+  .showHelpAfterError()
+  .exitOverride();
+
+const client = () => {
+  const options = program.opts<GlobalOptions>();
+  return new ApiClient(options.url, options.key);
+};
+const json = () => program.opts<GlobalOptions>().json;
+
+program
+  .command('health')
+  .description('show the readiness of every store')
+  .action(async () => printObject(await client().request('GET', '/health'), json()));
+
+const models = program.command('models').description('registered models');
+models
+  .command('list')
+  .description('list models')
+  .action(async () =>
+    printTable(
+      (await client().request<{ items: Record<string, unknown>[] }>('GET', '/v1/models')).items,
+      ['id', 'task', 'labels', 'owner', 'current_version_id'],
+      json(),
+    ),
+  );
+models
+  .command('create <id>')
+  .description('register a model')
+  .requiredOption('--task <task>', 'text-classification, text-generation or rag')
+  .option('--labels <labels>', 'comma-separated label set', '')
+  .option('--owner <owner>', 'owning team or person')
+  .option('--name <name>', 'display name')
+  .action(async (id: string, options: { task: string; labels: string; owner?: string; name?: string }) =>
+    printObject(
+      await client().request('POST', '/v1/models', {
+        id,
+        task: options.task,
+        labels: options.labels ? options.labels.split(',').map((l) => l.trim()) : [],
+        owner: options.owner,
+        name: options.name,
+      }),
+      json(),
+    ),
+  );
+models
+  .command('show <id>')
+  .description('one model and its versions')
+  .action(async (id: string) => {
+    const api = client();
+    const model = await api.request<Record<string, unknown>>('GET', `/v1/models/${encodeURIComponent(id)}`);
+    const versions = await api.request<{ items: unknown[] }>(
+      'GET',
+      `/v1/models/${encodeURIComponent(id)}/versions`,
+    );
+    printObject({ ...model, versions: versions.items }, json());
+  });
+models
+  .command('add-version <id> <version>')
+  .description(
+    'register a model version from an adapter config (JSON), e.g. \'{"kind":"onnx","path":"/models/sentiment"}\'',
+  )
+  .requiredOption('--adapter <json>', 'adapter config as JSON')
+  .option('--no-activate', 'register without making it current')
+  .action(async (id: string, version: string, options: { adapter: string; activate: boolean }) =>
+    printObject(
+      await client().request('POST', `/v1/models/${encodeURIComponent(id)}/versions`, {
+        version,
+        adapter: parseJson(options.adapter, '--adapter'),
+        activate: options.activate,
+      }),
+      json(),
+    ),
+  );
+models
+  .command('stats <id>')
+  .description('event count, labels, confidence, latency and feedback accuracy of the live stream')
+  .option('--from <time>', 'RFC 3339 or epoch ms (default: 24 hours ago)')
+  .option('--to <time>', 'RFC 3339 or epoch ms (default: now)')
+  .action(async (id: string, options: { from?: string; to?: string }) => {
+    const query = new URLSearchParams(
+      Object.entries(options).filter(([, value]) => value !== undefined) as [string, string][],
+    );
+    printObject(await client().request('GET', `/v1/models/${encodeURIComponent(id)}/stats?${query}`), json());
+  });
+
+const datasets = program.command('datasets').description('clean, canary and probe sets');
+datasets
+  .command('list')
+  .option('--model <id>', 'only this model')
+  .option('--kind <kind>', 'clean, canary or probe')
+  .action(async (options: { model?: string; kind?: string }) => {
+    const query = new URLSearchParams({
+      ...(options.model ? { model_id: options.model } : {}),
+      ...(options.kind ? { kind: options.kind } : {}),
+    });
+    const { items } = await client().request<{ items: Record<string, unknown>[] }>(
+      'GET',
+      `/v1/datasets?${query}`,
+    );
+    printTable(items, ['id', 'name', 'kind', 'model_id', 'sample_count', 'labels'], json());
+  });
+datasets
+  .command('upload <file>')
+  .description('upload a JSONL or CSV file (streamed); problems are reported with line and field')
+  .requiredOption('--name <name>', 'dataset name')
+  .requiredOption('--kind <kind>', 'clean, canary or probe')
+  .option('--model <id>', 'the model it belongs to')
+  .option('--source <source>', 'where the data came from (provenance)')
+  .action(async (file: string, options: { name: string; kind: string; model?: string; source?: string }) => {
+    const csv = file.toLowerCase().endsWith('.csv');
+    const query = new URLSearchParams({
+      name: options.name,
+      kind: options.kind,
+      format: csv ? 'csv' : 'jsonl',
+      ...(options.model ? { model_id: options.model } : {}),
+      ...(options.source ? { source: options.source } : {}),
+    });
+    printObject(
+      await client().upload('/v1/datasets?' + query, file, csv ? 'text/csv' : 'application/x-ndjson'),
+      json(),
+    );
+  });
+datasets
+  .command('canaries <clean-set-id>')
+  .description('generate a canary set from a clean set')
+  .requiredOption('--target <label>', 'the label a backdoor would force')
+  .option('--triggers <ids>', 'comma-separated built-in trigger ids (default: all)')
+  .option('--custom <tokens>', 'comma-separated triggers of your own')
+  .option('--per-trigger <n>', 'clean twins per trigger', '50')
+  .option('--seed <n>', 'seed', '1')
+  .action(
+    async (
+      id: string,
+      options: { target: string; triggers?: string; custom?: string; perTrigger: string; seed: string },
+    ) =>
+      printObject(
+        await client().request('POST', `/v1/datasets/${id}/canaries`, {
+          target_label: options.target,
+          triggers: options.triggers?.split(','),
+          custom_triggers: options.custom?.split(','),
+          samples_per_trigger: Number(options.perTrigger),
+          seed: Number(options.seed),
+        }),
+        json(),
+      ),
+  );
+
+const schedules = program.command('schedules').description('evaluation schedules');
+schedules
+  .command('list')
+  .action(async () =>
+    printTable(
+      (await client().request<{ items: Record<string, unknown>[] }>('GET', '/v1/schedules')).items,
+      ['id', 'model_id', 'cron', 'enabled', 'dataset_ids'],
+      json(),
+    ),
+  );
+schedules
+  .command('create <model>')
+  .requiredOption('--cron <expression>', 'e.g. "*/5 * * * *"')
+  .requiredOption('--datasets <ids>', 'comma-separated dataset ids')
+  .action(async (model: string, options: { cron: string; datasets: string }) =>
+    printObject(
+      await client().request('POST', '/v1/schedules', {
+        model_id: model,
+        cron: options.cron,
+        dataset_ids: options.datasets.split(','),
+      }),
+      json(),
+    ),
+  );
+schedules.command('delete <id>').action(async (id: string) => {
+  await client().request('DELETE', `/v1/schedules/${id}`);
+  if (!json()) process.stdout.write(`schedule ${id} deleted\n`);
+});
+
+program
+  .command('evaluate <model>')
+  .description('run an evaluation now and follow its progress')
+  .option('--datasets <ids>', 'comma-separated dataset ids (default: every dataset of the model)')
+  .option('--no-wait', 'queue and return at once')
+  .action(async (model: string, options: { datasets?: string; wait: boolean }) => {
+    const api = client();
+    const { runs } = await api.request<{ runs: Run[] }>('POST', '/v1/evaluations', {
+      model_id: model,
+      dataset_ids: options.datasets?.split(','),
+    });
+    if (!options.wait)
+      return printTable(
+        runs as unknown as Record<string, unknown>[],
+        ['id', 'dataset_kind', 'status'],
+        json(),
+      );
+    const finished = await follow(api, runs);
+    printTable(
+      finished.map((run) => ({ id: run.id, kind: run.dataset_kind, status: run.status, ...headline(run) })),
+      ['id', 'kind', 'status', 'accuracy', 'attack_success', 'regressions', 'error'],
+      json(),
+    );
+    if (finished.some((run) => run.status !== 'succeeded')) process.exitCode = EXIT.runFailed;
+    else if (finished.some((run) => Number(headline(run).regressions) > 0))
+      process.exitCode = EXIT.regression;
+  });
+
+const runs = program.command('runs').description('evaluation runs');
+runs
+  .command('list')
+  .option('--model <id>', 'only this model')
+  .action(async (options: { model?: string }) => {
+    const { items } = await client().request<{ items: Run[] }>(
+      'GET',
+      `/v1/evaluations${options.model ? `?model_id=${encodeURIComponent(options.model)}` : ''}`,
+    );
+    printTable(
+      items.map((run) => ({ ...run, ...headline(run) })) as unknown as Record<string, unknown>[],
+      ['id', 'model_id', 'dataset_kind', 'status', 'accuracy', 'attack_success'],
+      json(),
+    );
+  });
+runs
+  .command('show <id>')
+  .action(async (id: string) => printObject(await client().request('GET', `/v1/evaluations/${id}`), json()));
+
+function headline(run: Run): Record<string, unknown> {
+  const summary = run.summary as {
+    clean?: { accuracy?: number };
+    canary?: { maxAttackSuccessRate?: { rate: number; trigger: string } };
+    comparison?: { regressions: unknown[] };
+  } | null;
+  return {
+    accuracy: summary?.clean?.accuracy ?? null,
+    attack_success: summary?.canary?.maxAttackSuccessRate
+      ? `${summary.canary.maxAttackSuccessRate.rate.toFixed(2)} (${summary.canary.maxAttackSuccessRate.trigger})`
+      : null,
+    regressions: summary?.comparison?.regressions.length ?? 0,
+    error: run.error,
+  };
+}
+
+/** Polls the runs until they finish, with a progress bar on a terminal. */
+async function follow(api: ApiClient, runs: Run[]): Promise<Run[]> {
+  const bar =
+    process.stderr.isTTY && !json()
+      ? new SingleBar({
+          format: 'evaluating [{bar}] {percentage}% | {value}/{total} predictions | {runs}',
+          hideCursor: true,
+        })
+      : undefined;
+  const total = runs.reduce((sum, run) => sum + Math.max(run.progress.total, 1), 0);
+  bar?.start(total, 0, { runs: `${runs.length} run(s)` });
+  let current = runs;
+  while (current.some((run) => run.status === 'queued' || run.status === 'running')) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    current = await Promise.all(current.map((run) => api.request<Run>('GET', `/v1/evaluations/${run.id}`)));
+    const done = current.reduce(
+      (sum, run) =>
+        sum +
+        (run.status === 'queued' || run.status === 'running'
+          ? run.progress.done
+          : Math.max(run.progress.total, 1)),
+      0,
+    );
+    bar?.update(done, { runs: current.map((run) => `${run.dataset_kind}:${run.status}`).join(' ') });
+  }
+  bar?.stop();
+  return current;
+}
+
+function parseJson(text: string, option: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CommanderError(
+      EXIT.usage,
+      'tripline.usage',
+      `${option} must be JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+function exitCodeFor(error: ApiError): number {
+  if (error.status === 0) return EXIT.unreachable;
+  if (error.status === 401 || error.status === 403) return EXIT.unauthorised;
+  if (error.status === 404) return EXIT.notFound;
+  if (error.status >= 400 && error.status < 500) return EXIT.rejected;
+  return EXIT.failure;
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    if (
+      error.code !== 'commander.helpDisplayed' &&
+      error.code !== 'commander.help' &&
+      error.code !== 'commander.version'
+    ) {
+      if (error.code === 'tripline.usage') process.stderr.write(`tripline: ${error.message}\n`);
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT.usage;
+    }
+    return;
+  }
+  if (error instanceof ApiError) {
+    process.stderr.write(`tripline: ${error.message}\n`);
+    process.exitCode = exitCodeFor(error);
+    return;
+  }
+  process.stderr.write(`tripline: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = EXIT.failure;
+});
