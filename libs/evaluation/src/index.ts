@@ -1,1 +1,6 @@
+export * from './triggers';
+export * from './insertion';
+export * from './canary';
 export * from './metrics';
+export { derivedRandom, hash32, hash64Hex, mulberry32, sampleIndices } from './random';
+export type { Random } from './random';
