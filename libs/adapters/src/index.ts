@@ -1,1 +1,12 @@
 export * from './model-adapter';
+export {
+  assertEgressAllowed,
+  createEgressLookup,
+  EGRESS_REFUSED,
+  EgressRefusedError,
+  egressPolicyFromEnvironment,
+  isLinkLocalOrMetadata,
+  redactAdapterConfig,
+  redactUrl,
+  REDACTED,
+} from './egress';
