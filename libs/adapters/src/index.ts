@@ -1,4 +1,6 @@
 export * from './model-adapter';
+export { createAdapter } from './create-adapter';
+export type { CreateAdapterOptions } from './create-adapter';
 export {
   assertEgressAllowed,
   createEgressLookup,
@@ -10,3 +12,14 @@ export {
   redactUrl,
   REDACTED,
 } from './egress';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  JsonHttpClient,
+  Semaphore,
+} from './http-client';
+export { parseJsonPath, resolveJsonPath } from './json-path';
+export { DEFAULT_ONNX_BATCH_SIZE, OnnxAdapter, resolveModelFolder } from './onnx-adapter';
+export { DEFAULT_OIP_BATCH_SIZE, OipV2Adapter } from './oip-v2-adapter';
+export { labelNamedIn, OpenAiChatAdapter } from './openai-chat-adapter';

@@ -37,9 +37,35 @@ export interface HttpCallOptions {
 }
 
 export type AdapterConfig =
-  | { kind: 'onnx'; /** A transformers.js model folder (config.json, tokenizer files, onnx/). */ path: string; batchSize?: number }
-  | ({ kind: 'oip-v2'; /** Base URL of the server, e.g. http://host:8000 */ url: string; modelName: string; modelVersion?: string; inputName?: string } & HttpCallOptions)
-  | ({ kind: 'openai-chat'; /** Base URL up to /v1, e.g. http://host:8000/v1 */ url: string; model: string; systemPrompt?: string; /** Labels the reply is matched against, for classification. */ labels?: string[] } & HttpCallOptions)
+  | {
+      kind: 'onnx';
+      /** A transformers.js model folder (config.json, tokenizer files, onnx/). */
+      path: string;
+      /** Inputs per forward pass, default 32. */
+      batchSize?: number;
+      /** Load onnx/model_quantized.onnx; default: onnx/model.onnx when present, else the quantised file. */
+      quantized?: boolean;
+    }
+  | ({
+      kind: 'oip-v2';
+      /** Base URL of the server, e.g. http://host:8000 */
+      url: string;
+      modelName: string;
+      modelVersion?: string;
+      inputName?: string;
+      /** Inputs per infer request, default 32. */
+      batchSize?: number;
+    } & HttpCallOptions)
+  | ({
+      kind: 'openai-chat';
+      /** Base URL up to /v1, e.g. http://host:8000/v1 */
+      url: string;
+      model: string;
+      /** Default with labels: "Classify the user's message. Answer with exactly one of these words: …". */
+      systemPrompt?: string;
+      /** Labels the reply is matched against, for classification. */
+      labels?: string[];
+    } & HttpCallOptions)
   | ({
       kind: 'custom-json';
       url: string;

@@ -1,0 +1,203 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AdapterConfig, ModelAdapter, PredictionOutcome } from './model-adapter';
+
+export const DEFAULT_ONNX_BATCH_SIZE = 32;
+
+type OnnxConfig = Extract<AdapterConfig, { kind: 'onnx' }>;
+type LabelScore = { label: string; score: number };
+interface Classifier {
+  (texts: string[], options: { topk: number }): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+interface Loaded {
+  classifier: Classifier;
+  labels: string[];
+}
+
+// ESM-only package: a static import would compile to require().
+const loadTransformers = () => import('@xenova/transformers');
+
+/**
+ * transformers.js reads its model directory from a process-wide `env`, so two adapters loading
+ * from different parents at once could each load from the other's directory. Loads take turns.
+ */
+let loadQueue: Promise<unknown> = Promise.resolve();
+
+function serialised<T>(task: () => Promise<T>): Promise<T> {
+  const run = loadQueue.then(task, task);
+  loadQueue = run.catch(() => undefined);
+  return run;
+}
+
+/** The model folder a config names: relative paths resolve against modelsRoot, which also bounds absolute ones. */
+export function resolveModelFolder(configured: string, modelsRoot?: string): string {
+  if (!modelsRoot) return path.resolve(configured);
+  const root = path.resolve(modelsRoot);
+  const folder = path.resolve(root, configured);
+  const relative = path.relative(root, folder);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new Error(`onnx model path "${configured}" is outside the models directory ${root}`);
+  }
+  return folder;
+}
+
+/**
+ * A transformers.js text-classification folder run in-process, offline. It reports every
+ * label's probability, not only the top one, because calibration and trigger-confidence metrics
+ * need the full distribution.
+ */
+export class OnnxAdapter implements ModelAdapter {
+  readonly kind = 'onnx' as const;
+  readonly folder: string;
+  readonly batchSize: number;
+  private loaded?: Promise<Loaded>;
+  private closed = false;
+
+  constructor(
+    private readonly config: OnnxConfig,
+    modelsRoot?: string,
+  ) {
+    this.folder = resolveModelFolder(config.path, modelsRoot);
+    this.batchSize = config.batchSize ?? DEFAULT_ONNX_BATCH_SIZE;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new Error(`onnx batchSize must be a positive integer, not ${config.batchSize}`);
+    }
+  }
+
+  /** Label names in id order, from config.json's id2label. */
+  async labels(): Promise<string[]> {
+    return (await this.load()).labels;
+  }
+
+  async predict(inputs: readonly string[], options?: { signal?: AbortSignal }): Promise<PredictionOutcome[]> {
+    if (inputs.length === 0) return [];
+    let model: Loaded;
+    try {
+      model = await this.load();
+    } catch (error) {
+      const message = (error as Error).message;
+      return inputs.map(() => ({ ok: false, error: message }));
+    }
+    const outcomes: PredictionOutcome[] = [];
+    for (let start = 0; start < inputs.length; start += this.batchSize) {
+      const batch = inputs.slice(start, start + this.batchSize);
+      if (options?.signal?.aborted || this.closed) {
+        outcomes.push(...batch.map(() => ({ ok: false as const, error: 'cancelled before the model ran' })));
+        continue;
+      }
+      outcomes.push(...(await this.classifyBatch(model, batch)));
+    }
+    return outcomes;
+  }
+
+  private async classifyBatch(model: Loaded, batch: string[]): Promise<PredictionOutcome[]> {
+    const started = performance.now();
+    let results: unknown;
+    try {
+      results = await model.classifier(batch, { topk: model.labels.length });
+    } catch (error) {
+      // One input the tokenizer or runtime chokes on must not fail its whole batch.
+      if (batch.length > 1) {
+        const single: PredictionOutcome[] = [];
+        for (const input of batch) single.push(...(await this.classifyBatch(model, [input])));
+        return single;
+      }
+      return [
+        { ok: false, error: `onnx model ${this.folder} failed on this input: ${(error as Error).message}` },
+      ];
+    }
+    // The batch's wall time shared out, so that latency does not depend on the batch size chosen.
+    const latencyMs = (performance.now() - started) / batch.length;
+    const rows = Array.isArray(results) ? results : [results];
+    return batch.map((_, index) => {
+      const row = rows[index] as LabelScore | LabelScore[] | undefined;
+      const byLabel = new Map(
+        (Array.isArray(row) ? row : row ? [row] : []).map(({ label, score }) => [label, score]),
+      );
+      if (model.labels.some((label) => !byLabel.has(label))) {
+        return { ok: false, error: `onnx model ${this.folder} did not score every label of config.json` };
+      }
+      // In id2label order rather than the pipeline's ranking, so that every answer lists labels alike.
+      const scores = Object.fromEntries(model.labels.map((label) => [label, byLabel.get(label)!]));
+      const label = model.labels.reduce((best, next) => (scores[next] > scores[best] ? next : best));
+      return { ok: true, prediction: { label, scores, latencyMs } };
+    });
+  }
+
+  /** Whole vocabulary entries of tokenizer.json, special tokens left out: the candidates a trigger scan tries. */
+  async vocabulary(): Promise<string[] | undefined> {
+    let tokenizer: {
+      model?: { vocab?: Record<string, number> | [string, number][] };
+      added_tokens?: { content: string; special?: boolean }[];
+    };
+    try {
+      tokenizer = JSON.parse(await readFile(path.join(this.folder, 'tokenizer.json'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+    const special = new Set((tokenizer.added_tokens ?? []).filter((t) => t.special).map((t) => t.content));
+    const vocab = tokenizer.model?.vocab;
+    if (!vocab) return undefined;
+    // WordPiece and BPE map token -> id; Unigram lists [token, score] in id order.
+    const tokens = Array.isArray(vocab)
+      ? vocab.map(([token]) => token)
+      : Object.entries(vocab)
+          .sort((a, b) => a[1] - b[1])
+          .map(([token]) => token);
+    return tokens.filter((token) => !special.has(token));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    if (loaded) await loaded.then((model) => model.classifier.dispose()).catch(() => undefined);
+  }
+
+  private load(): Promise<Loaded> {
+    if (this.closed) return Promise.reject(new Error(`onnx model ${this.folder} is closed`));
+    if (!this.loaded) {
+      this.loaded = this.loadOnce();
+      // A failed load is tried again next time: the folder may appear later (models:build).
+      this.loaded.catch(() => (this.loaded = undefined));
+    }
+    return this.loaded;
+  }
+
+  private async loadOnce(): Promise<Loaded> {
+    const folder = this.folder;
+    let labels: string[];
+    try {
+      const config = JSON.parse(await readFile(path.join(folder, 'config.json'), 'utf8')) as {
+        id2label?: Record<string, string>;
+      };
+      labels = Object.entries(config.id2label ?? {})
+        .sort((a, b) => Number(a[0]) - Number(b[0]))
+        .map(([, label]) => label);
+    } catch (error) {
+      throw new Error(
+        `onnx model ${folder} could not be read: ${(error as Error).message} ` +
+          '(expected a transformers.js folder with config.json, tokenizer.json and onnx/model.onnx)',
+      );
+    }
+    if (labels.length === 0) throw new Error(`onnx model ${folder}: config.json has no id2label`);
+    // The full-precision file is the reference whenever it is there; the quantised one only when
+    // the folder ships nothing else or the config asks for it.
+    const quantized = this.config.quantized ?? !existsSync(path.join(folder, 'onnx', 'model.onnx'));
+    const transformers = await loadTransformers();
+    const classifier = await serialised(async () => {
+      transformers.env.allowRemoteModels = false;
+      transformers.env.allowLocalModels = true;
+      transformers.env.localModelPath = `${path.dirname(folder)}/`;
+      return transformers.pipeline('text-classification', path.basename(folder), {
+        quantized,
+        local_files_only: true,
+      });
+    }).catch((error: Error) => {
+      throw new Error(`onnx model ${folder} could not be loaded: ${error.message}`);
+    });
+    return { classifier: classifier as unknown as Classifier, labels };
+  }
+}
