@@ -1,0 +1,29 @@
+export type { Alternative, Rows, Sample, TestResult } from './types';
+export { ksTest, type KsMethod, type KsTestOptions, type KsTestResult } from './ks-test';
+export {
+  chiSquareContingency,
+  chiSquareTest,
+  type ChiSquareResult,
+  type ContingencyOptions,
+  type ContingencyResult,
+} from './chi-square';
+export { psi, type PsiOptions, type PsiResult } from './psi';
+export { jensenShannon, type JensenShannonResult } from './jensen-shannon';
+export { wasserstein, type WassersteinResult } from './wasserstein';
+export { hellinger, type HellingerResult } from './hellinger';
+export { DEFAULT_MMD_SEED, mmdTest, type MmdOptions, type MmdResult } from './mmd';
+export { fisherExact, type FisherExactResult } from './fisher-exact';
+export { binomialTest, type BinomialTestResult } from './binomial-test';
+export { benjaminiHochberg, bonferroni } from './multiple-testing';
+export {
+  CusumDetector,
+  PageHinkleyDetector,
+  cusum,
+  pageHinkley,
+  type ChangeDetection,
+  type ChangeDetector,
+  type CusumOptions,
+  type PageHinkleyOptions,
+} from './change-detection';
+export { seededRandom, type Random } from './random';
+export * as special from './special';
