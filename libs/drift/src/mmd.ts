@@ -1,3 +1,4 @@
+import { selectRanks } from './numeric';
 import { seededRandom } from './random';
 import type { Rows, TestResult } from './types';
 
@@ -177,39 +178,10 @@ export function mmdTest(x: Rows, y: Rows, options: MmdOptions = {}): MmdResult {
 function medianOfSquareRoots(values: Float64Array): number {
   const length = values.length;
   const upper = Math.floor(length / 2);
-  quickSelect(values, upper);
-  const high = Math.sqrt(values[upper]);
-  if (length % 2 === 1) return high;
-  let below = -Infinity;
-  for (let i = 0; i < upper; i++) if (values[i] > below) below = values[i];
-  return (Math.sqrt(below) + high) / 2;
-}
-
-/** Hoare-partition quickselect: afterwards values[k] is the k-th smallest and the left part ≤ it. */
-function quickSelect(values: Float64Array, k: number): void {
-  let lo = 0;
-  let hi = values.length - 1;
-  while (lo < hi) {
-    const pivot = median3(values[lo], values[(lo + hi) >>> 1], values[hi]);
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i] < pivot) i++;
-      while (values[j] > pivot) j--;
-      if (i <= j) {
-        const swap = values[i];
-        values[i] = values[j];
-        values[j] = swap;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return;
+  if (length % 2 === 1) {
+    selectRanks(values, [upper]);
+    return Math.sqrt(values[upper]);
   }
-}
-
-function median3(a: number, b: number, c: number): number {
-  return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+  selectRanks(values, [upper - 1, upper]);
+  return (Math.sqrt(values[upper - 1]) + Math.sqrt(values[upper])) / 2;
 }

@@ -1,4 +1,4 @@
-import { pairwiseSum, toFloat64 } from './numeric';
+import { pairwiseSum, selectRanks, toFloat64 } from './numeric';
 import type { Sample, TestResult } from './types';
 
 export interface PsiOptions {
@@ -53,7 +53,7 @@ export function psi(reference: Sample, current: Sample, options: PsiOptions = {}
   } else {
     const bins = options.bins ?? 10;
     if (!Number.isInteger(bins) || bins < 2) throw new RangeError('bins must be an integer ≥ 2');
-    edges = quantileEdges(ref.slice().sort(), bins);
+    edges = quantileEdges(ref.slice(), bins);
   }
 
   const binCount = edges.length + 1;
@@ -90,20 +90,31 @@ function toFloat64Edges(edges: ArrayLike<number>): Float64Array {
   return copy;
 }
 
-/** Distinct quantiles at k/bins, interpolated exactly as NumPy's 'linear' method rounds them. */
-function quantileEdges(sorted: Float64Array, bins: number): Float64Array {
-  const n = sorted.length;
+/**
+ * Distinct quantiles at k/bins, interpolated exactly as NumPy's 'linear' method rounds them. Only
+ * the order statistics the interpolation reads are selected, as `np.quantile` partitions rather
+ * than sorts; `values` is reordered.
+ */
+function quantileEdges(values: Float64Array, bins: number): Float64Array {
+  const n = values.length;
+  const virtualIndices = Array.from({ length: bins - 1 }, (_, i) => (n - 1) * ((i + 1) / bins));
+  const ranks = new Set<number>();
+  for (const index of virtualIndices) {
+    const previous = Math.min(Math.floor(index), n - 1);
+    ranks.add(previous);
+    if (previous + 1 < n) ranks.add(previous + 1);
+  }
+  selectRanks(values, [...ranks]);
   const edges: number[] = [];
-  for (let k = 1; k < bins; k++) {
-    const virtualIndex = (n - 1) * (k / bins);
+  for (const virtualIndex of virtualIndices) {
     let value: number;
     if (virtualIndex >= n - 1) {
-      value = sorted[n - 1];
+      value = values[n - 1];
     } else {
       const previous = Math.floor(virtualIndex);
       const gamma = virtualIndex - previous;
-      const a = sorted[previous];
-      const b = sorted[previous + 1];
+      const a = values[previous];
+      const b = values[previous + 1];
       const difference = b - a;
       // np.lerp interpolates from the nearer end, so t ≥ 0.5 is measured back from b.
       value = gamma >= 0.5 ? b - difference * (1 - gamma) : a + difference * gamma;
@@ -113,10 +124,22 @@ function quantileEdges(sorted: Float64Array, bins: number): Float64Array {
   return Float64Array.from(edges);
 }
 
-/** Counts per bin by binary search over the edges: O(n log k), no allocation per value. */
+/**
+ * Counts per bin with no allocation per value: a linear scan over a few edges (faster than a
+ * binary search's unpredictable branches up to a dozen or so), a binary search over more.
+ */
 function countBins(values: Float64Array, edges: Float64Array): Float64Array {
-  const counts = new Float64Array(edges.length + 1);
   const k = edges.length;
+  const counts = new Float64Array(k + 1);
+  if (k <= 16) {
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      let bin = 0;
+      while (bin < k && edges[bin] < value) bin++;
+      counts[bin]++;
+    }
+    return counts;
+  }
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     let lo = 0;
