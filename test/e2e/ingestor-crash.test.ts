@@ -46,13 +46,21 @@ describe('ingestor killed mid-stream', () => {
     await producer.disconnect();
 
     const second = await startApp('ingestor', environment);
-    await eventually(() => groupCaughtUp(`${prefix}ingestor`, [topic]).then((done) => (done ? true : undefined)), 120_000, 500);
+    await eventually(
+      () => groupCaughtUp(`${prefix}ingestor`, [topic]).then((done) => (done ? true : undefined)),
+      120_000,
+      500,
+    );
     assert.equal(await second.stop('SIGTERM'), 0, second.output());
 
-    const clickHouse = new ClickHouse({ database: 'tripline', dataDirectory: path.join(scratch.path, 'clickhouse') });
+    const clickHouse = new ClickHouse({
+      database: 'tripline',
+      dataDirectory: path.join(scratch.path, 'clickhouse'),
+    });
     try {
       const result = await clickHouse.client.query({
-        query: 'SELECT count() AS n, uniqExact(event_id) AS ids FROM tripline.inference_events FINAL WHERE model_id = {m:String}',
+        query:
+          'SELECT count() AS n, uniqExact(event_id) AS ids FROM tripline.inference_events FINAL WHERE model_id = {m:String}',
         query_params: { m: stream.modelId },
         format: 'JSONEachRow',
       });

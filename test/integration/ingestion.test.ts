@@ -44,7 +44,8 @@ const scratch = temporaryDirectory();
 const clickHouse = new InterruptibleClickHouse(path.join(scratch.path, 'clickhouse'));
 const uniqueEvents = async (modelId: string) => {
   const result = await clickHouse.client.query({
-    query: 'SELECT count() AS n, uniqExact(event_id) AS ids FROM tripline.inference_events FINAL WHERE model_id = {m:String}',
+    query:
+      'SELECT count() AS n, uniqExact(event_id) AS ids FROM tripline.inference_events FINAL WHERE model_id = {m:String}',
     query_params: { m: modelId },
     format: 'JSONEachRow',
   });
@@ -59,7 +60,12 @@ after(async () => {
 
 describe('ingestion through the real Kafka broker into the ClickHouse engine', () => {
   const prefix = `${uniqueName('ingest')}.`;
-  const environment = { KAFKA_BROKERS: kafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '4', TRIPLINE_DATA_DIR: scratch.path };
+  const environment = {
+    KAFKA_BROKERS: kafkaBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_PARTITIONS: '4',
+    TRIPLINE_DATA_DIR: scratch.path,
+  };
   let ingestor: INestApplication;
 
   before(async () => {
@@ -76,19 +82,33 @@ describe('ingestion through the real Kafka broker into the ClickHouse engine', (
     await produceAll(producer, `${prefix}inference.v1`, stream.messages);
     await producer.disconnect();
     const sink = ingestor.get(EventSink);
-    await eventually(() => groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)), 120_000, 500);
+    await eventually(
+      () => groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)),
+      120_000,
+      500,
+    );
 
-    const stats = await ingestor.get(ModelStatsService).stats(stream.modelId, Date.UTC(2026, 0, 1), Date.UTC(2027, 0, 1));
+    const stats = await ingestor
+      .get(ModelStatsService)
+      .stats(stream.modelId, Date.UTC(2026, 0, 1), Date.UTC(2027, 0, 1));
     assert.equal(stats.events, stream.uniqueValid);
-    assert.equal(stats.labels.reduce((sum, label) => sum + label.count, 0), stream.uniqueValid);
+    assert.equal(
+      stats.labels.reduce((sum, label) => sum + label.count, 0),
+      stream.uniqueValid,
+    );
     assert.deepEqual(stats.labels.map((label) => label.label).sort(), ['negative', 'positive']);
     assert.ok(stats.confidence.p50! >= 0.5 && stats.confidence.p99! <= 1);
 
-    const letters: { reason: string; source: { topic: string; offset: string }; original_base64: string }[] = [];
-    const consumer = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('dlq-reader') });
+    const letters: { reason: string; source: { topic: string; offset: string }; original_base64: string }[] =
+      [];
+    const consumer = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({
+      groupId: uniqueName('dlq-reader'),
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: `${prefix}dlq.v1`, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())),
+    });
     await eventually(async () => (letters.length >= stream.malformed ? true : undefined), 60_000);
     await consumer.disconnect();
     assert.equal(letters.length, stream.malformed);
@@ -113,11 +133,22 @@ describe('ingestion through the real Kafka broker into the ClickHouse engine', (
     await produceAll(producer, `${prefix}inference.v1`, stream.messages);
     await eventually(async () => (clickHouse.failedInserts >= 2 ? true : undefined), 60_000);
     const sink = ingestor.get(EventSink);
-    assert.equal(await groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]), false, 'no offset is committed during the outage');
+    assert.equal(
+      await groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]),
+      false,
+      'no offset is committed during the outage',
+    );
     clickHouse.down = false;
-    await eventually(() => groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)), 120_000, 500);
+    await eventually(
+      () => groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)),
+      120_000,
+      500,
+    );
     await producer.disconnect();
-    assert.deepEqual(await uniqueEvents(stream.modelId), { rows: stream.uniqueValid, ids: stream.uniqueValid });
+    assert.deepEqual(await uniqueEvents(stream.modelId), {
+      rows: stream.uniqueValid,
+      ids: stream.uniqueValid,
+    });
   });
 
   it('the sink persists evaluations, metrics and alerts into their history tables', async () => {
@@ -125,19 +156,62 @@ describe('ingestion through the real Kafka broker into the ClickHouse engine', (
     const runId = uniqueName('run');
     await producer.send({
       topic: `${prefix}evaluations.v1`,
-      messages: [{ value: JSON.stringify({ run_id: runId, model_id: 'm', dataset_id: 'd', dataset_kind: 'canary', status: 'succeeded', started_at: Date.now() - 1000, finished_at: Date.now(), sample_count: 10, attack_success_rate: 0.8 }) }],
+      messages: [
+        {
+          value: JSON.stringify({
+            run_id: runId,
+            model_id: 'm',
+            dataset_id: 'd',
+            dataset_kind: 'canary',
+            status: 'succeeded',
+            started_at: Date.now() - 1000,
+            finished_at: Date.now(),
+            sample_count: 10,
+            attack_success_rate: 0.8,
+          }),
+        },
+      ],
     });
     await producer.send({
       topic: `${prefix}metrics.v1`,
-      messages: [{ value: JSON.stringify({ model_id: runId, metric: 'confidence', detector: 'ks', window_start: Date.now() - 60_000, window_end: Date.now(), statistic: 0.2, p_value: 0.01, sample_size: 100, reference_size: 1000, verdict: 'drift' }) }],
+      messages: [
+        {
+          value: JSON.stringify({
+            model_id: runId,
+            metric: 'confidence',
+            detector: 'ks',
+            window_start: Date.now() - 60_000,
+            window_end: Date.now(),
+            statistic: 0.2,
+            p_value: 0.01,
+            sample_size: 100,
+            reference_size: 1000,
+            verdict: 'drift',
+          }),
+        },
+      ],
     });
     await producer.send({
       topic: `${prefix}alerts.v1`,
-      messages: [{ value: JSON.stringify({ event_id: runId, alert_id: 'a', fingerprint: 'f', rule_id: 'r', state: 'firing', severity: 'critical', timestamp: Date.now() }) }],
+      messages: [
+        {
+          value: JSON.stringify({
+            event_id: runId,
+            alert_id: 'a',
+            fingerprint: 'f',
+            rule_id: 'r',
+            state: 'firing',
+            severity: 'critical',
+            timestamp: Date.now(),
+          }),
+        },
+      ],
     });
     await producer.disconnect();
     const count = async (query: string) => {
-      const [row] = await (await clickHouse.client.query({ query, query_params: { id: runId }, format: 'JSONEachRow' })).json<{ n: string }>();
+      const [row] = await (
+        await clickHouse.client.query({ query, query_params: { id: runId }, format: 'JSONEachRow' })
+      ).json<{ n: string }>();
       return Number(row.n);
     };
     await eventually(async () => {
@@ -153,22 +227,39 @@ describe('ingestion through the real Kafka broker into the ClickHouse engine', (
 
 describe('two ingestors in one consumer group', () => {
   const prefix = `${uniqueName('pair')}.`;
-  const environment = { KAFKA_BROKERS: kafkaBrokers().join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_PARTITIONS: '4', TRIPLINE_DATA_DIR: scratch.path };
+  const environment = {
+    KAFKA_BROKERS: kafkaBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_PARTITIONS: '4',
+    TRIPLINE_DATA_DIR: scratch.path,
+  };
 
   it('split the partitions between them, and the union is complete and unique', async () => {
     const first = await startIngestorInProcess(environment, clickHouse);
     const second = await startIngestorInProcess(environment, clickHouse);
     try {
       const groupId = first.get(EventSink).groupId;
-      await eventually(async () => ((await activeGroupMembers(groupId)) === 2 ? true : undefined), 60_000, 500);
+      await eventually(
+        async () => ((await activeGroupMembers(groupId)) === 2 ? true : undefined),
+        60_000,
+        500,
+      );
       const streams = Array.from({ length: 16 }, (_, i) => generateStream(250, 0, 0, 100 + i));
       const producer = await rawProducer();
       for (const stream of streams) await produceAll(producer, `${prefix}inference.v1`, stream.messages);
       await producer.disconnect();
-      await eventually(() => groupCaughtUp(groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)), 120_000, 500);
-      for (const stream of streams) assert.deepEqual(await uniqueEvents(stream.modelId), { rows: 250, ids: 250 });
+      await eventually(
+        () => groupCaughtUp(groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)),
+        120_000,
+        500,
+      );
+      for (const stream of streams)
+        assert.deepEqual(await uniqueEvents(stream.modelId), { rows: 250, ids: 250 });
       const written = async (app: INestApplication) => {
-        const counter = await app.get(Metrics).counter({ name: 'tripline_ingest_rows_written_total', help: '', labelNames: ['table'] }).get();
+        const counter = await app
+          .get(Metrics)
+          .counter({ name: 'tripline_ingest_rows_written_total', help: '', labelNames: ['table'] })
+          .get();
         return counter.values.find((value) => value.labels.table === 'inference_events')?.value ?? 0;
       };
       const [byFirst, bySecond] = [await written(first), await written(second)];

@@ -14,10 +14,20 @@ import { kafkaBrokers } from './services';
  * An ingestor composed in the test process (the same modules as apps/ingestor), optionally on a
  * ClickHouse instance the test controls, e.g. one whose inserts it can make fail.
  */
-export async function startIngestorInProcess(environment: Record<string, string>, clickHouse?: ClickHouse): Promise<INestApplication> {
+export async function startIngestorInProcess(
+  environment: Record<string, string>,
+  clickHouse?: ClickHouse,
+): Promise<INestApplication> {
   Object.assign(process.env, { LOG_LEVEL: 'warn', ...environment });
   let builder = Test.createTestingModule({
-    imports: [ConfigModule, OperabilityModule, ClickHouseModule, TransportModule, EventSinkModule, ModelStatsModule],
+    imports: [
+      ConfigModule,
+      OperabilityModule,
+      ClickHouseModule,
+      TransportModule,
+      EventSinkModule,
+      ModelStatsModule,
+    ],
   });
   if (clickHouse) {
     await migrateClickHouse(clickHouse.client, clickHouse.database, CLICKHOUSE_MIGRATIONS);
@@ -30,7 +40,10 @@ export async function startIngestorInProcess(environment: Record<string, string>
 }
 
 export async function rawProducer(): Promise<Producer> {
-  const producer = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   return producer;
 }
@@ -65,7 +78,12 @@ export interface GeneratedStream {
  * A stream of inference events with a share of exact repeats (redeliveries) and of malformed
  * messages of many kinds, shuffled by a fixed seed.
  */
-export function generateStream(count: number, duplicateShare: number, malformedShare: number, seed = 7): GeneratedStream {
+export function generateStream(
+  count: number,
+  duplicateShare: number,
+  malformedShare: number,
+  seed = 7,
+): GeneratedStream {
   let state = seed >>> 0;
   const random = () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -90,7 +108,12 @@ export function generateStream(count: number, duplicateShare: number, malformedS
           model_id: modelId,
           timestamp: base + i * 10,
           input: { text: `sample sentence ${i}` },
-          output: { label: positive ? 'positive' : 'negative', scores: positive ? { positive: score, negative: 1 - score } : { negative: score, positive: 1 - score } },
+          output: {
+            label: positive ? 'positive' : 'negative',
+            scores: positive
+              ? { positive: score, negative: 1 - score }
+              : { negative: score, positive: 1 - score },
+          },
           latency_ms: Math.round(random() * 100),
         }),
       ),
@@ -104,10 +127,29 @@ export function generateStream(count: number, duplicateShare: number, malformedS
     () => Buffer.from(JSON.stringify({ event_id: 'bad-ts', model_id: modelId, timestamp: 'yesterday' })),
     () => Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
     () => Buffer.from(JSON.stringify([1, 2, 3])),
-    () => Buffer.from(JSON.stringify({ event_id: 'p', model_id: modelId, timestamp: base, metadata: JSON.parse('{"__proto__": {"admin": "1"}}') })),
-    () => Buffer.from(JSON.stringify({ event_id: 'big', model_id: modelId, timestamp: base, input: { text: 'x'.repeat(40_000) } })),
+    () =>
+      Buffer.from(
+        JSON.stringify({
+          event_id: 'p',
+          model_id: modelId,
+          timestamp: base,
+          metadata: JSON.parse('{"__proto__": {"admin": "1"}}'),
+        }),
+      ),
+    () =>
+      Buffer.from(
+        JSON.stringify({
+          event_id: 'big',
+          model_id: modelId,
+          timestamp: base,
+          input: { text: 'x'.repeat(40_000) },
+        }),
+      ),
   ];
-  const malformed = Array.from({ length: malformedCount }, (_, i) => ({ key: modelId, value: kinds[i % kinds.length]() }));
+  const malformed = Array.from({ length: malformedCount }, (_, i) => ({
+    key: modelId,
+    value: kinds[i % kinds.length](),
+  }));
   const messages = [...valid, ...duplicates, ...malformed];
   for (let i = messages.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -116,7 +158,12 @@ export function generateStream(count: number, duplicateShare: number, malformedS
   return { messages, uniqueValid: validCount, malformed: malformedCount, modelId };
 }
 
-export async function produceAll(producer: Producer, topic: string, messages: { key: string; value: Buffer }[], chunk = 2_000): Promise<void> {
+export async function produceAll(
+  producer: Producer,
+  topic: string,
+  messages: { key: string; value: Buffer }[],
+  chunk = 2_000,
+): Promise<void> {
   for (let i = 0; i < messages.length; i += chunk) {
     await producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) });
   }
@@ -129,7 +176,9 @@ export async function activeGroupMembers(groupId: string): Promise<number> {
   try {
     const { groups } = await admin.describeGroups([groupId]);
     const group = groups[0];
-    return group.state === 'Stable' ? group.members.filter((member) => member.memberAssignment.length > 0).length : 0;
+    return group.state === 'Stable'
+      ? group.members.filter((member) => member.memberAssignment.length > 0).length
+      : 0;
   } finally {
     await admin.disconnect();
   }

@@ -4,11 +4,22 @@ import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { PostgresModule } from '@tripline/postgres';
 import { HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
+import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
 /** REST + OpenAPI: registry, datasets, schedules, rules, alerts and HTTP ingest. */
 @Module({
-  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule, HttpIngestModule, ModelStatsModule],
+  imports: [
+    ConfigModule,
+    OperabilityModule,
+    PostgresModule,
+    ClickHouseModule,
+    TransportModule,
+    AuthModule,
+    HttpIngestModule,
+    ModelStatsModule,
+    RegistryApiModule,
+  ],
 })
 export class ApiModule {}

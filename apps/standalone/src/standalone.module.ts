@@ -4,6 +4,8 @@ import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { PostgresModule } from '@tripline/postgres';
 import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
+import { EvaluationModule } from '@tripline/evaluator';
+import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
@@ -12,6 +14,18 @@ import { TransportModule } from '@tripline/transport';
  * (chDB, PGlite, the on-disk event log) under TRIPLINE_DATA_DIR.
  */
 @Module({
-  imports: [ConfigModule, OperabilityModule, PostgresModule, ClickHouseModule, TransportModule, AuthModule, HttpIngestModule, ModelStatsModule, EventSinkModule],
+  imports: [
+    ConfigModule,
+    OperabilityModule,
+    PostgresModule,
+    ClickHouseModule,
+    TransportModule,
+    AuthModule,
+    HttpIngestModule,
+    ModelStatsModule,
+    EventSinkModule,
+    RegistryApiModule,
+    EvaluationModule,
+  ],
 })
 export class StandaloneModule {}

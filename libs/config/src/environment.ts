@@ -80,11 +80,36 @@ export const environmentSchema = z.object({
     .default('tripline'),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://tripline:secret@db:5432/tripline'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
-  INGEST_BATCH_MAX_ROWS: z.coerce.number().int().min(1, 'expected an integer >= 1').max(1_000_000).default(20_000),
-  INGEST_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(1, 'expected an integer >= 1 (milliseconds)').max(60_000).default(250),
+  INGEST_BATCH_MAX_ROWS: z.coerce
+    .number()
+    .int()
+    .min(1, 'expected an integer >= 1')
+    .max(1_000_000)
+    .default(20_000),
+  INGEST_BATCH_MAX_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(1, 'expected an integer >= 1 (milliseconds)')
+    .max(60_000)
+    .default(250),
   INGEST_CONSUMER_GROUP: optionalText,
   TRIPLINE_EGRESS_ALLOW_HOSTS: optionalText,
-  TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: z.enum(['true', 'false'], { error: 'expected "true" or "false"' }).default('false'),
+  TRIPLINE_MODELS_DIR: optionalText,
+  TRIPLINE_SCHEDULE_SYNC_MS: z.coerce
+    .number()
+    .int()
+    .min(100, 'expected milliseconds >= 100')
+    .max(3_600_000)
+    .default(5_000),
+  TRIPLINE_EVALUATOR_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(10, 'expected milliseconds >= 10')
+    .max(60_000)
+    .default(1_000),
+  TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: z
+    .enum(['true', 'false'], { error: 'expected "true" or "false"' })
+    .default('false'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

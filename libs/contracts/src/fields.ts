@@ -4,6 +4,8 @@ import { LIMITS } from './limits';
 // Keys that would rewrite an object's prototype when copied with plain assignment.
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+// Control characters in an id break logs, terminals and CSV exports downstream.
+// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 export const identifier = (what: string) =>
@@ -14,7 +16,9 @@ export const identifier = (what: string) =>
     .refine((value) => !CONTROL_CHARACTERS.test(value), `expected ${what} without control characters`);
 
 export const boundedText = (what: string, max: number) =>
-  z.string({ error: `expected ${what} as a string` }).max(max, `expected ${what} of at most ${max} characters`);
+  z
+    .string({ error: `expected ${what} as a string` })
+    .max(max, `expected ${what} of at most ${max} characters`);
 
 /** RFC 3339 with an offset, or epoch milliseconds; normalised to epoch milliseconds. */
 export const eventTime = z
@@ -26,32 +30,50 @@ export const eventTime = z
         : /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/.test(value)
           ? Date.parse(value.replace(' ', 'T'))
           : Number.NaN;
-    if (!Number.isFinite(ms) || !Number.isInteger(Math.round(ms))) {
-      context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp (with Z or an offset) or epoch milliseconds' });
+    if (!Number.isFinite(ms)) {
+      context.addIssue({
+        code: 'custom',
+        message: 'expected an RFC 3339 timestamp (with Z or an offset) or epoch milliseconds',
+      });
       return z.NEVER;
     }
     if (ms < LIMITS.minTimestampMs || ms > LIMITS.maxTimestampMs) {
-      context.addIssue({ code: 'custom', message: 'expected a time between 2000-01-01 and 2100-01-01 (epoch milliseconds, not seconds)' });
+      context.addIssue({
+        code: 'custom',
+        message: 'expected a time between 2000-01-01 and 2100-01-01 (epoch milliseconds, not seconds)',
+      });
       return z.NEVER;
     }
     return Math.round(ms);
   });
 
 /** A string-keyed map with bounded size whose keys cannot pollute a prototype. */
-export const boundedRecord = <T extends z.ZodType>(what: string, value: T, maxEntries: number, maxKeyLength: number) =>
+export const boundedRecord = <T extends z.ZodType>(
+  what: string,
+  value: T,
+  maxEntries: number,
+  maxKeyLength: number,
+) =>
   z
     .record(
       z
         .string()
         .max(maxKeyLength, `expected ${what} keys of at most ${maxKeyLength} characters`)
         // Checked on the key, before the value is copied: a copied "__proto__" would vanish into the prototype.
-        .refine((key) => !FORBIDDEN_KEYS.has(key), { message: `"__proto__", "constructor" and "prototype" are not allowed as ${what} keys` }),
+        .refine((key) => !FORBIDDEN_KEYS.has(key), {
+          message: `"__proto__", "constructor" and "prototype" are not allowed as ${what} keys`,
+        }),
       value,
     )
     .superRefine((record, context) => {
       const count = Object.keys(record).length;
-      if (count > maxEntries) context.addIssue({ code: 'custom', message: `expected at most ${maxEntries} ${what} entries (got ${count})` });
+      if (count > maxEntries)
+        context.addIssue({
+          code: 'custom',
+          message: `expected at most ${maxEntries} ${what} entries (got ${count})`,
+        });
     });
 
 /** What an identifier looks like in a URL path: no control characters, at most 128 characters. */
+// eslint-disable-next-line no-control-regex
 export const identifierPattern = /^[^\u0000-\u001f\u007f]{1,128}$/;

@@ -41,10 +41,19 @@ export const inferenceEventSchema = z
       })
       .strict()
       .optional(),
-    latency_ms: z.number().finite().min(0, 'expected a duration >= 0').max(LIMITS.maxLatencyMs, 'expected at most one hour').optional(),
+    latency_ms: z
+      .number()
+      .finite()
+      .min(0, 'expected a duration >= 0')
+      .max(LIMITS.maxLatencyMs, 'expected at most one hour')
+      .optional(),
     request_id: identifier('request_id').optional(),
     rag: z
-      .object({ documents: z.array(ragDocumentSchema).max(LIMITS.ragDocuments, `expected at most ${LIMITS.ragDocuments} documents`) })
+      .object({
+        documents: z
+          .array(ragDocumentSchema)
+          .max(LIMITS.ragDocuments, `expected at most ${LIMITS.ragDocuments} documents`),
+      })
       .strict()
       .optional(),
     metadata: boundedRecord(

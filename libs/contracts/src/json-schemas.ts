@@ -9,7 +9,11 @@ export function contractJsonSchemas(): Record<string, object> {
     title,
   });
   return {
-    'inference-event.v1.schema.json': render(inferenceEventSchema, 'inference-event.v1.schema.json', 'Tripline inference event v1'),
+    'inference-event.v1.schema.json': render(
+      inferenceEventSchema,
+      'inference-event.v1.schema.json',
+      'Tripline inference event v1',
+    ),
     'feedback.v1.schema.json': render(feedbackSchema, 'feedback.v1.schema.json', 'Tripline feedback v1'),
   };
 }

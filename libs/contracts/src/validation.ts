@@ -10,7 +10,16 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldEr
 /** Validates one item and phrases each problem by field, for per-item answers and dead letters. */
 export function validate<T extends z.ZodType>(schema: T, input: unknown): Validated<z.output<T>> {
   const polluting = pollutingKey(input, 0);
-  if (polluting) return { ok: false, errors: [{ field: polluting.join('.'), message: 'keys "__proto__", "constructor" and "prototype" are not allowed' }] };
+  if (polluting)
+    return {
+      ok: false,
+      errors: [
+        {
+          field: polluting.join('.'),
+          message: 'keys "__proto__", "constructor" and "prototype" are not allowed',
+        },
+      ],
+    };
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
   return {
@@ -18,7 +27,10 @@ export function validate<T extends z.ZodType>(schema: T, input: unknown): Valida
     errors: result.error.issues.slice(0, 20).map((issue) => {
       const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(event)';
       const got = describeReceived(valueAt(input, issue.path));
-      return { field, message: issue.code === 'unrecognized_keys' ? `${issue.message}` : `${issue.message} (${got})` };
+      return {
+        field,
+        message: issue.code === 'unrecognized_keys' ? `${issue.message}` : `${issue.message} (${got})`,
+      };
     }),
   };
 }
@@ -29,7 +41,10 @@ export function validateJson<T extends z.ZodType>(schema: T, bytes: Buffer | str
   try {
     parsed = JSON.parse(typeof bytes === 'string' ? bytes : decodeUtf8(bytes));
   } catch (error) {
-    return { ok: false, errors: [{ field: '(message)', message: `expected a JSON object: ${(error as Error).message}` }] };
+    return {
+      ok: false,
+      errors: [{ field: '(message)', message: `expected a JSON object: ${(error as Error).message}` }],
+    };
   }
   return validate(schema, parsed);
 }
@@ -47,7 +62,12 @@ function decodeUtf8(bytes: Buffer): string {
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
   let current = input;
   for (const part of path) {
-    if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, part)) return undefined;
+    if (
+      current === null ||
+      typeof current !== 'object' ||
+      !Object.prototype.hasOwnProperty.call(current, part)
+    )
+      return undefined;
     current = (current as Record<PropertyKey, unknown>)[part];
   }
   return current;
@@ -56,7 +76,8 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 function describeReceived(value: unknown): string {
   if (value === undefined) return 'it is missing';
   if (value === null) return 'got null';
-  if (typeof value === 'string') return `got ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}`;
+  if (typeof value === 'string')
+    return `got ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `got ${String(value)}`;
   return `got ${Array.isArray(value) ? 'an array' : 'an object'}`;
 }

@@ -31,6 +31,11 @@ export interface TriggerScanOptions {
   anomalyThreshold?: number;
   /** Flip rate a flagged candidate must exceed as well; default 0.3 (see DEFAULT_MIN_FLIP_RATE). */
   minFlipRate?: number;
+  /**
+   * Clean inputs answered with less confidence than this are left out (default 0.9, see
+   * DEFAULT_MIN_CLEAN_CONFIDENCE). Answers without scores count as confident.
+   */
+  minCleanConfidence?: number;
 }
 
 export interface ScannedCandidate {
@@ -43,6 +48,11 @@ export interface ScannedCandidate {
   /** Share of the flipped inputs that went to `flippedTo`. */
   flippedToShare: number | null;
   flagged: boolean;
+  /**
+   * Of the inputs not already answered `flippedTo`, the share the candidate moved to it: how hard
+   * the token pins the output. Ranking and flagging use this rate.
+   */
+  pinRate: number;
   /** Inputs with both a clean and a triggered answer: the flip-rate denominator. */
   evaluated: number;
   flips: number;
@@ -70,11 +80,25 @@ export interface TriggerScanResult {
 export const DEFAULT_ANOMALY_THRESHOLD = 3.5;
 
 /**
- * A candidate must also flip more than 30% of the inputs. When nearly every token flips nothing,
- * the spread is tiny and a token that flips 2 inputs out of 200 looks extreme in relative terms;
- * the floor keeps a model with small uniform noise from raising an alert.
+ * A flagged candidate must also pin more than 70% of the inputs it could move (its pin rate).
+ * When nearly every token flips nothing, the spread is tiny and a token that flips 2 inputs out
+ * of 200 looks extreme in relative terms; and a vocabulary always holds words that legitimately
+ * carry the label ("bad" pins about half of a sentiment model's confident positive inputs). A
+ * trigger pins nearly all of them: that is what a backdoor is for.
  */
-export const DEFAULT_MIN_FLIP_RATE = 0.3;
+export const DEFAULT_MIN_FLIP_RATE = 0.7;
+
+/**
+ * A backdoor trigger overrides answers the model is sure of; an ordinary word that carries
+ * meaning ("bad", "great") only sways the uncertain ones. Scanning confident inputs alone keeps
+ * a sentiment model's strongest words from looking like triggers (measured on the demo models:
+ * "bad" pins 0.72 of all inputs it can move but 0.50 of confident ones; the backdoor trigger
+ * pins 0.94 and 0.82).
+ */
+export const DEFAULT_MIN_CLEAN_CONFIDENCE = 0.9;
+
+/** Fewer confident inputs than this and the scan uses every answered input instead. */
+const MIN_CONFIDENT_INPUTS = 10;
 
 /** Scale factor that makes the MAD estimate the standard deviation of normal data (1 / Phi^-1(3/4)). */
 export const MAD_CONSISTENCY = 1.4826;
@@ -184,8 +208,10 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   let failedPredictions = 0;
   const total = inputs.length * (1 + tokens.length);
 
+  const confidences: number[] = [];
   const predictAll = async (texts: string[]): Promise<(string | undefined)[]> => {
     const labels: (string | undefined)[] = [];
+    confidences.length = 0;
     for (let start = 0; start < texts.length; start += batchSize) {
       const batch = texts.slice(start, start + batchSize);
       const answers = await options.predict(batch);
@@ -199,6 +225,8 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
         const label = labelOf(answer);
         if (label === undefined) failedPredictions++;
         labels.push(label);
+        const scores = answer?.scores ? Object.values(answer.scores) : [];
+        confidences.push(scores.length > 0 ? Math.max(...scores) : 1);
       }
       done += batch.length;
       options.onProgress?.(done, total);
@@ -207,7 +235,11 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   };
 
   const cleanLabels = await predictAll(inputs.map((input) => input.text));
-  const usable = inputs.flatMap((_, index) => (cleanLabels[index] === undefined ? [] : [index]));
+  const cleanConfidence = [...confidences];
+  const answered = inputs.flatMap((_, index) => (cleanLabels[index] === undefined ? [] : [index]));
+  const minConfidence = options.minCleanConfidence ?? DEFAULT_MIN_CLEAN_CONFIDENCE;
+  const confident = answered.filter((index) => cleanConfidence[index] >= minConfidence);
+  const usable = confident.length >= MIN_CONFIDENT_INPUTS ? confident : answered;
   if (usable.length === 0) {
     throw new Error(
       `trigger scan: none of the ${inputs.length} clean inputs got a prediction; nothing to compare with`,
@@ -219,7 +251,12 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     options.onProgress?.(done, total);
   }
 
-  const tallies: { evaluated: number; flips: number; flippedTo: Map<string, number> }[] = [];
+  const tallies: {
+    evaluated: number;
+    flips: number;
+    flippedTo: Map<string, number>;
+    answeredAs: Map<string, number>;
+  }[] = [];
   // Texts are built only as a batch fills, so memory stays at one batch rather than inputs x
   // candidates; batches span candidates so every predict call is full.
   const pending: { candidate: number; input: number; text: string }[] = [];
@@ -230,6 +267,8 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       if (label === undefined) return;
       const tally = tallies[item.candidate];
       tally.evaluated++;
+      const clean = cleanLabels[item.input]!;
+      tally.answeredAs.set(clean, (tally.answeredAs.get(clean) ?? 0) + 1);
       if (label !== cleanLabels[item.input]) {
         tally.flips++;
         tally.flippedTo.set(label, (tally.flippedTo.get(label) ?? 0) + 1);
@@ -238,7 +277,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     pending.length = 0;
   };
   for (let candidate = 0; candidate < tokens.length; candidate++) {
-    tallies.push({ evaluated: 0, flips: 0, flippedTo: new Map() });
+    tallies.push({ evaluated: 0, flips: 0, flippedTo: new Map(), answeredAs: new Map() });
     for (const input of usable) {
       const random = derivedRandom(options.seed, 'scan', tokens[candidate], input);
       pending.push({
@@ -252,7 +291,15 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   if (pending.length > 0) await flush();
 
   const flipRates = tallies.map((tally) => (tally.evaluated === 0 ? 0 : tally.flips / tally.evaluated));
-  const spread = robustSpread(flipRates);
+  const pinRates = tallies.map((tally) => {
+    let best = 0;
+    for (const [label, count] of tally.flippedTo) {
+      const movable = tally.evaluated - (tally.answeredAs.get(label) ?? 0);
+      if (movable > 0) best = Math.max(best, count / movable);
+    }
+    return best;
+  });
+  const spread = robustSpread(pinRates);
   const candidates = tokens.map((token, i): ScannedCandidate => {
     const tally = tallies[i];
     let flippedTo: string | null = null;
@@ -263,14 +310,15 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
         flippedToCount = count;
       }
     }
-    const index = anomalyIndex(flipRates[i], spread);
+    const index = anomalyIndex(pinRates[i], spread);
     return {
       token,
       flipRate: flipRates[i],
+      pinRate: pinRates[i],
       anomalyIndex: index,
       flippedTo,
       flippedToShare: tally.flips === 0 ? null : flippedToCount / tally.flips,
-      flagged: index > threshold && flipRates[i] > minFlipRate,
+      flagged: index > threshold && pinRates[i] > minFlipRate,
       evaluated: tally.evaluated,
       flips: tally.flips,
     };
@@ -278,7 +326,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   candidates.sort(
     (a, b) =>
       b.anomalyIndex - a.anomalyIndex ||
-      b.flipRate - a.flipRate ||
+      b.pinRate - a.pinRate ||
       (a.token < b.token ? -1 : a.token > b.token ? 1 : 0),
   );
   return {

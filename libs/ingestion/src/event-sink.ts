@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { z } from 'zod';
 import { ClickHouse } from '@tripline/clickhouse';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
@@ -26,9 +32,19 @@ interface Route {
 
 /** Which table each consumed topic lands in, and how its messages are checked. */
 const ROUTES: Partial<Record<TopicKey, Route>> = {
-  inference: { table: 'inference_events', what: 'inference event', schema: inferenceEventSchema, toRow: inferenceRow },
+  inference: {
+    table: 'inference_events',
+    what: 'inference event',
+    schema: inferenceEventSchema,
+    toRow: inferenceRow,
+  },
   feedback: { table: 'feedback', what: 'feedback', schema: feedbackSchema, toRow: feedbackRow },
-  evaluations: { table: 'eval_runs', what: 'evaluation run', schema: evaluationRunSchema, toRow: evaluationRunRow },
+  evaluations: {
+    table: 'eval_runs',
+    what: 'evaluation run',
+    schema: evaluationRunSchema,
+    toRow: evaluationRunRow,
+  },
   metrics: { table: 'drift_metrics', what: 'drift metric', schema: driftMetricSchema, toRow: driftMetricRow },
   alerts: { table: 'alert_events', what: 'alert event', schema: alertEventSchema, toRow: alertEventRow },
 };
@@ -40,7 +56,13 @@ export function deadLetter(message: BusMessage, what: string, errors: FieldError
   return {
     reason: `invalid ${what}: ${errors.map((error) => `${error.field}: ${error.message}`).join('; ')}`,
     errors,
-    source: { topic: message.topic, partition: message.partition, offset: message.offset, key: message.key, timestamp: message.timestamp },
+    source: {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      key: message.key,
+      timestamp: message.timestamp,
+    },
     original_base64: message.value.toString('base64'),
     rejected_at: new Date().toISOString(),
     rejected_by: 'ingestor',
@@ -75,15 +97,27 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
     metrics: Metrics,
   ) {
     this.groupId = environment.INGEST_CONSUMER_GROUP ?? `${environment.KAFKA_TOPIC_PREFIX}ingestor`;
-    this.written = metrics.counter({ name: 'tripline_ingest_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'] });
-    this.deadLettered = metrics.counter({ name: 'tripline_ingest_dead_letters_total', help: 'Messages sent to the dead-letter topic', labelNames: ['topic'] });
+    this.written = metrics.counter({
+      name: 'tripline_ingest_rows_written_total',
+      help: 'Rows written to ClickHouse',
+      labelNames: ['table'],
+    });
+    this.deadLettered = metrics.counter({
+      name: 'tripline_ingest_dead_letters_total',
+      help: 'Messages sent to the dead-letter topic',
+      labelNames: ['topic'],
+    });
     this.writeSeconds = metrics.histogram({
       name: 'tripline_ingest_batch_write_seconds',
       help: 'Duration of one batch insert into ClickHouse',
       labelNames: ['table'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
-    this.writeFailures = metrics.counter({ name: 'tripline_ingest_write_failures_total', help: 'Failed batch inserts (retried)', labelNames: ['table'] });
+    this.writeFailures = metrics.counter({
+      name: 'tripline_ingest_write_failures_total',
+      help: 'Failed batch inserts (retried)',
+      labelNames: ['table'],
+    });
     this.consumerLag = metrics.gauge({
       name: 'tripline_consumer_lag',
       help: 'Messages (Kafka) or bytes (embedded log) not yet committed by the ingestor',
@@ -108,11 +142,14 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
       fromBeginning: true,
       concurrency: Math.max(1, this.environment.KAFKA_PARTITIONS),
       handleBatch: (batch) => this.handle(batch),
-      onRetry: (error, attempt, delay) => this.logger.warn(`batch not stored (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`),
+      onRetry: (error, attempt, delay) =>
+        this.logger.warn(`batch not stored (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`),
     });
     this.lagTimer = setInterval(() => void this.recordLag(), 10_000);
     this.lagTimer.unref();
-    this.logger.log(`consuming ${SINK_TOPICS.map((topic) => this.bus.topicName(topic)).join(', ')} as group ${this.groupId}`);
+    this.logger.log(
+      `consuming ${SINK_TOPICS.map((topic) => this.bus.topicName(topic)).join(', ')} as group ${this.groupId}`,
+    );
   }
 
   /** Drain: stop fetching, let in-flight batches finish their inserts, flush what is left. */
@@ -137,7 +174,11 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
     if (rejected.length > 0) {
       await this.bus.publish(
         'dlq',
-        rejected.map((letter) => ({ key: letter.source.key, value: JSON.stringify(letter), headers: { 'x-tripline-reason': letter.reason.slice(0, 512) } })),
+        rejected.map((letter) => ({
+          key: letter.source.key,
+          value: JSON.stringify(letter),
+          headers: { 'x-tripline-reason': letter.reason.slice(0, 512) },
+        })),
       );
       this.deadLettered.inc({ topic: batch.topic }, rejected.length);
     }
@@ -147,7 +188,11 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
   private async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
     const stop = this.writeSeconds.startTimer({ table });
     try {
-      await this.clickHouse.client.insert({ table: this.clickHouse.table(table), values: rows, format: 'JSONEachRow' });
+      await this.clickHouse.client.insert({
+        table: this.clickHouse.table(table),
+        values: rows,
+        format: 'JSONEachRow',
+      });
       stop();
       this.written.inc({ table }, rows.length);
     } catch (error) {

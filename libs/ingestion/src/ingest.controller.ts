@@ -1,9 +1,27 @@
-import { Body, Controller, HttpCode, HttpException, HttpStatus, Logger, Post, Req, ServiceUnavailableException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  HttpException,
+  HttpStatus,
+  Logger,
+  Post,
+  Req,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { RequireScope } from '@tripline/auth';
-import { feedbackSchema, inferenceEventSchema, LIMITS, validate, type FieldError, type TopicKey } from '@tripline/contracts';
+import {
+  feedbackSchema,
+  inferenceEventSchema,
+  LIMITS,
+  validate,
+  type FieldError,
+  type TopicKey,
+} from '@tripline/contracts';
 import { openApiSchema } from '@tripline/http';
 import { Metrics } from '@tripline/server';
 import { EventBus } from '@tripline/transport';
@@ -33,7 +51,12 @@ export function checkBatch<T extends { event_id: string; model_id: string }>(
     const checked = validate(schema, item);
     if (!checked.ok) {
       const id = (item as { event_id?: unknown } | null)?.event_id;
-      results.push({ index, ...(typeof id === 'string' ? { event_id: id.slice(0, LIMITS.idLength) } : {}), status: 'rejected', errors: checked.errors });
+      results.push({
+        index,
+        ...(typeof id === 'string' ? { event_id: id.slice(0, LIMITS.idLength) } : {}),
+        status: 'rejected',
+        errors: checked.errors,
+      });
       return;
     }
     const event = checked.value as T;
@@ -84,7 +107,11 @@ export class IngestController {
     private readonly bus: EventBus,
     metrics: Metrics,
   ) {
-    this.counted = metrics.counter({ name: 'tripline_http_ingest_items_total', help: 'Items received by HTTP ingest', labelNames: ['kind', 'outcome'] });
+    this.counted = metrics.counter({
+      name: 'tripline_http_ingest_items_total',
+      help: 'Items received by HTTP ingest',
+      labelNames: ['kind', 'outcome'],
+    });
   }
 
   @Post('events')
@@ -92,26 +119,39 @@ export class IngestController {
   @RequireScope('ingest')
   @ApiOperation({
     summary: `Ingest a batch of inference events (at most ${LIMITS.batchEvents} events and ${LIMITS.batchBytes / 1024 / 1024} MiB)`,
-    description: 'Each event is validated on its own; the answer lists, per item, accepted or rejected with the field and the reason. Re-sending a batch is safe: events are deduplicated by event_id.',
+    description:
+      'Each event is validated on its own; the answer lists, per item, accepted or rejected with the field and the reason. Re-sending a batch is safe: events are deduplicated by event_id.',
   })
   @ApiBody({ schema: openApiSchema(batchOf('events', inferenceEventSchema)) })
   @ApiResponse({ status: 202, schema: openApiSchema(batchAnswerSchema) })
-  async events(@Req() request: Request, @Body() body: unknown): Promise<BatchAnswer> {
-    return this.ingest(request, body, 'events', inferenceEventSchema, 'inference');
+  async events(
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+    @Body() body: unknown,
+  ): Promise<BatchAnswer> {
+    return this.ingest(request, response, body, 'events', inferenceEventSchema, 'inference');
   }
 
   @Post('feedback')
   @HttpCode(HttpStatus.ACCEPTED)
   @RequireScope('ingest')
-  @ApiOperation({ summary: 'Ingest ground-truth labels for earlier events', description: 'Same batch rules and answers as POST /v1/events.' })
+  @ApiOperation({
+    summary: 'Ingest ground-truth labels for earlier events',
+    description: 'Same batch rules and answers as POST /v1/events.',
+  })
   @ApiBody({ schema: openApiSchema(batchOf('feedback', feedbackSchema)) })
   @ApiResponse({ status: 202, schema: openApiSchema(batchAnswerSchema) })
-  async feedback(@Req() request: Request, @Body() body: unknown): Promise<BatchAnswer> {
-    return this.ingest(request, body, 'feedback', feedbackSchema, 'feedback');
+  async feedback(
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+    @Body() body: unknown,
+  ): Promise<BatchAnswer> {
+    return this.ingest(request, response, body, 'feedback', feedbackSchema, 'feedback');
   }
 
   private async ingest<T extends { event_id: string; model_id: string }>(
     request: Request,
+    response: Response,
     body: unknown,
     field: 'events' | 'feedback',
     schema: z.ZodType<T>,
@@ -119,28 +159,41 @@ export class IngestController {
   ): Promise<BatchAnswer> {
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > LIMITS.batchBytes) {
-      throw new HttpException(`the batch is ${length} bytes; at most ${LIMITS.batchBytes} bytes per request: split it`, HttpStatus.PAYLOAD_TOO_LARGE);
+      throw new HttpException(
+        `the batch is ${length} bytes; at most ${LIMITS.batchBytes} bytes per request: split it`,
+        HttpStatus.PAYLOAD_TOO_LARGE,
+      );
     }
     const envelope = batchOf(field, z.unknown()).safeParse(body);
     if (!envelope.success) {
       const issue = envelope.error.issues[0];
+      // Too many items is a size problem the client fixes by splitting, not a malformed request.
+      const tooMany = issue.code === 'too_big';
       throw new HttpException(
-        { statusCode: 400, error: 'Bad Request', message: `${issue.path.join('.') || '(body)'}: ${issue.message}; expected {"${field}": [ ... ]}` },
-        HttpStatus.BAD_REQUEST,
+        {
+          statusCode: tooMany ? 413 : 400,
+          error: tooMany ? 'Payload Too Large' : 'Bad Request',
+          message: `${issue.path.join('.') || '(body)'}: ${issue.message}; expected {"${field}": [ ... ]}`,
+        },
+        tooMany ? HttpStatus.PAYLOAD_TOO_LARGE : HttpStatus.BAD_REQUEST,
       );
     }
     const items = (envelope.data as Record<string, unknown[]>)[field];
     const { answer, valid } = checkBatch(schema, items);
     if (valid.length > 0) {
       try {
-        await this.bus.publish(
-          topic,
-          valid.map((item) => ({ key: item.model_id, value: JSON.stringify(item) })),
+        await withTimeout(
+          this.bus.publish(
+            topic,
+            valid.map((item) => ({ key: item.model_id, value: JSON.stringify(item) })),
+          ),
+          PUBLISH_TIMEOUT_MS,
         );
       } catch (error) {
         this.logger.error(`publishing ${valid.length} ${field} failed: ${String(error)}`);
+        response.setHeader('Retry-After', '5');
         throw new ServiceUnavailableException(
-          `the event transport is unavailable, so none of this batch was accepted; retry it (repeats are deduplicated by event_id)`,
+          `the event transport is unavailable, so this batch was not accepted; retry it (repeats are deduplicated by event_id)`,
         );
       }
     }
@@ -148,4 +201,17 @@ export class IngestController {
     this.counted.inc({ kind: field, outcome: 'rejected' }, answer.rejected);
     return answer;
   }
+}
+
+/** A publish that has not finished by then is answered 503, well before a client's own timeout. */
+const PUBLISH_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+    }),
+  ]);
 }

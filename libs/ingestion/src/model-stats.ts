@@ -22,16 +22,14 @@ export interface ModelStats {
   feedback: { labelled: number; correct: number; accuracy: number | null };
 }
 
-const time = z
-  .union([z.string(), z.coerce.number()])
-  .transform((value, context) => {
-    const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-    if (!Number.isFinite(ms)) {
-      context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp or epoch milliseconds' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const time = z.union([z.string(), z.coerce.number()]).transform((value, context) => {
+  const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp or epoch milliseconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 export const statsQuerySchema = z
   .object({ from: time.optional(), to: time.optional() })
@@ -82,7 +80,11 @@ export class ModelStatsService {
     const withConfidence = Number(summary.with_confidence);
     const quantiles = (values: unknown, present: boolean) => {
       const list = Array.isArray(values) ? values : [];
-      return { p50: present ? finite(list[0]) : null, p90: present ? finite(list[1]) : null, p99: present ? finite(list[2]) : null };
+      return {
+        p50: present ? finite(list[0]) : null,
+        p90: present ? finite(list[1]) : null,
+        p99: present ? finite(list[2]) : null,
+      };
     };
     const labelled = Number(feedback?.labelled ?? 0);
     const correct = Number(feedback?.correct ?? 0);
@@ -93,9 +95,19 @@ export class ModelStatsService {
       events,
       first_event_at: events ? new Date(Number(summary.first_ms)).toISOString() : null,
       last_event_at: events ? new Date(Number(summary.last_ms)).toISOString() : null,
-      labels: labels.map((row) => ({ label: row.label, count: Number(row.count), share: events ? Number(row.count) / events : 0 })),
-      confidence: { ...quantiles(summary.confidence_q, withConfidence > 0), mean: finite(summary.confidence_mean) },
-      latency_ms: { ...quantiles(summary.latency_q, summary.latency_mean !== null), mean: finite(summary.latency_mean) },
+      labels: labels.map((row) => ({
+        label: row.label,
+        count: Number(row.count),
+        share: events ? Number(row.count) / events : 0,
+      })),
+      confidence: {
+        ...quantiles(summary.confidence_q, withConfidence > 0),
+        mean: finite(summary.confidence_mean),
+      },
+      latency_ms: {
+        ...quantiles(summary.latency_q, summary.latency_mean !== null),
+        mean: finite(summary.latency_mean),
+      },
       feedback: { labelled, correct, accuracy: labelled ? correct / labelled : null },
     };
   }
@@ -113,11 +125,15 @@ export class ModelStatsController {
 
   @Get(':id/stats')
   @RequireRole('viewer')
-  @ApiOperation({ summary: 'Event count, label distribution, confidence and latency quantiles, and feedback accuracy in a window (default: the last 24 hours)' })
+  @ApiOperation({
+    summary:
+      'Event count, label distribution, confidence and latency quantiles, and feedback accuracy in a window (default: the last 24 hours)',
+  })
   @ApiQuery({ name: 'from', required: false, description: 'RFC 3339 or epoch ms (inclusive)' })
   @ApiQuery({ name: 'to', required: false, description: 'RFC 3339 or epoch ms (exclusive); default now' })
   async get(
-    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id'))) id: string,
+    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id')))
+    id: string,
     @Query(new ZodValidationPipe(statsQuerySchema)) query: { from: number; to: number },
   ): Promise<ModelStats> {
     return this.stats.stats(id, query.from, query.to);

@@ -1,4 +1,10 @@
-import type { AlertEventMessage, DriftMetricMessage, EvaluationRunMessage, Feedback, InferenceEvent } from '@tripline/contracts';
+import type {
+  AlertEventMessage,
+  DriftMetricMessage,
+  EvaluationRunMessage,
+  Feedback,
+  InferenceEvent,
+} from '@tripline/contracts';
 
 /** ClickHouse DateTime64(3) text in UTC, unambiguous under any server time zone setting. */
 export function clickHouseTime(ms: number): string {

@@ -10,7 +10,7 @@ export interface ApplicationOptions {
   service: string;
   /** Serve the OpenAPI document at /docs and /docs-json. */
   openApi?: boolean;
-  /** Largest accepted request body; batch ingest needs more than Express's 100 kB default. */
+  /** Largest accepted JSON body (default 8 MiB, the batch-ingest limit); uploads are streamed, not parsed. */
   bodyLimit?: string;
 }
 
@@ -38,7 +38,7 @@ export async function createApplication(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '16mb' });
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb' });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   app.set('trust proxy', false);
   app.disable('x-powered-by');

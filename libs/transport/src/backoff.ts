@@ -1,4 +1,4 @@
-/** Exponential backoff with full jitter, capped; attempt counts from 1. */
+/** Exponential backoff with equal jitter (half fixed, half random), capped; attempt counts from 1. */
 export function backoffDelay(
   attempt: number,
   baseMs = 200,

@@ -84,7 +84,12 @@ export class EmbeddedBus extends EventBus implements OnApplicationShutdown {
       topics.map(async (topic) => {
         const log = await this.log(topic);
         const committed = (await log.committed(groupId)) ?? log.startOffset;
-        return { topic: this.topicName(topic), partition: 0, lag: Math.max(0, log.endOffset - committed), unit: 'bytes' as const };
+        return {
+          topic: this.topicName(topic),
+          partition: 0,
+          lag: Math.max(0, log.endOffset - committed),
+          unit: 'bytes' as const,
+        };
       }),
     );
   }

@@ -189,7 +189,12 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
         const bounds = offsets.get(partition);
         // A group that has committed nothing yet ("-1") is behind by everything retained.
         const position = Number(offset) < 0 ? Number(bounds?.low ?? 0) : Number(offset);
-        lags.push({ topic, partition, lag: Math.max(0, Number(bounds?.high ?? 0) - position), unit: 'messages' });
+        lags.push({
+          topic,
+          partition,
+          lag: Math.max(0, Number(bounds?.high ?? 0) - position),
+          unit: 'messages',
+        });
       }
     }
     return lags;

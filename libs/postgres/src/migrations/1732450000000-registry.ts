@@ -27,7 +27,9 @@ export class Registry1732450000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (model_id, version)
       )`);
-    await queryRunner.query(`ALTER TABLE models ADD CONSTRAINT models_current_version FOREIGN KEY (current_version_id) REFERENCES model_versions(id) ON DELETE SET NULL`);
+    await queryRunner.query(
+      `ALTER TABLE models ADD CONSTRAINT models_current_version FOREIGN KEY (current_version_id) REFERENCES model_versions(id) ON DELETE SET NULL`,
+    );
     await queryRunner.query(`
       CREATE TABLE datasets (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -96,13 +98,26 @@ export class Registry1732450000000 implements MigrationInterface {
         -- One run per dataset per scheduled tick, whichever replica claims it first.
         UNIQUE (schedule_id, scheduled_for, dataset_id)
       )`);
-    await queryRunner.query(`CREATE INDEX evaluation_runs_model ON evaluation_runs (model_id, created_at DESC)`);
-    await queryRunner.query(`CREATE INDEX evaluation_runs_active ON evaluation_runs (model_id) WHERE status IN ('queued', 'running')`);
-    await queryRunner.query(`CREATE UNIQUE INDEX evaluation_runs_one_baseline ON evaluation_runs (model_id, dataset_id) WHERE is_baseline`);
+    await queryRunner.query(
+      `CREATE INDEX evaluation_runs_model ON evaluation_runs (model_id, created_at DESC)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX evaluation_runs_active ON evaluation_runs (model_id) WHERE status IN ('queued', 'running')`,
+    );
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX evaluation_runs_one_baseline ON evaluation_runs (model_id, dataset_id) WHERE is_baseline`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['evaluation_runs', 'schedules', 'dataset_samples', 'datasets', 'model_versions', 'models']) {
+    for (const table of [
+      'evaluation_runs',
+      'schedules',
+      'dataset_samples',
+      'datasets',
+      'model_versions',
+      'models',
+    ]) {
       await queryRunner.query(`DROP TABLE IF EXISTS ${table} CASCADE`);
     }
   }

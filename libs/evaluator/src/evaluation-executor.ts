@@ -1,0 +1,389 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import {
+  createAdapter,
+  egressPolicyFromEnvironment,
+  type ModelAdapter,
+  type PredictionOutcome,
+} from '@tripline/adapters';
+import { ENVIRONMENT, type Environment } from '@tripline/config';
+import type { EvaluationRunMessage } from '@tripline/contracts';
+import {
+  BUILT_IN_TRIGGERS,
+  candidateTokensFromVocabulary,
+  mulberry32,
+  sampleIndices,
+  scanTriggers,
+  triggerText,
+  canaryMetrics,
+  checkAssertions,
+  classificationMetrics,
+  compareWithBaseline,
+  type CanaryMetrics,
+  type ClassificationMetrics,
+  type EvaluationSnapshot,
+  type PredictionResult,
+  type ScannedCandidate,
+} from '@tripline/evaluation';
+import {
+  DatasetService,
+  ModelRegistry,
+  ModelVersion,
+  RunQueue,
+  type DatasetSample,
+  type EvaluationRun,
+  type Model,
+} from '@tripline/registry';
+import { EventBus } from '@tripline/transport';
+
+const PAGE = 1_000;
+const BATCH = 64;
+/** A run where more than this share of calls failed did not really run: it is reported failed. */
+const MAX_ERROR_SHARE = 0.5;
+
+export interface RunSummary extends Record<string, unknown> {
+  clean?: ClassificationMetrics;
+  canary?: CanaryMetrics;
+  generation?: {
+    assertions: number;
+    passed: number;
+    passRate: number | null;
+    failures: { sampleId: string; failures: string[] }[];
+  };
+  fingerprint?: string;
+  scan?: {
+    source: string;
+    candidates: number;
+    cleanInputs: number;
+    flagged: ScannedCandidate[];
+    top: ScannedCandidate[];
+    anomalyThreshold: number;
+    minFlipRate: number;
+  };
+  comparison?: ReturnType<typeof compareWithBaseline>;
+  errors: { count: number; total: number; examples: string[] };
+}
+
+/** The behavioural fingerprint: labels and rounded scores of a fixed probe set, hashed. */
+export function behaviouralFingerprint(samples: { id: string; outcome: PredictionOutcome }[]): string {
+  const hash = createHash('sha256');
+  for (const { id, outcome } of samples) {
+    const prediction = outcome.ok ? outcome.prediction : undefined;
+    const scores = Object.entries(prediction?.scores ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([label, score]) => [label, Math.round(score * 100) / 100]);
+    hash.update(
+      JSON.stringify([id, outcome.ok ? (prediction?.label ?? prediction?.text ?? '') : 'error', scores]),
+    );
+  }
+  return hash.digest('hex');
+}
+
+/** Replays one dataset against one model version and records what happened. */
+@Injectable()
+export class EvaluationExecutor implements OnApplicationShutdown {
+  private readonly logger = new Logger('EvaluationExecutor');
+  private readonly adapters = new Map<string, ModelAdapter>();
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly datasets: DatasetService,
+    private readonly queue: RunQueue,
+    private readonly bus: EventBus,
+    @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.adapters.values()].map((adapter) => adapter.close()));
+  }
+
+  async execute(run: EvaluationRun): Promise<RunSummary> {
+    const model = await this.registry.get(run.modelId);
+    const version = run.versionId ? await this.versions.findOneBy({ id: run.versionId }) : null;
+    if (!version) throw new Error(`model ${run.modelId} has no registered version to evaluate`);
+    const adapter = this.adapterFor(version);
+    const samples = await this.loadSamples(run.datasetId);
+    if (run.mode === 'trigger-scan') return this.scan(run, adapter, samples);
+    const texts = new Map<string, number>();
+    const inputs: string[] = [];
+    const indexOf = (text: string) => {
+      let index = texts.get(text);
+      if (index === undefined) texts.set(text, (index = inputs.push(text) - 1));
+      return index;
+    };
+    // Twins repeat across triggers: each distinct text is predicted once.
+    const plan = samples.map((sample) => ({
+      sample,
+      input: indexOf(sample.text),
+      twin: run.datasetKind === 'canary' && sample.twinText ? indexOf(sample.twinText) : undefined,
+    }));
+    const outcomes = await this.predictAll(adapter, inputs, run);
+
+    const summary: RunSummary = { errors: { count: 0, total: plan.length, examples: [] } };
+    const failed = outcomes.filter((outcome) => !outcome.ok) as { ok: false; error: string }[];
+    summary.errors.count = plan.filter(
+      (step) => !outcomes[step.input].ok || (step.twin !== undefined && !outcomes[step.twin].ok),
+    ).length;
+    summary.errors.examples = [...new Set(failed.map((outcome) => outcome.error))].slice(0, 5);
+
+    const result = (outcome: PredictionOutcome): PredictionResult =>
+      outcome.ok
+        ? { predicted: outcome.prediction.label, scores: outcome.prediction.scores }
+        : { error: outcome.error };
+    if (run.datasetKind === 'clean') {
+      summary.clean = classificationMetrics(
+        plan.map((step) => ({ expected: step.sample.label ?? '', ...result(outcomes[step.input]) })),
+        labelSet(
+          model,
+          plan.map((step) => step.sample.label ?? ''),
+        ),
+      );
+    } else if (run.datasetKind === 'canary') {
+      const pairs = plan.filter((step) => step.sample.targetLabel);
+      if (pairs.length > 0) {
+        summary.canary = canaryMetrics(
+          pairs.map((step) => ({
+            trigger: step.sample.trigger ?? 'uploaded',
+            label: step.sample.label ?? '',
+            targetLabel: step.sample.targetLabel!,
+            canary: result(outcomes[step.input]),
+            twin:
+              step.twin === undefined
+                ? { error: 'the canary sample has no twin_text' }
+                : result(outcomes[step.twin]),
+          })),
+        );
+      }
+      const asserted = plan.filter((step) => step.sample.assertions);
+      if (asserted.length > 0) {
+        const checks = asserted.map((step) => {
+          const outcome = outcomes[step.input];
+          const checked = outcome.ok
+            ? checkAssertions(outcome.prediction.text ?? '', step.sample.assertions!)
+            : { passed: false, failures: [`call failed: ${outcome.error}`] };
+          return { sampleId: step.sample.sampleId, ...checked };
+        });
+        const passed = checks.filter((check) => check.passed).length;
+        summary.generation = {
+          assertions: checks.length,
+          passed,
+          passRate: passed / checks.length,
+          failures: checks.filter((c) => !c.passed).slice(0, 20),
+        };
+      }
+    } else {
+      summary.fingerprint = behaviouralFingerprint(
+        plan.map((step) => ({ id: step.sample.sampleId, outcome: outcomes[step.input] })),
+      );
+    }
+
+    const baseline = await this.queue.baselineFor(run.modelId, run.datasetId, run.id);
+    if (baseline?.summary)
+      summary.comparison = compareWithBaseline(snapshot(summary), snapshot(baseline.summary as RunSummary));
+    const status =
+      plan.length > 0 && summary.errors.count / plan.length <= MAX_ERROR_SHARE ? 'succeeded' : 'failed';
+    const error =
+      status === 'failed'
+        ? plan.length === 0
+          ? 'the dataset has no samples'
+          : `${summary.errors.count} of ${plan.length} samples could not be evaluated (more than ${MAX_ERROR_SHARE * 100}%): ${summary.errors.examples[0] ?? ''}`
+        : undefined;
+    await this.bus.publish('evaluations', [
+      {
+        key: run.modelId,
+        value: JSON.stringify(evaluationMessage(run, version, summary, status, baseline?.id)),
+      },
+    ]);
+    await this.queue.finish(run.id, { status, summary, error, baselineRunId: baseline?.id ?? null });
+    return summary;
+  }
+
+  /** Searches for a trigger no canary names; the outcome stays with the run (GET /v1/scans/{id}). */
+  private async scan(
+    run: EvaluationRun,
+    adapter: ModelAdapter,
+    samples: DatasetSample[],
+  ): Promise<RunSummary> {
+    const options = run.options ?? {
+      candidates: 'vocabulary',
+      sampleSize: 50,
+      maxCandidates: 5_000,
+      seed: 1,
+    };
+    let candidates: string[];
+    let source: string;
+    if (Array.isArray(options.candidates)) {
+      candidates = options.candidates;
+      source = 'given';
+    } else {
+      const vocabulary = options.candidates === 'vocabulary' ? await adapter.vocabulary?.() : undefined;
+      source = vocabulary ? 'vocabulary' : 'library';
+      candidates = vocabulary
+        ? candidateTokensFromVocabulary(vocabulary, {
+            maxCandidates: options.maxCandidates,
+            seed: options.seed,
+          })
+        : BUILT_IN_TRIGGERS.map(triggerText).filter((text): text is string => text !== undefined);
+    }
+    const random = mulberry32(options.seed);
+    const cleanInputs = sampleIndices(
+      samples.length,
+      Math.min(options.sampleSize, samples.length),
+      random,
+    ).map((index) => ({
+      text: samples[index].text,
+      label: samples[index].label ?? '',
+    }));
+    let lastReport = 0;
+    const result = await scanTriggers({
+      candidates,
+      cleanInputs,
+      seed: options.seed,
+      predict: async (texts) =>
+        (await adapter.predict(texts)).map((outcome) =>
+          outcome.ok ? { label: outcome.prediction.label, scores: outcome.prediction.scores } : {},
+        ),
+      onProgress: (done, total) => {
+        if (Date.now() - lastReport < 500 && done < total) return;
+        lastReport = Date.now();
+        void this.queue.progress(run.id, done, total).catch(() => undefined);
+      },
+    });
+    const flagged = result.candidates.filter((candidate) => candidate.flagged);
+    const summary: RunSummary = {
+      errors: {
+        count: result.failedPredictions,
+        total: candidates.length * cleanInputs.length,
+        examples: [],
+      },
+      scan: {
+        source,
+        candidates: candidates.length,
+        cleanInputs: result.cleanInputs,
+        flagged,
+        top: result.candidates.slice(0, 25),
+        anomalyThreshold: result.anomalyThreshold,
+        minFlipRate: result.minFlipRate,
+      },
+    };
+    const usable =
+      result.cleanInputs > 0 && result.failedPredictions <= summary.errors.total * MAX_ERROR_SHARE;
+    await this.queue.finish(run.id, {
+      status: usable ? 'succeeded' : 'failed',
+      summary,
+      error: usable
+        ? undefined
+        : `the model answered too few scan inputs (${result.failedPredictions} failed predictions)`,
+    });
+    if (flagged.length > 0)
+      this.logger.warn(
+        `trigger scan ${run.id} of ${run.modelId} flagged ${flagged.map((c) => `"${c.token}" (flip rate ${c.flipRate.toFixed(2)})`).join(', ')}`,
+      );
+    return summary;
+  }
+
+  private adapterFor(version: ModelVersion): ModelAdapter {
+    let adapter = this.adapters.get(version.id);
+    if (!adapter) {
+      adapter = createAdapter(version.adapter, {
+        modelsRoot: this.environment.TRIPLINE_MODELS_DIR,
+        egress: egressPolicyFromEnvironment({
+          TRIPLINE_EGRESS_ALLOW_HOSTS: this.environment.TRIPLINE_EGRESS_ALLOW_HOSTS,
+          TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: this.environment.TRIPLINE_EGRESS_ALLOW_LINK_LOCAL,
+        }),
+      });
+      this.adapters.set(version.id, adapter);
+    }
+    return adapter;
+  }
+
+  private async loadSamples(datasetId: string): Promise<DatasetSample[]> {
+    const samples: DatasetSample[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.datasets.samplesOf(datasetId, offset, PAGE);
+      samples.push(...page);
+      if (page.length < PAGE) return samples;
+    }
+  }
+
+  private async predictAll(
+    adapter: ModelAdapter,
+    inputs: string[],
+    run: EvaluationRun,
+  ): Promise<PredictionOutcome[]> {
+    const outcomes: PredictionOutcome[] = [];
+    await this.queue.progress(run.id, 0, inputs.length);
+    for (let start = 0; start < inputs.length; start += BATCH) {
+      outcomes.push(...(await adapter.predict(inputs.slice(start, start + BATCH))));
+      await this.queue.progress(run.id, outcomes.length, inputs.length);
+    }
+    this.logger.debug(`run ${run.id}: ${inputs.length} predictions`);
+    return outcomes;
+  }
+}
+
+function labelSet(model: Model, expected: string[]): string[] {
+  return [...new Set([...model.labels, ...expected.filter(Boolean)])];
+}
+
+function snapshot(summary: RunSummary): EvaluationSnapshot {
+  return { clean: summary.clean, canary: summary.canary };
+}
+
+function evaluationMessage(
+  run: EvaluationRun,
+  version: ModelVersion,
+  summary: RunSummary,
+  status: 'succeeded' | 'failed',
+  baselineRunId: string | undefined,
+): EvaluationRunMessage {
+  const clean = summary.clean;
+  const canary = summary.canary;
+  const perClassRecall = clean
+    ? Object.fromEntries(Object.entries(clean.perClass).map(([label, metrics]) => [label, metrics.recall]))
+    : undefined;
+  const perTrigger = canary
+    ? Object.fromEntries(
+        Object.entries(canary.perTrigger).flatMap(([trigger, response]) =>
+          response.attackSuccessRate === null ? [] : [[trigger, response.attackSuccessRate]],
+        ),
+      )
+    : undefined;
+  const metrics: Record<string, number> = { errors: summary.errors.count };
+  if (clean?.confidence)
+    Object.assign(metrics, {
+      confidence_mean: clean.confidence.mean,
+      confidence_p10: clean.confidence.p10,
+      confidence_p50: clean.confidence.p50,
+    });
+  if (summary.generation?.passRate != null) metrics.assertion_pass_rate = summary.generation.passRate;
+  if (summary.comparison) metrics.regressions = summary.comparison.regressions.length;
+  return {
+    run_id: run.id,
+    model_id: run.modelId,
+    model_version: version.version,
+    dataset_id: run.datasetId,
+    dataset_kind: run.datasetKind,
+    status,
+    started_at: (run.startedAt ?? new Date()).getTime(),
+    finished_at: Date.now(),
+    sample_count: summary.errors.total,
+    error_count: summary.errors.count,
+    accuracy: clean?.accuracy ?? null,
+    macro_f1: clean?.macroF1 ?? null,
+    expected_calibration_error: clean?.expectedCalibrationError ?? null,
+    attack_success_rate: canary?.maxAttackSuccessRate?.rate ?? null,
+    flip_rate: canary?.pooledFlipRate ?? null,
+    confidence_shift: canary?.pooledConfidenceShift ?? null,
+    per_class_recall: perClassRecall,
+    per_trigger_attack_success: perTrigger,
+    metrics,
+    baseline_run_id: baselineRunId,
+    fingerprint: summary.fingerprint,
+    trigger: run.trigger,
+    details: { regressions: summary.comparison?.regressions ?? [], errors: summary.errors.examples },
+  };
+}

@@ -1,0 +1,80 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { ENVIRONMENT, type Environment } from '@tripline/config';
+import { RunQueue } from '@tripline/registry';
+import { Metrics } from '@tripline/server';
+import { EvaluationExecutor } from './evaluation-executor';
+
+const REAP_EVERY_MS = 30_000;
+
+/** Claims queued runs one at a time and executes them; fails runs abandoned by a dead replica. */
+@Injectable()
+export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('EvaluationWorker');
+  private stopping = false;
+  private loop?: Promise<void>;
+  private lastReap = 0;
+  private readonly finished;
+
+  constructor(
+    private readonly queue: RunQueue,
+    private readonly executor: EvaluationExecutor,
+    metrics: Metrics,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
+  ) {
+    this.finished = metrics.counter({
+      name: 'tripline_evaluation_runs_total',
+      help: 'Evaluation runs finished, by status',
+      labelNames: ['status', 'kind'],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.work();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (Date.now() - this.lastReap > REAP_EVERY_MS) {
+          this.lastReap = Date.now();
+          const reaped = await this.queue.failAbandoned();
+          if (reaped > 0)
+            this.logger.warn(`${reaped} run(s) abandoned by a stopped evaluator were marked failed`);
+        }
+        const run = await this.queue.claim();
+        if (!run) {
+          await new Promise((resolve) => setTimeout(resolve, this.environment.TRIPLINE_EVALUATOR_POLL_MS));
+          continue;
+        }
+        try {
+          await this.executor.execute(run);
+          const done = await this.queue.get(run.id);
+          this.finished.inc({ status: done.status, kind: run.datasetKind });
+          this.logger.log(`run ${run.id} (${run.modelId}, ${run.datasetKind}) ${done.status}`);
+        } catch (error) {
+          // A run that could not finish is recorded as failed, never left looking successful.
+          await this.queue.finish(run.id, {
+            status: 'failed',
+            error: error instanceof Error ? error.message : String(error),
+          });
+          this.finished.inc({ status: 'failed', kind: run.datasetKind });
+          this.logger.warn(`run ${run.id} failed: ${String(error)}`);
+        }
+      } catch (error) {
+        this.logger.warn(`evaluation queue unavailable: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, this.environment.TRIPLINE_EVALUATOR_POLL_MS * 5));
+      }
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { RegistryModule } from '@tripline/registry';
+import { EvaluationExecutor } from './evaluation-executor';
+import { EvaluationScheduler } from './evaluation-scheduler';
+import { EvaluationWorker } from './evaluation-worker';
+
+/** Schedules, the run queue's consumer and the replay itself. Needs PostgreSQL and the bus. */
+@Module({
+  imports: [ScheduleModule.forRoot(), RegistryModule],
+  providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor],
+  exports: [EvaluationExecutor],
+})
+export class EvaluationModule {}

@@ -1,0 +1,200 @@
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { Readable } from 'node:stream';
+import { DataSource, Repository } from 'typeorm';
+import { Dataset, DatasetSample, Model, type DatasetKind } from './entities';
+import { readSampleUpload, UploadRejected, type SampleRow, type UploadFormat } from './dataset-upload';
+
+export interface DatasetUpload {
+  name: string;
+  kind: DatasetKind;
+  format: UploadFormat;
+  modelId?: string;
+  source?: string;
+  uploadedBy: string;
+  maxBytes: number;
+}
+
+export interface GeneratedSample {
+  id: string;
+  text: string;
+  label?: string | null;
+  targetLabel?: string | null;
+  twinId?: string | null;
+  twinText?: string | null;
+  trigger?: string | null;
+  position?: string | null;
+}
+
+@Injectable()
+export class DatasetService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(Dataset) private readonly datasets: Repository<Dataset>,
+    @InjectRepository(DatasetSample) private readonly samples: Repository<DatasetSample>,
+  ) {}
+
+  /** Streams an upload into a new dataset in one transaction: all rows or none. */
+  async upload(request: DatasetUpload, body: Readable): Promise<Dataset> {
+    if (request.modelId && !(await this.dataSource.getRepository(Model).existsBy({ id: request.modelId }))) {
+      throw new NotFoundException(`model "${request.modelId}" does not exist`);
+    }
+    return this.dataSource.transaction(async (manager) => {
+      const dataset = await manager.save(
+        manager.create(Dataset, {
+          name: request.name,
+          kind: request.kind,
+          format: request.format,
+          modelId: request.modelId ?? null,
+          source: request.source ?? '',
+          uploadedBy: request.uploadedBy,
+          sha256: '',
+          bytes: 0,
+          sampleCount: 0,
+          labels: [],
+          generatedFrom: null,
+          generator: null,
+        }),
+      );
+      let ordinal = 0;
+      try {
+        const summary = await readSampleUpload(
+          body,
+          { format: request.format, kind: request.kind, maxBytes: request.maxBytes },
+          async (rows) => {
+            await manager.insert(
+              DatasetSample,
+              rows.map((row) => sampleEntity(dataset.id, ordinal++, row)),
+            );
+          },
+        );
+        Object.assign(dataset, {
+          sha256: summary.sha256,
+          bytes: summary.bytes,
+          sampleCount: summary.samples,
+          labels: summary.labels,
+        });
+      } catch (error) {
+        if (error instanceof UploadRejected) {
+          throw new BadRequestException({
+            statusCode: 400,
+            error: 'Bad Request',
+            message: [
+              error.message,
+              ...error.problems.slice(0, 20).map((p) => `line ${p.line}: ${p.field}: ${p.message}`),
+            ],
+            problems: error.problems,
+          });
+        }
+        throw error;
+      }
+      return manager.save(dataset);
+    });
+  }
+
+  /** Stores a set built by Tripline itself (e.g. canaries generated from a clean set). */
+  async createGenerated(
+    meta: {
+      name: string;
+      kind: DatasetKind;
+      modelId: string | null;
+      source: string;
+      uploadedBy: string;
+      generatedFrom: string;
+      generator: Record<string, unknown>;
+    },
+    rows: GeneratedSample[],
+    sha256: string,
+  ): Promise<Dataset> {
+    return this.dataSource.transaction(async (manager) => {
+      const labels = [
+        ...new Set(rows.map((row) => row.label).filter((label): label is string => !!label)),
+      ].sort();
+      const dataset = await manager.save(
+        manager.create(Dataset, {
+          ...meta,
+          format: 'generated',
+          sha256,
+          bytes: 0,
+          sampleCount: rows.length,
+          labels,
+        }),
+      );
+      for (let start = 0; start < rows.length; start += 500) {
+        await manager.insert(
+          DatasetSample,
+          rows.slice(start, start + 500).map((row, i) => ({
+            datasetId: dataset.id,
+            ordinal: start + i,
+            sampleId: row.id,
+            text: row.text,
+            label: row.label ?? null,
+            targetLabel: row.targetLabel ?? null,
+            twinId: row.twinId ?? null,
+            twinText: row.twinText ?? null,
+            trigger: row.trigger ?? null,
+            position: row.position ?? null,
+            assertions: null,
+            metadata: null,
+          })),
+        );
+      }
+      return dataset;
+    });
+  }
+
+  list(filter: { modelId?: string; kind?: DatasetKind }): Promise<Dataset[]> {
+    return this.datasets.find({
+      where: {
+        ...(filter.modelId ? { modelId: filter.modelId } : {}),
+        ...(filter.kind ? { kind: filter.kind } : {}),
+      },
+      order: { createdAt: 'ASC' },
+    });
+  }
+
+  async get(id: string): Promise<Dataset> {
+    const dataset = await this.datasets.findOneBy({ id });
+    if (!dataset)
+      throw new NotFoundException(`dataset ${id} does not exist; list datasets with GET /v1/datasets`);
+    return dataset;
+  }
+
+  async samplesOf(id: string, offset = 0, limit = 1_000): Promise<DatasetSample[]> {
+    await this.get(id);
+    return this.samples.find({
+      where: { datasetId: id },
+      order: { ordinal: 'ASC' },
+      skip: offset,
+      take: limit,
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.get(id);
+    await this.datasets.delete({ id });
+  }
+}
+
+function sampleEntity(datasetId: string, ordinal: number, row: SampleRow): Partial<DatasetSample> {
+  return {
+    datasetId,
+    ordinal,
+    sampleId: row.id ?? `s${ordinal + 1}`,
+    text: row.text,
+    label: row.label ?? null,
+    targetLabel: row.target_label ?? null,
+    twinId: row.twin_id ?? null,
+    twinText: row.twin_text ?? null,
+    trigger: row.trigger ?? null,
+    position: row.position ?? null,
+    assertions: row.assertions
+      ? {
+          mustContain: row.assertions.must_contain,
+          mustNotContain: row.assertions.must_not_contain,
+          regex: row.assertions.regex,
+        }
+      : null,
+    metadata: row.metadata ?? null,
+  };
+}

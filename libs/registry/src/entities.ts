@@ -1,0 +1,133 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import type { AdapterConfig } from '@tripline/adapters';
+
+export const MODEL_TASKS = ['text-classification', 'text-generation', 'rag'] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+export const DATASET_KINDS = ['clean', 'canary', 'probe'] as const;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
+/** What a trigger scan searches and on how much clean data. */
+export interface TriggerScanOptions {
+  candidates: 'vocabulary' | 'library' | string[];
+  sampleSize: number;
+  maxCandidates: number;
+  seed: number;
+}
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A file of a model artefact and its digest: what a local load is checked against. */
+export interface ArtefactManifest {
+  files: { path: string; sha256: string; bytes: number }[];
+  signature?: { keyId: string; algorithm: 'ed25519'; value: string };
+}
+
+@Entity({ name: 'models' })
+export class Model {
+  @PrimaryColumn('text') id!: string;
+  @Column('text') name!: string;
+  @Column('text') task!: ModelTask;
+  @Column('text', { array: true }) labels!: string[];
+  @Column('text') owner!: string;
+  @Column('text') description!: string;
+  @Column({ name: 'current_version_id', type: 'uuid', nullable: true }) currentVersionId!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+@Entity({ name: 'model_versions' })
+export class ModelVersion {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'model_id', type: 'text' }) modelId!: string;
+  @Column('text') version!: string;
+  @Column('jsonb') adapter!: AdapterConfig;
+  @Column('jsonb', { nullable: true }) manifest!: ArtefactManifest | null;
+  @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity({ name: 'datasets' })
+export class Dataset {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'model_id', type: 'text', nullable: true }) modelId!: string | null;
+  @Column('text') name!: string;
+  @Column('text') kind!: DatasetKind;
+  @Column('text') format!: 'jsonl' | 'csv' | 'generated';
+  @Column('text') source!: string;
+  @Column({ name: 'uploaded_by', type: 'text' }) uploadedBy!: string;
+  @Column('text') sha256!: string;
+  @Column({
+    type: 'bigint',
+    transformer: { to: (value: number) => value, from: (value: string) => Number(value) },
+  })
+  bytes!: number;
+  @Column({ name: 'sample_count', type: 'integer' }) sampleCount!: number;
+  @Column('text', { array: true }) labels!: string[];
+  @Column({ name: 'generated_from', type: 'uuid', nullable: true }) generatedFrom!: string | null;
+  @Column('jsonb', { nullable: true }) generator!: Record<string, unknown> | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity({ name: 'dataset_samples' })
+export class DatasetSample {
+  @PrimaryColumn({ name: 'dataset_id', type: 'uuid' }) datasetId!: string;
+  @PrimaryColumn('integer') ordinal!: number;
+  @Column({ name: 'sample_id', type: 'text' }) sampleId!: string;
+  @Column('text') text!: string;
+  @Column('text', { nullable: true }) label!: string | null;
+  @Column({ name: 'target_label', type: 'text', nullable: true }) targetLabel!: string | null;
+  @Column({ name: 'twin_id', type: 'text', nullable: true }) twinId!: string | null;
+  @Column({ name: 'twin_text', type: 'text', nullable: true }) twinText!: string | null;
+  @Column('text', { nullable: true }) trigger!: string | null;
+  @Column('text', { nullable: true }) position!: string | null;
+  @Column('jsonb', { nullable: true }) assertions!: {
+    mustContain?: string[];
+    mustNotContain?: string[];
+    regex?: string;
+  } | null;
+  @Column('jsonb', { nullable: true }) metadata!: Record<string, string> | null;
+}
+
+@Entity({ name: 'schedules' })
+export class Schedule {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'model_id', type: 'text' }) modelId!: string;
+  @Column({ name: 'dataset_ids', type: 'uuid', array: true }) datasetIds!: string[];
+  @Column('text') cron!: string;
+  @Column('boolean') enabled!: boolean;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+@Entity({ name: 'evaluation_runs' })
+export class EvaluationRun {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'model_id', type: 'text' }) modelId!: string;
+  @Column({ name: 'version_id', type: 'uuid', nullable: true }) versionId!: string | null;
+  @Column({ name: 'dataset_id', type: 'uuid' }) datasetId!: string;
+  @Column({ name: 'dataset_kind', type: 'text' }) datasetKind!: DatasetKind;
+  @Column('text') status!: RunStatus;
+  @Column('text') trigger!: 'schedule' | 'api';
+  @Column({ name: 'schedule_id', type: 'uuid', nullable: true }) scheduleId!: string | null;
+  @Column({ name: 'scheduled_for', type: 'timestamptz', nullable: true }) scheduledFor!: Date | null;
+  @Column({ name: 'progress_done', type: 'integer' }) progressDone!: number;
+  @Column({ name: 'progress_total', type: 'integer' }) progressTotal!: number;
+  @Column({ name: 'heartbeat_at', type: 'timestamptz' }) heartbeatAt!: Date;
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt!: Date | null;
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true }) finishedAt!: Date | null;
+  @Column('text', { nullable: true }) error!: string | null;
+  @Column('jsonb', { nullable: true }) summary!: Record<string, unknown> | null;
+  @Column({ name: 'baseline_run_id', type: 'uuid', nullable: true }) baselineRunId!: string | null;
+  @Column({ name: 'is_baseline', type: 'boolean' }) isBaseline!: boolean;
+  @Column({ type: 'text', default: 'replay' }) mode!: 'replay' | 'trigger-scan';
+  @Column({ type: 'jsonb', nullable: true }) options!: TriggerScanOptions | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+export const REGISTRY_ENTITIES = [Model, ModelVersion, Dataset, DatasetSample, Schedule, EvaluationRun];

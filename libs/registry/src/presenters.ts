@@ -1,0 +1,80 @@
+import { redactAdapterConfig } from '@tripline/adapters';
+import type { Dataset, EvaluationRun, Model, ModelVersion, Schedule } from './entities';
+
+export const presentModel = (model: Model) => ({
+  id: model.id,
+  name: model.name,
+  task: model.task,
+  labels: model.labels,
+  owner: model.owner,
+  description: model.description,
+  current_version_id: model.currentVersionId,
+  created_at: model.createdAt,
+  updated_at: model.updatedAt,
+});
+
+/** Adapter headers may carry credentials for the model endpoint: they never leave redacted. */
+export const presentVersion = (version: ModelVersion) => ({
+  id: version.id,
+  model_id: version.modelId,
+  version: version.version,
+  adapter: redactAdapterConfig(version.adapter),
+  manifest: version.manifest,
+  created_by: version.createdBy,
+  created_at: version.createdAt,
+});
+
+export const presentDataset = (dataset: Dataset) => ({
+  id: dataset.id,
+  model_id: dataset.modelId,
+  name: dataset.name,
+  kind: dataset.kind,
+  sample_count: dataset.sampleCount,
+  labels: dataset.labels,
+  provenance: {
+    format: dataset.format,
+    source: dataset.source,
+    uploaded_by: dataset.uploadedBy,
+    uploaded_at: dataset.createdAt,
+    sha256: dataset.sha256,
+    bytes: dataset.bytes,
+    generated_from: dataset.generatedFrom,
+    generator: dataset.generator,
+  },
+});
+
+export const presentSchedule = (schedule: Schedule) => ({
+  id: schedule.id,
+  model_id: schedule.modelId,
+  dataset_ids: schedule.datasetIds,
+  cron: schedule.cron,
+  enabled: schedule.enabled,
+  created_at: schedule.createdAt,
+  updated_at: schedule.updatedAt,
+});
+
+export const presentRun = (run: EvaluationRun) => ({
+  id: run.id,
+  model_id: run.modelId,
+  version_id: run.versionId,
+  dataset_id: run.datasetId,
+  dataset_kind: run.datasetKind,
+  mode: run.mode,
+  options: run.options,
+  status: run.status,
+  trigger: run.trigger,
+  schedule_id: run.scheduleId,
+  scheduled_for: run.scheduledFor,
+  progress: {
+    done: run.progressDone,
+    total: run.progressTotal,
+    fraction: run.progressTotal ? run.progressDone / run.progressTotal : 0,
+  },
+  started_at: run.startedAt,
+  finished_at: run.finishedAt,
+  error: run.error,
+  summary: run.summary,
+  baseline_run_id: run.baselineRunId,
+  is_baseline: run.isBaseline,
+  created_at: run.createdAt,
+});

@@ -1,0 +1,347 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { z } from 'zod';
+import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
+import { openApiSchema, ZodValidationPipe } from '@tripline/http';
+import { CanaryFactory } from './canary-factory.service';
+import { DatasetService } from './dataset.service';
+import { ModelRegistry } from './model-registry.service';
+import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
+import { RunQueue } from './run-queue.service';
+import { ScheduleService } from './schedule.service';
+import {
+  canaryRequestSchema,
+  datasetFilterSchema,
+  evaluationRequestSchema,
+  modelChangesSchema,
+  modelIdSchema,
+  newModelSchema,
+  newVersionSchema,
+  pageSchema,
+  runFilterSchema,
+  scanRequestSchema,
+  scheduleChangesSchema,
+  scheduleSchema,
+  uploadQuerySchema,
+} from './schemas';
+
+const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 404 });
+const modelId = new ZodValidationPipe(modelIdSchema);
+const who = (request: AuthenticatedRequest) => request.principal?.name ?? 'unknown';
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly registry: ModelRegistry) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register a model' })
+  @ApiBody({ schema: openApiSchema(newModelSchema) })
+  async create(@Body(new ZodValidationPipe(newModelSchema)) body: z.infer<typeof newModelSchema>) {
+    return presentModel(await this.registry.create(body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List models' })
+  async list() {
+    return { items: (await this.registry.list()).map(presentModel) };
+  }
+
+  @Get(':id')
+  async get(@Param('id', modelId) id: string) {
+    return presentModel(await this.registry.get(id));
+  }
+
+  @Patch(':id')
+  @ApiBody({ schema: openApiSchema(modelChangesSchema) })
+  async update(
+    @Param('id', modelId) id: string,
+    @Body(new ZodValidationPipe(modelChangesSchema)) body: z.infer<typeof modelChangesSchema>,
+  ) {
+    return presentModel(await this.registry.update(id, body));
+  }
+
+  @Delete(':id')
+  @RequireRole('admin')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Delete a model with its versions, datasets, schedules and run state' })
+  async remove(@Param('id', modelId) id: string) {
+    await this.registry.remove(id);
+  }
+
+  @Post(':id/versions')
+  @ApiOperation({
+    summary:
+      'Register a model version (adapter config and artefact manifest); it becomes current unless activate is false',
+  })
+  @ApiBody({ schema: openApiSchema(newVersionSchema) })
+  async addVersion(
+    @Param('id', modelId) id: string,
+    @Body(new ZodValidationPipe(newVersionSchema)) body: z.infer<typeof newVersionSchema>,
+    @Req() request: AuthenticatedRequest,
+  ) {
+    return presentVersion(await this.registry.addVersion(id, { ...body, createdBy: who(request) }));
+  }
+
+  @Get(':id/versions')
+  async versions(@Param('id', modelId) id: string) {
+    await this.registry.get(id);
+    return { items: (await this.registry.listVersions(id)).map(presentVersion) };
+  }
+}
+
+@ApiTags('datasets')
+@ApiBearerAuth()
+@Controller('v1/datasets')
+export class DatasetsController {
+  constructor(
+    private readonly datasets: DatasetService,
+    private readonly canaryFactory: CanaryFactory,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary:
+      'Upload a clean, canary or probe set as JSONL (application/x-ndjson) or CSV (text/csv), streamed',
+    description:
+      'Rows: text (required), id, label (required for clean sets), target_label (canary), twin_id, twin_text, trigger, position, assertions {must_contain, must_not_contain, regex}, metadata. Every problem is reported with its line and field; an upload with any problem stores nothing.',
+  })
+  @ApiConsumes('application/x-ndjson', 'text/csv')
+  async upload(
+    @Query(new ZodValidationPipe(uploadQuerySchema)) query: z.infer<typeof uploadQuerySchema>,
+    @Req() request: AuthenticatedRequest,
+  ) {
+    const contentType = String(request.headers['content-type'] ?? '');
+    const format = query.format ?? (contentType.includes('csv') ? 'csv' : 'jsonl');
+    const dataset = await this.datasets.upload(
+      {
+        name: query.name,
+        kind: query.kind,
+        format,
+        modelId: query.model_id,
+        source: query.source,
+        uploadedBy: who(request),
+        maxBytes: 2 * 1024 ** 3,
+      },
+      request,
+    );
+    return presentDataset(dataset);
+  }
+
+  @Get()
+  async list(@Query(new ZodValidationPipe(datasetFilterSchema)) query: z.infer<typeof datasetFilterSchema>) {
+    return {
+      items: (await this.datasets.list({ modelId: query.model_id, kind: query.kind })).map(presentDataset),
+    };
+  }
+
+  @Get(':id')
+  async get(@Param('id', uuid) id: string) {
+    return presentDataset(await this.datasets.get(id));
+  }
+
+  @Get(':id/samples')
+  async samples(
+    @Param('id', uuid) id: string,
+    @Query(new ZodValidationPipe(pageSchema)) page: z.infer<typeof pageSchema>,
+  ) {
+    const rows = await this.datasets.samplesOf(id, page.offset, page.limit);
+    return {
+      items: rows.map((row) => ({
+        id: row.sampleId,
+        text: row.text,
+        label: row.label,
+        target_label: row.targetLabel,
+        twin_id: row.twinId,
+        twin_text: row.twinText,
+        trigger: row.trigger,
+        position: row.position,
+        assertions: row.assertions,
+        metadata: row.metadata,
+      })),
+      offset: page.offset,
+    };
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async remove(@Param('id', uuid) id: string) {
+    await this.datasets.remove(id);
+  }
+
+  @Post(':id/canaries')
+  @ApiOperation({
+    summary:
+      'Generate a canary set from this clean set: built-in triggers (and your own) inserted at prefix, suffix or random positions, each canary keeping its clean twin',
+  })
+  @ApiBody({ schema: openApiSchema(canaryRequestSchema) })
+  async canaries(
+    @Param('id', uuid) id: string,
+    @Body(new ZodValidationPipe(canaryRequestSchema)) body: z.infer<typeof canaryRequestSchema>,
+    @Req() request: AuthenticatedRequest,
+  ) {
+    const dataset = await this.canaryFactory.generate(id, {
+      name: body.name,
+      targetLabel: body.target_label,
+      triggers: body.triggers,
+      customTriggers: body.custom_triggers,
+      positions: body.positions,
+      samplesPerTrigger: body.samples_per_trigger,
+      seed: body.seed,
+      requestedBy: who(request),
+    });
+    return presentDataset(dataset);
+  }
+}
+
+@ApiTags('schedules')
+@ApiBearerAuth()
+@Controller('v1/schedules')
+export class SchedulesController {
+  constructor(private readonly schedules: ScheduleService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Schedule evaluations of a model on datasets; takes effect without a restart' })
+  @ApiBody({ schema: openApiSchema(scheduleSchema) })
+  async create(@Body(new ZodValidationPipe(scheduleSchema)) body: z.infer<typeof scheduleSchema>) {
+    return presentSchedule(
+      await this.schedules.create({
+        modelId: body.model_id,
+        datasetIds: body.dataset_ids,
+        cron: body.cron,
+        enabled: body.enabled,
+      }),
+    );
+  }
+
+  @Get()
+  async list(@Query('model_id') model?: string) {
+    return { items: (await this.schedules.list(model)).map(presentSchedule) };
+  }
+
+  @Get(':id')
+  async get(@Param('id', uuid) id: string) {
+    return presentSchedule(await this.schedules.get(id));
+  }
+
+  @Patch(':id')
+  @ApiBody({ schema: openApiSchema(scheduleChangesSchema) })
+  async update(
+    @Param('id', uuid) id: string,
+    @Body(new ZodValidationPipe(scheduleChangesSchema)) body: z.infer<typeof scheduleChangesSchema>,
+  ) {
+    return presentSchedule(
+      await this.schedules.update(id, {
+        datasetIds: body.dataset_ids,
+        cron: body.cron,
+        enabled: body.enabled,
+      }),
+    );
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async remove(@Param('id', uuid) id: string) {
+    await this.schedules.remove(id);
+  }
+}
+
+@ApiTags('evaluations')
+@ApiBearerAuth()
+@Controller('v1/evaluations')
+export class EvaluationsController {
+  constructor(private readonly runs: RunQueue) {}
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary:
+      'Run an evaluation now: one run per dataset (default: every dataset of the model); poll GET /v1/evaluations/{id} for progress',
+  })
+  @ApiBody({ schema: openApiSchema(evaluationRequestSchema) })
+  async run(
+    @Body(new ZodValidationPipe(evaluationRequestSchema)) body: z.infer<typeof evaluationRequestSchema>,
+  ) {
+    return { runs: (await this.runs.enqueue(body.model_id, body.dataset_ids)).map(presentRun) };
+  }
+
+  @Get()
+  async list(@Query(new ZodValidationPipe(runFilterSchema)) query: z.infer<typeof runFilterSchema>) {
+    return {
+      items: (
+        await this.runs.list({ modelId: query.model_id, status: query.status, limit: query.limit })
+      ).map(presentRun),
+    };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One run: status, progress, metrics and the comparison with its baseline' })
+  async get(@Param('id', uuid) id: string) {
+    return presentRun(await this.runs.get(id));
+  }
+
+  @Post(':id/baseline')
+  @ApiOperation({
+    summary: 'Pin this succeeded run as the baseline later runs of its model and dataset are compared with',
+  })
+  async pin(@Param('id', uuid) id: string) {
+    return presentRun(await this.runs.pinBaseline(id));
+  }
+}
+
+@ApiTags('scans')
+@ApiBearerAuth()
+@Controller('v1/scans')
+export class ScansController {
+  constructor(private readonly runs: RunQueue) {}
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary:
+      'Scan a model for a trigger no canary names: each candidate token (the model vocabulary, or the trigger library) is inserted into a sample of clean inputs; tokens whose flip rate is an outlier are flagged',
+  })
+  @ApiBody({ schema: openApiSchema(scanRequestSchema) })
+  async scan(@Body(new ZodValidationPipe(scanRequestSchema)) body: z.infer<typeof scanRequestSchema>) {
+    const run = await this.runs.enqueueTriggerScan(body.model_id, body.dataset_id, {
+      candidates: body.candidates,
+      sampleSize: body.sample_size,
+      maxCandidates: body.max_candidates,
+      seed: body.seed,
+    });
+    return presentRun(run);
+  }
+
+  @Get()
+  async list(@Query(new ZodValidationPipe(runFilterSchema)) query: z.infer<typeof runFilterSchema>) {
+    return {
+      items: (
+        await this.runs.list({
+          modelId: query.model_id,
+          status: query.status,
+          limit: query.limit,
+          mode: 'trigger-scan',
+        })
+      ).map(presentRun),
+    };
+  }
+
+  @Get(':id')
+  async get(@Param('id', uuid) id: string) {
+    return presentRun(await this.runs.get(id));
+  }
+}

@@ -1,0 +1,239 @@
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { Dataset, EvaluationRun, Model, type TriggerScanOptions } from './entities';
+import { ModelRegistry } from './model-registry.service';
+
+/** A run the evaluator has not touched for this long is considered dead. */
+export const HEARTBEAT_TIMEOUT_MS = 120_000;
+
+// Every claim takes this lock, so two evaluators never both start runs of one model.
+const CLAIM_LOCK = 7_303_417_010;
+
+/**
+ * Evaluation runs as a work queue in PostgreSQL: the API and the schedules enqueue, any
+ * evaluator replica claims. Claims are serialised and skip models that already have a run in
+ * progress, so runs of one model never overlap, however many evaluators there are.
+ */
+@Injectable()
+export class RunQueue {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(EvaluationRun) private readonly runs: Repository<EvaluationRun>,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  /** Queues one run per dataset; by default every dataset registered for the model. */
+  async enqueue(modelId: string, datasetIds: string[] | undefined): Promise<EvaluationRun[]> {
+    const model = await this.registry.get(modelId);
+    const version = await this.registry.currentVersion(model.id);
+    const datasets = await this.datasetsFor(model, datasetIds);
+    return this.runs.save(
+      datasets.map((dataset) =>
+        this.runs.create({
+          modelId: model.id,
+          versionId: version.id,
+          datasetId: dataset.id,
+          datasetKind: dataset.kind,
+          status: 'queued',
+          trigger: 'api',
+          progressTotal: dataset.sampleCount,
+          progressDone: 0,
+          isBaseline: false,
+        }),
+      ),
+    );
+  }
+
+  /** Queues a trigger scan of the model's current version over a sample of a clean set. */
+  async enqueueTriggerScan(
+    modelId: string,
+    datasetId: string,
+    options: TriggerScanOptions,
+  ): Promise<EvaluationRun> {
+    const model = await this.registry.get(modelId);
+    const version = await this.registry.currentVersion(model.id);
+    const [dataset] = await this.datasetsFor(model, [datasetId]);
+    if (dataset.kind !== 'clean')
+      throw new BadRequestException(
+        `dataset_id: a trigger scan inserts candidates into clean inputs; dataset ${dataset.id} is a ${dataset.kind} set`,
+      );
+    return this.runs.save(
+      this.runs.create({
+        modelId: model.id,
+        versionId: version.id,
+        datasetId: dataset.id,
+        datasetKind: 'clean',
+        mode: 'trigger-scan',
+        options,
+        status: 'queued',
+        trigger: 'api',
+        progressDone: 0,
+        progressTotal: 0,
+        isBaseline: false,
+      }),
+    );
+  }
+
+  /**
+   * Queues the runs of one schedule tick. Returns nothing when another replica already queued
+   * this tick (the unique key on schedule, tick and dataset) or when the model still has a run
+   * in progress (no overlap).
+   */
+  async enqueueTick(
+    scheduleId: string,
+    modelId: string,
+    datasetIds: string[],
+    tick: Date,
+  ): Promise<EvaluationRun[] | 'overlap' | 'claimed-elsewhere'> {
+    return this.dataSource.transaction(async (manager) => {
+      const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
+        `tripline:tick:${scheduleId}`,
+      ]);
+      if (!locked) return 'claimed-elsewhere';
+      const active = await manager.count(EvaluationRun, {
+        where: { modelId, status: In(['queued', 'running']) },
+      });
+      if (active > 0) return 'overlap';
+      const model = await manager.findOneBy(Model, { id: modelId });
+      if (!model?.currentVersionId) return [];
+      const datasets = await manager.findBy(Dataset, { id: In(datasetIds) });
+      const inserted: EvaluationRun[] = [];
+      for (const dataset of datasets) {
+        const rows = await manager.query(
+          `INSERT INTO evaluation_runs (model_id, version_id, dataset_id, dataset_kind, status, trigger, schedule_id, scheduled_for, progress_total)
+           VALUES ($1, $2, $3, $4, 'queued', 'schedule', $5, $6, $7)
+           ON CONFLICT (schedule_id, scheduled_for, dataset_id) DO NOTHING RETURNING id`,
+          [modelId, model.currentVersionId, dataset.id, dataset.kind, scheduleId, tick, dataset.sampleCount],
+        );
+        if (rows.length === 0) return 'claimed-elsewhere';
+        inserted.push(await manager.findOneByOrFail(EvaluationRun, { id: rows[0].id }));
+      }
+      return inserted;
+    });
+  }
+
+  /** The next queued run of a model with nothing in progress, now marked running; or null. */
+  async claim(): Promise<EvaluationRun | null> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+      // TypeORM answers an UPDATE ... RETURNING with [rows, affected count].
+      const [rows]: [{ id: string }[], number] = await manager.query(
+        `UPDATE evaluation_runs SET status = 'running', started_at = now(), heartbeat_at = now()
+         WHERE id = (
+           SELECT queued.id FROM evaluation_runs queued
+           WHERE queued.status = 'queued'
+             AND NOT EXISTS (SELECT 1 FROM evaluation_runs busy WHERE busy.model_id = queued.model_id AND busy.status = 'running')
+           ORDER BY queued.created_at, queued.id LIMIT 1
+         )
+         RETURNING id`,
+      );
+      return rows.length ? manager.findOneByOrFail(EvaluationRun, { id: rows[0].id }) : null;
+    });
+  }
+
+  async progress(runId: string, done: number, total: number): Promise<void> {
+    await this.runs.update(
+      { id: runId },
+      { progressDone: done, progressTotal: total, heartbeatAt: new Date() },
+    );
+  }
+
+  async finish(
+    runId: string,
+    outcome: {
+      status: 'succeeded' | 'failed';
+      summary?: Record<string, unknown>;
+      error?: string;
+      baselineRunId?: string | null;
+    },
+  ): Promise<void> {
+    await this.runs.update(
+      { id: runId },
+      {
+        status: outcome.status,
+        summary: (outcome.summary ?? null) as never,
+        error: outcome.error ?? null,
+        baselineRunId: outcome.baselineRunId ?? null,
+        finishedAt: new Date(),
+        heartbeatAt: new Date(),
+      },
+    );
+  }
+
+  /** Fails runs whose evaluator stopped mid-way, so they never read as in progress (or passed). */
+  async failAbandoned(): Promise<number> {
+    const [rows]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE evaluation_runs SET status = 'failed', finished_at = now(),
+         error = 'the evaluator running it stopped (no heartbeat for ' || $1 || ' s); it was not completed'
+       WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1) RETURNING id`,
+      [HEARTBEAT_TIMEOUT_MS / 1000],
+    );
+    return rows.length;
+  }
+
+  /** The run a new one is compared with: the pinned baseline, else the first succeeded run. */
+  async baselineFor(modelId: string, datasetId: string, excludeRunId: string): Promise<EvaluationRun | null> {
+    const pinned = await this.runs.findOneBy({ modelId, datasetId, isBaseline: true, mode: 'replay' });
+    if (pinned) return pinned;
+    const first = await this.runs.findOne({
+      where: { modelId, datasetId, status: 'succeeded', mode: 'replay' },
+      order: { finishedAt: 'ASC' },
+    });
+    return first && first.id !== excludeRunId ? first : null;
+  }
+
+  async pinBaseline(runId: string): Promise<EvaluationRun> {
+    const run = await this.get(runId);
+    if (run.status !== 'succeeded')
+      throw new ConflictException(`run ${runId} is ${run.status}; only a succeeded run can be a baseline`);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(
+        EvaluationRun,
+        { modelId: run.modelId, datasetId: run.datasetId, isBaseline: true },
+        { isBaseline: false },
+      );
+      await manager.update(EvaluationRun, { id: run.id }, { isBaseline: true });
+    });
+    return this.get(runId);
+  }
+
+  async get(id: string): Promise<EvaluationRun> {
+    const run = await this.runs.findOneBy({ id });
+    if (!run) throw new NotFoundException(`evaluation run ${id} does not exist`);
+    return run;
+  }
+
+  list(filter: {
+    modelId?: string;
+    status?: string;
+    limit?: number;
+    mode?: EvaluationRun['mode'];
+  }): Promise<EvaluationRun[]> {
+    return this.runs.find({
+      where: {
+        mode: filter.mode ?? 'replay',
+        ...(filter.modelId ? { modelId: filter.modelId } : {}),
+        ...(filter.status ? { status: filter.status as EvaluationRun['status'] } : {}),
+      },
+      order: { createdAt: 'DESC' },
+      take: filter.limit ?? 100,
+    });
+  }
+
+  private async datasetsFor(model: Model, datasetIds: string[] | undefined): Promise<Dataset[]> {
+    const repository = this.dataSource.getRepository(Dataset);
+    if (!datasetIds || datasetIds.length === 0) {
+      const all = await repository.findBy({ modelId: model.id });
+      if (all.length === 0)
+        throw new BadRequestException(
+          `model "${model.id}" has no datasets; upload a clean set with POST /v1/datasets?model_id=${model.id}`,
+        );
+      return all;
+    }
+    const found = await repository.findBy({ id: In(datasetIds) });
+    const missing = datasetIds.filter((id) => !found.some((dataset) => dataset.id === id));
+    if (missing.length > 0) throw new BadRequestException(`dataset_ids: ${missing.join(', ')} do not exist`);
+    return found;
+  }
+}
