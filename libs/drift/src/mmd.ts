@@ -10,8 +10,9 @@ export interface MmdOptions {
   /** RBF bandwidth σ in k(a, b) = exp(-‖a-b‖² / 2σ²); default: the median pairwise distance. */
   bandwidth?: number;
   /**
-   * Refuse more pooled rows than this (default 20 000). The kernel matrix is kept, packed, in
-   * 4·N² bytes (N = rows of x plus y), and every permutation costs O(min(n, m)²): subsample first.
+   * Refuse more pooled rows than this (default 20 000, at most 65 536). The kernel matrix is kept,
+   * packed, in 4·N² bytes (N = rows of x plus y), and every permutation costs O(min(n, m)²):
+   * subsample first.
    */
   maxRows?: number;
 }
@@ -30,6 +31,9 @@ export interface MmdResult extends TestResult {
 }
 
 export const DEFAULT_MMD_SEED = 0x5eed;
+
+/** Packed kernel offsets are 32-bit integers (faster typed-array indexing); 2^16 rows is 16 GiB of kernel. */
+const MAX_ROWS = 65_536;
 
 /**
  * Kernel two-sample test (Gretton et al., 2012) on multivariate rows: unbiased MMD² with a Gaussian
@@ -51,7 +55,9 @@ export function mmdTest(x: Rows, y: Rows, options: MmdOptions = {}): MmdResult {
   const seed = options.seed ?? DEFAULT_MMD_SEED;
   const total = n + m;
   const maxRows = options.maxRows ?? 20_000;
-  if (total > maxRows) throw new RangeError(`${total} rows exceed maxRows (${maxRows}); subsample first`);
+  if (total > Math.min(maxRows, MAX_ROWS)) {
+    throw new RangeError(`${total} rows exceed maxRows (${Math.min(maxRows, MAX_ROWS)}); subsample first`);
+  }
 
   const pooled = new Float64Array(total * dimension);
   const copyRows = (rows: Rows, offset: number, name: string) => {
@@ -70,7 +76,7 @@ export function mmdTest(x: Rows, y: Rows, options: MmdOptions = {}): MmdResult {
   copyRows(y, n, 'y');
 
   // Packed strict upper triangle: entry (i, j), i < j, lives at rowStart[i] + j.
-  const rowStart = new Float64Array(total);
+  const rowStart = new Int32Array(total);
   for (let i = 0; i < total; i++) rowStart[i] = (i * (2 * total - i - 1)) / 2 - i - 1;
   const kernel = new Float64Array((total * (total - 1)) / 2);
   const fillSquaredDistances = () => {
@@ -118,18 +124,7 @@ export function mmdTest(x: Rows, y: Rows, options: MmdOptions = {}): MmdResult {
   // The smaller group's within-group sum is the only O(size²) piece of each statistic.
   const smallSize = Math.min(n, m);
   const largeSize = total - smallSize;
-  const members = new Uint32Array(smallSize);
-  const statistic = (): number => {
-    let within = 0;
-    let rowTotal = 0;
-    for (let p = 0; p < smallSize; p++) {
-      const i = members[p];
-      rowTotal += rowSums[i];
-      const base = rowStart[i];
-      let sum = 0;
-      for (let q = p + 1; q < smallSize; q++) sum += kernel[base + members[q]];
-      within += sum;
-    }
+  const combine = (within: number, rowTotal: number): number => {
     const cross = rowTotal - 2 * within;
     const otherWithin = grandTotal - within - cross;
     return (
@@ -139,28 +134,63 @@ export function mmdTest(x: Rows, y: Rows, options: MmdOptions = {}): MmdResult {
     );
   };
 
+  // Permutations are scored BLOCK at a time, row by row, so each kernel row is read from memory
+  // once per block rather than once per permutation: the loop is bound by memory bandwidth
+  // otherwise. Block b's members are kept in ascending order (its slice of `members`), with
+  // `position[b]` pointing at the member equal to the current row.
+  const BLOCK = 16;
+  const members = new Uint32Array(BLOCK * smallSize);
+  const chosen = new Uint8Array(BLOCK * total);
+  const position = new Int32Array(BLOCK);
+  const within = new Float64Array(BLOCK);
+  const rowTotals = new Float64Array(BLOCK);
+  const scoreBlock = (count: number): void => {
+    position.fill(0);
+    within.fill(0);
+    rowTotals.fill(0);
+    for (let i = 0; i < total; i++) {
+      const base = rowStart[i];
+      for (let b = 0; b < count; b++) {
+        if (!chosen[b * total + i]) continue;
+        const offset = b * smallSize;
+        const end = offset + smallSize;
+        let sum = 0;
+        for (let q = offset + ++position[b]; q < end; q++) sum += kernel[base + members[q]];
+        within[b] += sum;
+        rowTotals[b] += rowSums[i];
+      }
+    }
+  };
+
   const firstSmall = n <= m ? 0 : n;
-  for (let p = 0; p < smallSize; p++) members[p] = firstSmall + p;
-  const observed = statistic();
+  for (let p = 0; p < smallSize; p++) {
+    members[p] = firstSmall + p;
+    chosen[firstSmall + p] = 1;
+  }
+  scoreBlock(1);
+  const observed = combine(within[0], rowTotals[0]);
 
   const random = seededRandom(seed);
   const indices = new Uint32Array(total);
-  const chosen = new Uint8Array(total);
   let atLeastAsLarge = 0;
-  for (let t = 0; t < permutations; t++) {
-    for (let i = 0; i < total; i++) indices[i] = i;
+  for (let start = 0; start < permutations; start += BLOCK) {
+    const count = Math.min(BLOCK, permutations - start);
     chosen.fill(0);
-    for (let p = 0; p < smallSize; p++) {
-      const pick = p + random.integer(total - p);
-      const swap = indices[p];
-      indices[p] = indices[pick];
-      indices[pick] = swap;
-      chosen[indices[p]] = 1;
+    for (let b = 0; b < count; b++) {
+      const flags = chosen.subarray(b * total, (b + 1) * total);
+      for (let i = 0; i < total; i++) indices[i] = i;
+      for (let p = 0; p < smallSize; p++) {
+        const pick = p + random.integer(total - p);
+        const swap = indices[p];
+        indices[p] = indices[pick];
+        indices[pick] = swap;
+        flags[indices[p]] = 1;
+      }
+      let next = b * smallSize;
+      for (let i = 0; i < total; i++) if (flags[i]) members[next++] = i;
     }
-    // Ascending member order keeps each row's reads moving forward through memory.
-    let next = 0;
-    for (let i = 0; i < total; i++) if (chosen[i]) members[next++] = i;
-    if (statistic() >= observed) atLeastAsLarge++;
+    scoreBlock(count);
+    for (let b = 0; b < count; b++) if (combine(within[b], rowTotals[b]) >= observed) atLeastAsLarge++;
   }
 
   return {

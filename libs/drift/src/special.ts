@@ -48,7 +48,7 @@ function logGammaStirling(z: number): number {
   return (z - 0.5) * Math.log(z) - z + LN_SQRT_2PI + series;
 }
 
-/** stirlerr(n) = ln(n!) - ln(√(2πn) (n/e)^n) at n = 0, 0.5, 1, ..., 15 (mpmath at 40 digits, then rounded). */
+/** stirlerr(n) = ln(n!) - ln(√(2πn) (n/e)^n) at n = 0, ½, 1, ..., 15 (mpmath at 40 digits, rounded). */
 const STIRLING_ERROR_HALVES = [
   0, 0.15342640972002736, 0.08106146679532726, 0.05481412105191765, 0.0413406959554093, 0.03316287351993629,
   0.02767792568499834, 0.023746163656297496, 0.020790672103765093, 0.018488450532673187, 0.016644691189821193,
