@@ -129,7 +129,10 @@ async function main(): Promise<void> {
   if (!brokers) {
     stack = require(path.resolve(__dirname, '..', '..', 'deploy', 'local', 'stack.js'));
     brokers = (
-      await (stack as unknown as { up(o: object): Promise<{ kafkaBrokers: string }> }).up({ quiet: true })
+      await (stack as unknown as { up(o: object): Promise<{ kafkaBrokers: string }> }).up({
+        quiet: true,
+        lease: process.pid,
+      })
     ).kafkaBrokers;
   }
   const dataDirectory = mkdtempSync(path.join(tmpdir(), 'tripline-bench-'));
@@ -239,7 +242,7 @@ async function main(): Promise<void> {
   await producer.disconnect();
   await admin.disconnect();
   rmSync(dataDirectory, { recursive: true, force: true });
-  if (stack) await stack.down();
+  if (stack) await (stack as unknown as { down(o: object): Promise<unknown> }).down({ lease: process.pid });
 
   const ingestorMedian = median(ingestor);
   const rawMedian = median(raw);

@@ -92,7 +92,7 @@ async function main() {
   const environment = { ...process.env, NODE_ENV: 'test' };
   let started;
   if (needsServices) {
-    const services = await stack.up({ quiet: false });
+    const services = await stack.up({ quiet: false, lease: process.pid });
     started = services.started;
     environment.TRIPLINE_TEST_KAFKA_BROKERS = services.kafkaBrokers;
     environment.TRIPLINE_TEST_DATABASE_URL = services.databaseUrl;
@@ -103,7 +103,9 @@ async function main() {
     code = await runNodeTests(files, environment);
   } finally {
     if (needsServices && started && (started.kafka || started.postgres)) {
-      await stack.down().catch((error) => console.error(`stack down failed: ${error.message}`));
+      await stack
+        .down({ lease: process.pid })
+        .catch((error) => console.error(`stack down failed: ${error.message}`));
     }
   }
   console.error(

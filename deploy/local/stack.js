@@ -696,11 +696,17 @@ function redact(url) {
  * `started.kafka` / `started.postgres` are true when this stack owns the service in use
  * (started it now or in an earlier `up`), i.e. when `down` will stop it.
  */
-async function up({ quiet: q = false } = {}) {
+/** Live holders of the stack: test runs register their pid; `npm run stack:up` registers "cli". */
+function liveLeases(state) {
+  return (state.leases ?? []).filter((lease) => lease === 'cli' || isPidAlive(lease));
+}
+
+async function up({ quiet: q = false, lease = 'cli' } = {}) {
   quiet = q;
   fs.mkdirSync(CACHE_DIR, { recursive: true });
   return withLock(async () => {
     const prev = readState();
+    const leases = [...new Set([...liveLeases(prev), lease])];
     const { started: kafkaOwned, ...kafka } = await provideKafka(prev);
     const pg = await providePostgres(prev);
     const state = {
@@ -709,6 +715,7 @@ async function up({ quiet: q = false } = {}) {
       started: { kafka: kafkaOwned, postgres: !!pg.postgresCluster },
       ...kafka,
       postgresCluster: pg.postgresCluster,
+      leases,
       updatedAt: new Date().toISOString(),
     };
     writeState(state);
@@ -716,11 +723,22 @@ async function up({ quiet: q = false } = {}) {
   });
 }
 
-/** Stop only what `up` started, then forget it. */
-async function down() {
+/**
+ * Stop only what `up` started, then forget it. With a lease, only that holder lets go, and the
+ * services stop once no other live holder (a concurrent test run, a manual stack:up) remains.
+ */
+async function down({ lease } = {}) {
   return withLock(async () => {
     const prev = readState();
     const stopped = { kafka: false, postgres: false };
+    if (lease !== undefined) {
+      const remaining = liveLeases(prev).filter((holder) => holder !== lease);
+      if (remaining.length > 0) {
+        writeState({ ...prev, leases: remaining, updatedAt: new Date().toISOString() });
+        log(`still in use by ${remaining.join(', ')}; leaving the services running`);
+        return { stopped, sharedWith: remaining };
+      }
+    }
     const pids = new Set([prev.kafkaPid, ...strayKafkaPids()].filter(Boolean));
     for (const pid of pids) stopped.kafka = (await stopKafka(pid)) || stopped.kafka;
     if (prev.postgresCluster) {
