@@ -47,6 +47,26 @@ const url = (protocols: string[], example: string) =>
   );
 
 /**
+ * A pinned reference period for the stream detectors, as an RFC 3339 interval "start/end". A
+ * pinned known-good period keeps a slow or long-running change (a backdoor used for days) from
+ * becoming part of a sliding reference.
+ */
+const referencePeriod = z.string().transform((value, context) => {
+  const [start, end, ...rest] = value.split('/');
+  const from = Date.parse(start ?? '');
+  const to = Date.parse(end ?? '');
+  if (rest.length > 0 || !Number.isFinite(from) || !Number.isFinite(to) || from >= to) {
+    context.addIssue({
+      code: 'custom',
+      message:
+        'expected an RFC 3339 interval "start/end" with start before end, e.g. "2026-03-01T00:00:00Z/2026-03-02T00:00:00Z"',
+    });
+    return z.NEVER;
+  }
+  return { from, to };
+});
+
+/**
  * Every environment variable Tripline reads. Unset service variables mean the embedded default,
  * so an empty environment is a valid standalone configuration.
  */
@@ -110,6 +130,25 @@ export const environmentSchema = z.object({
   TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: z
     .enum(['true', 'false'], { error: 'expected "true" or "false"' })
     .default('false'),
+  DRIFT_WINDOW_SECONDS: z.coerce
+    .number()
+    .int('expected whole seconds')
+    .min(1, 'expected seconds >= 1')
+    .max(7 * 86_400, 'expected at most 604800 seconds (7 days)')
+    .default(300),
+  DRIFT_REFERENCE_SECONDS: z.coerce
+    .number()
+    .int('expected whole seconds')
+    .min(1, 'expected seconds >= 1')
+    .max(90 * 86_400, 'expected at most 7776000 seconds (90 days)')
+    .default(86_400),
+  DRIFT_REFERENCE_PERIOD: optionalText.pipe(referencePeriod.optional()),
+  DRIFT_MIN_SAMPLES: z.coerce.number().int().min(2, 'expected an integer >= 2').max(1_000_000).default(200),
+  DRIFT_ALPHA: z.coerce
+    .number()
+    .gt(0, 'expected a probability in (0, 0.5]')
+    .max(0.5, 'expected a probability in (0, 0.5]')
+    .default(0.001),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
