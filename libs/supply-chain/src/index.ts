@@ -1,1 +1,2 @@
-export {};
+export * from './manifest';
+export * from './signing';

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** One file of a model artefact: its path inside the folder (POSIX separators), digest and size. */
+export interface ManifestFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface ManifestSignature {
+  /** First 16 hex digits of the SHA-256 of the signer's public key (DER, SPKI). */
+  keyId: string;
+  algorithm: 'ed25519';
+  /** Base64 Ed25519 signature over canonicalManifestBytes(manifest). */
+  value: string;
+}
+
+/** What a model folder is supposed to contain, byte for byte. Same shape as the registry's ArtefactManifest. */
+export interface ArtefactManifest {
+  files: ManifestFile[];
+  signature?: ManifestSignature;
+}
+
+/**
+ * A manifest file kept inside the folder it describes would change whenever it is rewritten, so
+ * it is never listed in, nor counted as extra by, a manifest.
+ */
+export const MANIFEST_FILE_NAME = 'tripline-manifest.json';
+
+export type IntegrityProblem =
+  | { kind: 'modified'; path: string; expected: string; actual: string; expectedBytes: number; bytes: number }
+  | { kind: 'missing'; path: string; expected: string }
+  | { kind: 'extra'; path: string; actual: string };
+
+export interface VerificationResult {
+  ok: boolean;
+  folder: string;
+  checked: number;
+  problems: IntegrityProblem[];
+}
+
+/** A folder that does not match its manifest; the message names every file and both digests. */
+export class ArtefactIntegrityError extends Error {
+  constructor(readonly result: VerificationResult) {
+    super(describeVerification(result));
+    this.name = 'ArtefactIntegrityError';
+  }
+}
+
+/** SHA-256 of one file, streamed, so a multi-gigabyte weight file is never read whole. */
+export function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    createReadStream(file)
+      .on('data', (chunk) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      })
+      .on('error', reject)
+      .on('end', () => resolve({ sha256: hash.digest('hex'), bytes }));
+  });
+}
+
+/**
+ * Every regular file below `folder`, as sorted POSIX paths relative to it. Symbolic links are
+ * followed only when they stay inside the folder: a link out of it would let a manifest vouch for
+ * a file the folder's owner does not control.
+ */
+export async function listArtefactFiles(folder: string): Promise<string[]> {
+  const root = path.resolve(folder);
+  const rootInfo = await stat(root).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`model folder ${root} cannot be read: ${error.code ?? error.message}`);
+  });
+  if (!rootInfo.isDirectory()) throw new Error(`model folder ${root} is not a directory`);
+  const files: string[] = [];
+  const walk = async (directory: string): Promise<void> => {
+    for (const entry of await readdir(directory, { withFileTypes: true })) {
+      const absolute = path.join(directory, entry.name);
+      const relative = path.relative(root, absolute).split(path.sep).join('/');
+      let info = await lstat(absolute);
+      if (info.isSymbolicLink()) {
+        const target = await realpath(absolute).catch(() => undefined);
+        const inside = target !== undefined && !path.relative(root, target).startsWith('..');
+        if (!inside) throw new Error(`model folder ${root}: ${relative} links outside the folder`);
+        info = await stat(absolute);
+      }
+      if (info.isDirectory()) await walk(absolute);
+      else if (info.isFile() && relative !== MANIFEST_FILE_NAME) files.push(relative);
+    }
+  };
+  await walk(root);
+  // Code-unit order, not locale order, so that a manifest sorts the same on every machine.
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The manifest of a model folder: SHA-256 and size of every file, sorted by path. */
+export async function buildManifest(folder: string): Promise<ArtefactManifest> {
+  const root = path.resolve(folder);
+  const files: ManifestFile[] = [];
+  for (const relative of await listArtefactFiles(root)) {
+    files.push({ path: relative, ...(await sha256File(path.join(root, ...relative.split('/')))) });
+  }
+  if (files.length === 0) throw new Error(`model folder ${root} holds no files`);
+  return { files };
+}
+
+/**
+ * Compares a folder with its manifest: files whose digest differs, files the manifest lists that
+ * are gone, and files that were added (a new file can change what a loader picks up, e.g. an
+ * onnx/model.onnx next to the quantised file).
+ */
+export async function verifyManifest(
+  folder: string,
+  manifest: ArtefactManifest,
+): Promise<VerificationResult> {
+  const root = path.resolve(folder);
+  const present = new Set(await listArtefactFiles(root));
+  const problems: IntegrityProblem[] = [];
+  for (const file of manifest.files) {
+    if (!present.has(file.path)) {
+      problems.push({ kind: 'missing', path: file.path, expected: file.sha256 });
+      continue;
+    }
+    present.delete(file.path);
+    const actual = await sha256File(path.join(root, ...file.path.split('/')));
+    if (actual.sha256 !== file.sha256) {
+      problems.push({
+        kind: 'modified',
+        path: file.path,
+        expected: file.sha256,
+        actual: actual.sha256,
+        expectedBytes: file.bytes,
+        bytes: actual.bytes,
+      });
+    }
+  }
+  for (const extra of [...present].sort()) {
+    const actual = await sha256File(path.join(root, ...extra.split('/')));
+    problems.push({ kind: 'extra', path: extra, actual: actual.sha256 });
+  }
+  return { ok: problems.length === 0, folder: root, checked: manifest.files.length, problems };
+}
+
+/** Throws ArtefactIntegrityError unless the folder matches the manifest. */
+export async function assertManifest(
+  folder: string,
+  manifest: ArtefactManifest,
+): Promise<VerificationResult> {
+  const result = await verifyManifest(folder, manifest);
+  if (!result.ok) throw new ArtefactIntegrityError(result);
+  return result;
+}
+
+export function describeProblem(problem: IntegrityProblem): string {
+  switch (problem.kind) {
+    case 'modified':
+      return (
+        `${problem.path}: expected sha256 ${problem.expected} (${problem.expectedBytes} bytes), ` +
+        `found ${problem.actual} (${problem.bytes} bytes)`
+      );
+    case 'missing':
+      return `${problem.path}: missing (expected sha256 ${problem.expected})`;
+    case 'extra':
+      return `${problem.path}: not in the manifest (found sha256 ${problem.actual})`;
+  }
+}
+
+export function describeVerification(result: VerificationResult): string {
+  if (result.ok) return `model folder ${result.folder} matches its manifest (${result.checked} files)`;
+  const shown = result.problems.slice(0, 10).map(describeProblem);
+  const more = result.problems.length - shown.length;
+  return (
+    `model folder ${result.folder} does not match its manifest (${result.problems.length} problem(s)): ` +
+    shown.join('; ') +
+    (more > 0 ? `; and ${more} more` : '')
+  );
+}
