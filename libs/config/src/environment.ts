@@ -130,6 +130,16 @@ export const environmentSchema = z.object({
   TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: z
     .enum(['true', 'false'], { error: 'expected "true" or "false"' })
     .default('false'),
+  /** How often every local (onnx) model version is checked against its manifest; 0 turns it off. */
+  TRIPLINE_ARTEFACT_VERIFY_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || (ms >= 1_000 && ms <= 86_400_000), {
+      message: 'expected 0 (off) or milliseconds between 1000 and 86400000',
+    })
+    .default(600_000),
+  /** A PEM file of trusted Ed25519 public keys; when set, onnx versions need a manifest signed by one. */
+  TRIPLINE_MANIFEST_KEYS: optionalText,
   DRIFT_WINDOW_SECONDS: z.coerce
     .number()
     .int('expected whole seconds')
