@@ -6,9 +6,21 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { readFile } from 'node:fs/promises';
 import { Repository } from 'typeorm';
-import { assertEgressAllowed, egressPolicyFromEnvironment, type AdapterConfig } from '@tripline/adapters';
+import {
+  assertEgressAllowed,
+  egressPolicyFromEnvironment,
+  resolveModelFolder,
+  type AdapterConfig,
+} from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
+import {
+  assertManifest,
+  buildManifest,
+  splitPemBlocks,
+  verifyManifestSignature,
+} from '@tripline/supply-chain';
 import { Model, ModelVersion, type ArtefactManifest, type ModelTask } from './entities';
 
 export interface NewModel {
@@ -95,18 +107,53 @@ export class ModelRegistry {
         `model "${modelId}" already has version "${request.version}"; versions are immutable, register a new one`,
       );
     }
+    const manifest =
+      request.adapter.kind === 'onnx'
+        ? await this.checkedManifest(request.adapter.path, request.manifest ?? null)
+        : (request.manifest ?? null);
     const version = await this.versions.save(
       this.versions.create({
         modelId,
         version: request.version,
         adapter: request.adapter,
-        manifest: request.manifest ?? null,
+        manifest,
         createdBy: request.createdBy,
       }),
     );
     if (request.activate !== false)
       await this.models.update({ id: model.id }, { currentVersionId: version.id });
     return version;
+  }
+
+  /**
+   * The manifest a local model is registered with: the given one, once the folder matches it now,
+   * else the folder's own, computed now, so that every later load and the periodic check compare
+   * against what was there at registration. With TRIPLINE_MANIFEST_KEYS set, only a manifest
+   * signed by one of those keys is accepted.
+   */
+  private async checkedManifest(
+    configuredPath: string,
+    given: ArtefactManifest | null,
+  ): Promise<ArtefactManifest> {
+    const keysFile = this.environment.TRIPLINE_MANIFEST_KEYS;
+    if (keysFile) {
+      if (!given)
+        throw new BadRequestException(
+          `manifest: TRIPLINE_MANIFEST_KEYS is set, so an onnx version needs a manifest signed by a trusted key ` +
+            '(tripline manifest build DIR, then tripline keys sign)',
+        );
+      const trusted = splitPemBlocks(await readFile(keysFile, 'utf8'));
+      const verdict = verifyManifestSignature(given, trusted);
+      if (!verdict.valid) throw new BadRequestException(`manifest.signature: ${verdict.reason}`);
+    }
+    try {
+      const folder = resolveModelFolder(configuredPath, this.environment.TRIPLINE_MODELS_DIR);
+      if (!given) return await buildManifest(folder);
+      await assertManifest(folder, given);
+      return given;
+    } catch (error) {
+      throw new BadRequestException(`adapter.path: ${(error as Error).message}`);
+    }
   }
 
   listVersions(modelId: string): Promise<ModelVersion[]> {

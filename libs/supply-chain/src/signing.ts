@@ -124,3 +124,8 @@ export function verifyManifestSignature(
   }
   return { valid: true, keyId: signature.keyId };
 }
+
+/** The PEM blocks of a file that may hold several public keys, one after the other. */
+export function splitPemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? [];
+}
