@@ -37,6 +37,7 @@ import {
   type Model,
 } from '@tripline/registry';
 import { EventBus } from '@tripline/transport';
+import { ArtefactIntegrity } from './artefact-integrity';
 
 const PAGE = 1_000;
 const BATCH = 64;
@@ -94,6 +95,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     private readonly bus: EventBus,
     @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
+    private readonly integrity: ArtefactIntegrity,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
@@ -104,7 +106,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     const model = await this.registry.get(run.modelId);
     const version = run.versionId ? await this.versions.findOneBy({ id: run.versionId }) : null;
     if (!version) throw new Error(`model ${run.modelId} has no registered version to evaluate`);
-    const adapter = this.adapterFor(version);
+    const adapter = await this.adapterFor(version);
     const samples = await this.loadSamples(run.datasetId);
     if (run.mode === 'trigger-scan') return this.scan(run, adapter, samples);
     const texts = new Map<string, number>();
@@ -285,9 +287,18 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     return summary;
   }
 
-  private adapterFor(version: ModelVersion): ModelAdapter {
+  private async adapterFor(version: ModelVersion): Promise<ModelAdapter> {
     let adapter = this.adapters.get(version.id);
+    if (adapter && this.integrity.isFailing(version.id)) {
+      // The files changed under a loaded model: drop it, and let the check below decide afresh.
+      this.adapters.delete(version.id);
+      await adapter.close();
+      adapter = undefined;
+    }
     if (!adapter) {
+      // A local model is checked against its manifest before it is loaded; a mismatch throws,
+      // which fails the run with the names and digests of the files that differ.
+      await this.integrity.verifyBeforeLoad(version);
       adapter = createAdapter(version.adapter, {
         modelsRoot: this.environment.TRIPLINE_MODELS_DIR,
         egress: egressPolicyFromEnvironment({

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { RegistryModule } from '@tripline/registry';
+import { ArtefactIntegrity } from './artefact-integrity';
 import { EvaluationExecutor } from './evaluation-executor';
 import { EvaluationScheduler } from './evaluation-scheduler';
 import { EvaluationWorker } from './evaluation-worker';
@@ -8,7 +9,7 @@ import { EvaluationWorker } from './evaluation-worker';
 /** Schedules, the run queue's consumer and the replay itself. Needs PostgreSQL and the bus. */
 @Module({
   imports: [ScheduleModule.forRoot(), RegistryModule],
-  providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor],
-  exports: [EvaluationExecutor],
+  providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor, ArtefactIntegrity],
+  exports: [EvaluationExecutor, ArtefactIntegrity],
 })
 export class EvaluationModule {}

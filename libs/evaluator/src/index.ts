@@ -1,3 +1,4 @@
+export * from './artefact-integrity';
 export * from './evaluation-executor';
 export * from './evaluation-scheduler';
 export * from './evaluation-worker';
