@@ -24,9 +24,15 @@ export function clickHouseOptionsFrom(environment: Environment) {
       useFactory: async (environment: Environment) => {
         const logger = new Logger('ClickHouse');
         const clickHouse = new ClickHouse(clickHouseOptionsFrom(environment));
-        const report = await migrateClickHouse(clickHouse.client, clickHouse.database, CLICKHOUSE_MIGRATIONS);
+        const cluster = environment.CLICKHOUSE_CLUSTER;
+        const report = await migrateClickHouse(
+          clickHouse.client,
+          clickHouse.database,
+          CLICKHOUSE_MIGRATIONS,
+          { cluster },
+        );
         logger.log(
-          `${clickHouse.kind} ClickHouse ready; migrations applied: ${report.applied.join(', ') || 'none'} (${report.alreadyApplied.length} already applied)`,
+          `${clickHouse.kind} ClickHouse ready${cluster ? ` (cluster ${cluster})` : ''}; migrations applied: ${report.applied.join(', ') || 'none'} (${report.alreadyApplied.length} already applied)`,
         );
         return clickHouse;
       },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clusteredStatements, createDatabaseStatement, schemaMigrationsStatement } from './cluster';
 
 export interface ClickHouseMigration {
   version: number;
@@ -13,8 +14,35 @@ export interface MigrationReport {
   alreadyApplied: string[];
 }
 
-export function migrationChecksum(migration: ClickHouseMigration, database: string): string {
-  return createHash('sha256').update(migration.statements(database).join(';\n')).digest('hex');
+export interface MigrationOptions {
+  /**
+   * A cluster name from the servers' remote_servers (CLICKHOUSE_CLUSTER): run every statement ON
+   * CLUSTER in its replicated + distributed form (see cluster.ts). Unset: single-server DDL as written.
+   */
+  cluster?: string;
+}
+
+/** The DDL a migration runs: as written, or translated to its clustered form. */
+export function migrationStatements(
+  migration: ClickHouseMigration,
+  database: string,
+  options: MigrationOptions = {},
+): string[] {
+  const statements = migration.statements(database);
+  const { cluster } = options;
+  return cluster
+    ? statements.flatMap((statement) => clusteredStatements(statement, database, cluster))
+    : statements;
+}
+
+export function migrationChecksum(
+  migration: ClickHouseMigration,
+  database: string,
+  options: MigrationOptions = {},
+): string {
+  return createHash('sha256')
+    .update(migrationStatements(migration, database, options).join(';\n'))
+    .digest('hex');
 }
 
 /**
@@ -26,13 +54,10 @@ export async function migrateClickHouse(
   client: ClickHouseClient,
   database: string,
   migrations: readonly ClickHouseMigration[],
+  options: MigrationOptions = {},
 ): Promise<MigrationReport> {
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations
-      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-      ENGINE = ReplacingMergeTree ORDER BY version`,
-  });
+  await client.command({ query: createDatabaseStatement(database, options.cluster) });
+  await client.command({ query: schemaMigrationsStatement(database, options.cluster) });
   const result = await client.query({
     query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
     format: 'JSONEachRow',
@@ -46,7 +71,7 @@ export async function migrateClickHouse(
   const report: MigrationReport = { applied: [], alreadyApplied: [] };
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     const label = `${String(migration.version).padStart(3, '0')}-${migration.name}`;
-    const checksum = migrationChecksum(migration, database);
+    const checksum = migrationChecksum(migration, database, options);
     const previous = recorded.get(migration.version);
     if (previous) {
       if (previous.checksum !== checksum) {
@@ -57,7 +82,7 @@ export async function migrateClickHouse(
       report.alreadyApplied.push(label);
       continue;
     }
-    for (const statement of migration.statements(database)) {
+    for (const statement of migrationStatements(migration, database, options)) {
       await client.command({ query: statement });
     }
     await client.insert({

@@ -98,6 +98,12 @@ export const environmentSchema = z.object({
     .string()
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a ClickHouse identifier')
     .default('tripline'),
+  CLICKHOUSE_CLUSTER: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, "expected a cluster name from the servers' remote_servers")
+      .optional(),
+  ),
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://tripline:secret@db:5432/tripline'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
   INGEST_BATCH_MAX_ROWS: z.coerce
