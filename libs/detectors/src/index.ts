@@ -1,0 +1,26 @@
+export {
+  DEFAULT_ALPHA,
+  DEFAULT_MIN_SAMPLES,
+  type DetectorOptions,
+  type DetectorResult,
+  type Verdict,
+  type WindowEvent,
+} from './types';
+export { EventWindow } from './window';
+export { MAX_TOKENS_PER_TEXT, tokenise } from './tokens';
+export { predictionDrift } from './prediction-drift';
+export { confidenceDrift, textLengthDrift } from './distribution-drift';
+export { outOfVocabularyDrift } from './vocabulary-drift';
+export { accuracyDrift, estimatedAccuracy } from './accuracy';
+export {
+  DEFAULT_TRIGGER_MAX_REFERENCE_SHARE,
+  DEFAULT_TRIGGER_MIN_CONFIDENCE,
+  DEFAULT_TRIGGER_MIN_COUNT,
+  DEFAULT_TRIGGER_MIN_PINNED_SHARE,
+  scanTriggerResponse,
+  triggerResponse,
+  type TokenResponse,
+  type TriggerResponseOptions,
+  type TriggerResponseScan,
+} from './trigger-response';
+export { detectStreamDrift, STREAM_DETECTORS, type StreamDriftOptions } from './suite';
