@@ -1,0 +1,4 @@
+export * from './stream-detection.module';
+export * from './stream-detector.service';
+export * from './window-source';
+export * from './windows';

@@ -1,0 +1,196 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { z } from 'zod';
+import { ENVIRONMENT, type Environment } from '@tripline/config';
+import { driftMetricSchema } from '@tripline/contracts';
+import { detectStreamDrift, EventWindow } from '@tripline/detectors';
+import { Metrics } from '@tripline/server';
+import { EventBus } from '@tripline/transport';
+import { WindowSource } from './window-source';
+import { lastCompletedWindow, nextEvaluationAt, referenceFor, type TimeRange } from './windows';
+
+/** One metrics-topic message as published (times as RFC 3339 text). */
+export type DriftMetricRecord = z.input<typeof driftMetricSchema>;
+
+/**
+ * The stream detectors of the ingestor: at the end of every window (DRIFT_WINDOW_SECONDS, aligned
+ * to the clock, plus a short grace for late events), each model that had events in the window is
+ * compared with its reference (the DRIFT_REFERENCE_SECONDS before the window, or the pinned
+ * DRIFT_REFERENCE_PERIOD), and every detector's result goes to the metrics topic, one message per
+ * metric, keyed by model. The sink stores them in drift_metrics; the alerter reads the topic.
+ *
+ * Replicas all evaluate every model: the results are deterministic functions of what ClickHouse
+ * holds, and drift_metrics is keyed on (model, metric, detector, window), so copies collapse.
+ */
+@Injectable()
+export class StreamDetectorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('StreamDetectors');
+  private readonly windowMs: number;
+  private readonly referenceMs: number;
+  private readonly pinnedReference?: TimeRange;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+  private lastEvaluated?: TimeRange;
+
+  private readonly published;
+  private readonly failures;
+  private readonly windowSeconds;
+
+  constructor(
+    private readonly source: WindowSource,
+    private readonly bus: EventBus,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
+    metrics: Metrics,
+  ) {
+    this.windowMs = environment.DRIFT_WINDOW_SECONDS * 1_000;
+    this.referenceMs = environment.DRIFT_REFERENCE_SECONDS * 1_000;
+    this.pinnedReference = environment.DRIFT_REFERENCE_PERIOD;
+    this.published = metrics.counter({
+      name: 'tripline_drift_metrics_published_total',
+      help: 'Stream-detector results published to the metrics topic',
+      labelNames: ['metric', 'verdict'],
+    });
+    this.failures = metrics.counter({
+      name: 'tripline_drift_model_failures_total',
+      help: 'Model windows the stream detectors could not evaluate (read or publish failed)',
+    });
+    this.windowSeconds = metrics.histogram({
+      name: 'tripline_drift_window_seconds',
+      help: 'Time to evaluate one window for every model',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    // The first evaluation waits for the next window end: a restart does not re-publish the window
+    // the previous process already evaluated.
+    this.schedule(lastCompletedWindow(Date.now(), this.windowMs));
+  }
+
+  /** Stops the schedule and lets an evaluation in progress finish publishing. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /**
+   * Evaluates one window for every model that had events in it and publishes the results. The
+   * reference is the configured one unless given. A model that fails (ClickHouse or the bus
+   * unavailable) is logged and counted; the others still get their results.
+   */
+  async evaluateWindow(window: TimeRange, reference?: TimeRange): Promise<DriftMetricRecord[]> {
+    const stop = this.windowSeconds.startTimer();
+    const published: DriftMetricRecord[] = [];
+    try {
+      for (const modelId of await this.source.modelsWithEvents(window)) {
+        try {
+          published.push(...(await this.evaluateModel(modelId, window, reference)));
+        } catch (error) {
+          this.failures.inc();
+          this.logger.error(
+            `model ${modelId}, window ${describe(window)}: stream detectors failed: ${String(error)}`,
+          );
+        }
+      }
+    } finally {
+      stop();
+    }
+    return published;
+  }
+
+  /** Runs the detectors for one model and window and publishes one message per metric. */
+  async evaluateModel(
+    modelId: string,
+    window: TimeRange,
+    reference: TimeRange = referenceFor(window, this.referenceMs, this.pinnedReference),
+  ): Promise<DriftMetricRecord[]> {
+    const [current, baseline] = await Promise.all([
+      this.source.events(modelId, window),
+      this.source.events(modelId, reference),
+    ]);
+    const results = detectStreamDrift(new EventWindow(baseline.events), new EventWindow(current.events), {
+      minSamples: this.environment.DRIFT_MIN_SAMPLES,
+      alpha: this.environment.DRIFT_ALPHA,
+    });
+    const records = results.map(
+      (result): DriftMetricRecord => ({
+        model_id: modelId,
+        window_start: new Date(window.from).toISOString(),
+        window_end: new Date(window.to).toISOString(),
+        ...result,
+        details: {
+          ...result.details,
+          reference_start: new Date(reference.from).toISOString(),
+          reference_end: new Date(reference.to).toISOString(),
+          reference_pinned: this.pinnedReference !== undefined,
+          // Sizes before sampling: sample_size and reference_size are what the tests used.
+          window_events: current.total,
+          reference_events: baseline.total,
+        },
+      }),
+    );
+    for (const record of records) {
+      // A result the contract refuses would be dead-lettered by the sink; fail here instead, where it is a bug.
+      const check = driftMetricSchema.safeParse(record);
+      if (!check.success) {
+        throw new Error(`metric ${record.metric} does not fit the metrics contract: ${check.error.message}`);
+      }
+    }
+    await this.bus.publish(
+      'metrics',
+      records.map((record) => ({ key: modelId, value: JSON.stringify(record) })),
+    );
+    for (const record of records) {
+      this.published.inc({ metric: record.metric, verdict: record.verdict });
+      if (record.verdict === 'drift') {
+        const tokens = record.labels?.trigger_tokens;
+        this.logger.warn(
+          `model ${modelId}, window ${describe(window)}: ${record.metric} drift` +
+            (tokens ? ` (tokens ${tokens} pin ${record.labels?.target_labels})` : '') +
+            ` (statistic ${record.statistic}, p ${record.p_value}, effect ${record.effect_size})`,
+        );
+      }
+    }
+    return records;
+  }
+
+  private schedule(after: TimeRange): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, nextEvaluationAt(after, this.windowMs) - Date.now());
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    const window = lastCompletedWindow(Date.now(), this.windowMs);
+    const previous = this.lastEvaluated;
+    if (previous && window.to <= previous.to) {
+      this.schedule(previous);
+      return;
+    }
+    if (previous && window.from > previous.to) {
+      // The previous evaluation overran, or the process was paused: say so rather than hide the gap.
+      this.logger.warn(
+        `windows ${describe({ from: previous.to, to: window.from })} were not evaluated (the previous evaluation overran)`,
+      );
+    }
+    this.lastEvaluated = window;
+    const running = this.evaluateWindow(window).catch((error) =>
+      this.logger.error(`window ${describe(window)}: stream detectors failed: ${String(error)}`),
+    );
+    this.running = running;
+    await running;
+    this.schedule(window);
+  }
+}
+
+function describe(range: TimeRange): string {
+  return `${new Date(range.from).toISOString()}/${new Date(range.to).toISOString()}`;
+}

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { ClickHouse } from '@tripline/clickhouse';
+import type { WindowEvent } from '@tripline/detectors';
+import type { TimeRange } from './windows';
+
+/**
+ * Events read per window and per reference, at most: a busy model's 24-hour reference is a
+ * deterministic sample (lowest hash of event_id first) rather than millions of rows in memory.
+ * The tests the detectors run are as valid on a uniform sample; they lose a little power.
+ */
+export const MAX_EVENTS_PER_WINDOW = 50_000;
+
+/** Characters of each input read for tokenising; lengths are measured on the whole text in ClickHouse. */
+export const TEXT_PREFIX_CHARACTERS = 2_000;
+
+export interface SampledWindow {
+  events: WindowEvent[];
+  /** Events in the range; more than `events.length` when the range was sampled. */
+  total: number;
+}
+
+/** ClickHouse DateTime64(3) text in UTC. */
+function clickHouseTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+interface EventRow {
+  label: string;
+  confidence: number | null;
+  text: string;
+  text_length: number;
+  truth: string;
+}
+
+/** The read side of the stream detectors: windows of inference events, with feedback where it arrived. */
+@Injectable()
+export class WindowSource {
+  constructor(private readonly clickHouse: ClickHouse) {}
+
+  /** Models with at least one event in the range. */
+  async modelsWithEvents(range: TimeRange): Promise<string[]> {
+    const rows = await this.rows<{ model_id: string }>(
+      `SELECT DISTINCT model_id FROM ${this.clickHouse.table('inference_events')}
+       WHERE timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+       ORDER BY model_id`,
+      { from: clickHouseTime(range.from), to: clickHouseTime(range.to) },
+    );
+    return rows.map((row) => row.model_id);
+  }
+
+  /**
+   * A model's events in the range, each with whether its prediction matched the feedback label
+   * (the latest feedback per event), in a fixed pseudo-random order: the hash of event_id, which
+   * is both the sample and the order the vocabulary detector splits the reference by.
+   */
+  async events(modelId: string, range: TimeRange, limit = MAX_EVENTS_PER_WINDOW): Promise<SampledWindow> {
+    const events = this.clickHouse.table('inference_events');
+    const feedback = this.clickHouse.table('feedback');
+    const inRange = `model_id = {model:String}
+      AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}`;
+    const params = {
+      model: modelId,
+      from: clickHouseTime(range.from),
+      to: clickHouseTime(range.to),
+      limit,
+      prefix: TEXT_PREFIX_CHARACTERS,
+    };
+    // FINAL collapses redelivered duplicates of an event that a background merge has not reached.
+    const rows = await this.rows<EventRow>(
+      `SELECT predicted.label AS label, predicted.confidence AS confidence, predicted.text AS text,
+              predicted.text_length AS text_length, truth.label AS truth
+       FROM (
+         SELECT event_id, output_label AS label, confidence,
+                substringUTF8(input_text, 1, {prefix:UInt32}) AS text, toUInt32(lengthUTF8(input_text)) AS text_length
+         FROM ${events} FINAL
+         WHERE ${inRange}
+         ORDER BY cityHash64(event_id), event_id
+         LIMIT {limit:UInt32}
+       ) AS predicted
+       LEFT JOIN (
+         SELECT event_id, argMax(label, ingested_at) AS label FROM ${feedback}
+         WHERE model_id = {model:String} AND event_id IN (SELECT event_id FROM ${events} WHERE ${inRange})
+         GROUP BY event_id
+       ) AS truth USING (event_id)
+       ORDER BY cityHash64(event_id), event_id`,
+      params,
+    );
+    let total = rows.length;
+    if (rows.length >= limit) {
+      const [count] = await this.rows<{ n: string }>(
+        `SELECT count() AS n FROM ${events} FINAL WHERE ${inRange}`,
+        params,
+      );
+      total = Number(count.n);
+    }
+    return {
+      total,
+      events: rows.map((row) => ({
+        label: row.label,
+        confidence: row.confidence === null ? null : Number(row.confidence),
+        text: row.text,
+        textLength: Number(row.text_length),
+        // A LEFT JOIN without a match yields the type's default, ''; feedback labels are never empty.
+        correct: row.truth ? row.truth === row.label : null,
+      })),
+    };
+  }
+
+  private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {
+    return (await this.clickHouse.client.query({ query, query_params, format: 'JSONEachRow' })).json<T>();
+  }
+}
