@@ -7,6 +7,7 @@ import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/i
 import { EvaluationModule } from '@tripline/evaluator';
 import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
+import { StreamDetectionModule } from '@tripline/stream-detection';
 import { TransportModule } from '@tripline/transport';
 
 /**
@@ -24,6 +25,7 @@ import { TransportModule } from '@tripline/transport';
     HttpIngestModule,
     ModelStatsModule,
     EventSinkModule,
+    StreamDetectionModule,
     RegistryApiModule,
     EvaluationModule,
   ],
