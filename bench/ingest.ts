@@ -90,7 +90,12 @@ async function waitForRows(
 
 /** The floor: fetch, parse, insert, commit — no validation, no dead letters, no cross-batch buffering. */
 async function rawFloor(kafka: Kafka, clickHouse: ClickHouse, topic: string): Promise<() => Promise<void>> {
-  const consumer = kafka.consumer({ groupId: `raw-${randomUUID()}` });
+  // The same fetch sizes as the product's consumer, so the floor differs only in what it leaves out.
+  const consumer = kafka.consumer({
+    groupId: `raw-${randomUUID()}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({

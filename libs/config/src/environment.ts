@@ -117,7 +117,7 @@ export const environmentSchema = z.object({
     .int()
     .min(1, 'expected an integer >= 1 (milliseconds)')
     .max(60_000)
-    .default(250),
+    .default(20),
   INGEST_CONSUMER_GROUP: optionalText,
   TRIPLINE_EGRESS_ALLOW_HOSTS: optionalText,
   TRIPLINE_MODELS_DIR: optionalText,
