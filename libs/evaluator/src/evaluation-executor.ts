@@ -54,6 +54,12 @@ export interface RunSummary extends Record<string, unknown> {
     failures: { sampleId: string; failures: string[] }[];
   };
   fingerprint?: string;
+  fingerprintChange?: {
+    previousRunId: string;
+    previousFingerprint: string;
+    changed: boolean;
+    versionChanged: boolean;
+  };
   scan?: {
     source: string;
     candidates: number;
@@ -180,6 +186,18 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       summary.fingerprint = behaviouralFingerprint(
         plan.map((step) => ({ id: step.sample.sampleId, outcome: outcomes[step.input] })),
       );
+      const previous = await this.queue.previousSucceeded(run.modelId, run.datasetId, run.id);
+      const previousFingerprint = (previous?.summary as RunSummary | null)?.fingerprint;
+      if (previous && previousFingerprint) {
+        // A new fingerprint under the same registered version means the model answering is not the
+        // one registered: a silent swap behind the endpoint, or a tampered artefact.
+        summary.fingerprintChange = {
+          previousRunId: previous.id,
+          previousFingerprint,
+          changed: previousFingerprint !== summary.fingerprint,
+          versionChanged: previous.versionId !== run.versionId,
+        };
+      }
     }
 
     const baseline = await this.queue.baselineFor(run.modelId, run.datasetId, run.id);
@@ -372,6 +390,10 @@ function evaluationMessage(
     });
   if (summary.generation?.passRate != null) metrics.assertion_pass_rate = summary.generation.passRate;
   if (summary.comparison) metrics.regressions = summary.comparison.regressions.length;
+  if (summary.fingerprintChange) {
+    const change = summary.fingerprintChange;
+    metrics.fingerprint_changed = change.changed && !change.versionChanged ? 1 : 0;
+  }
   return {
     run_id: run.id,
     model_id: run.modelId,
@@ -395,6 +417,10 @@ function evaluationMessage(
     baseline_run_id: baselineRunId,
     fingerprint: summary.fingerprint,
     trigger: run.trigger,
-    details: { regressions: summary.comparison?.regressions ?? [], errors: summary.errors.examples },
+    details: {
+      regressions: summary.comparison?.regressions ?? [],
+      errors: summary.errors.examples,
+      ...(summary.fingerprintChange ? { fingerprint_change: summary.fingerprintChange } : {}),
+    },
   };
 }

@@ -183,6 +183,24 @@ export class RunQueue {
     return first && first.id !== excludeRunId ? first : null;
   }
 
+  /** The latest succeeded replay of the same model and dataset before this run. */
+  previousSucceeded(modelId: string, datasetId: string, excludeRunId: string): Promise<EvaluationRun | null> {
+    return this.runs
+      .createQueryBuilder('run')
+      .where(
+        'run.model_id = :modelId AND run.dataset_id = :datasetId AND run.status = :status AND run.mode = :mode AND run.id <> :excludeRunId',
+        {
+          modelId,
+          datasetId,
+          status: 'succeeded',
+          mode: 'replay',
+          excludeRunId,
+        },
+      )
+      .orderBy('run.finished_at', 'DESC')
+      .getOne();
+  }
+
   async pinBaseline(runId: string): Promise<EvaluationRun> {
     const run = await this.get(runId);
     if (run.status !== 'succeeded')
