@@ -1,1 +1,11 @@
-export {};
+export * from './activation-clustering';
+export * from './class-outliers';
+export * from './dataset-scan';
+export * from './features';
+export * from './knn-disagreement';
+export * from './near-duplicates';
+export * from './representations';
+export * from './spectral-signature';
+export * from './text';
+export * from './token-association';
+export { DETECTORS, robustZ, type DetectorName, type DetectorOutcome } from './types';
