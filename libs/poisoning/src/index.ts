@@ -9,3 +9,4 @@ export * from './spectral-signature';
 export * from './text';
 export * from './token-association';
 export { DETECTORS, robustZ, type DetectorName, type DetectorOutcome } from './types';
+export * from './report-html';

@@ -7,7 +7,6 @@
 const WORD = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*/gu;
 // Zero-width and other format characters are a known trigger carrier; they are kept out of the
 // normalised text (so duplicates still match) but counted as tokens of their own below.
-// eslint-disable-next-line no-misleading-character-class
 const FORMAT_CHARACTERS = /[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]/g;
 
 /** NFKC, lower case, format characters dropped, whitespace collapsed. */
