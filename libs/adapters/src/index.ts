@@ -21,6 +21,7 @@ export {
 } from './http-client';
 export { parseJsonPath, resolveJsonPath } from './json-path';
 export { DEFAULT_ONNX_BATCH_SIZE, OnnxAdapter, resolveModelFolder } from './onnx-adapter';
+export { OnnxRepresentations } from './onnx-representations';
 export { DEFAULT_OIP_BATCH_SIZE, OipV2Adapter } from './oip-v2-adapter';
 export { labelNamedIn, OpenAiChatAdapter } from './openai-chat-adapter';
 export { CustomJsonAdapter, fillTemplate, INPUT_PLACEHOLDER } from './custom-json-adapter';

@@ -25,7 +25,7 @@ const loadTransformers = () => import('@xenova/transformers');
  */
 let loadQueue: Promise<unknown> = Promise.resolve();
 
-function serialised<T>(task: () => Promise<T>): Promise<T> {
+export function serialised<T>(task: () => Promise<T>): Promise<T> {
   const run = loadQueue.then(task, task);
   loadQueue = run.catch(() => undefined);
   return run;
