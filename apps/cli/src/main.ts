@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { ApiClient, ApiError } from './api-client';
 import { printObject, printTable } from './output';
+import { registerScanCommands } from './scan-command';
+import { registerSupplyChainCommands } from './supply-chain-commands';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -14,6 +17,8 @@ export const EXIT = {
   rejected: 6,
   runFailed: 10,
   regression: 11,
+  suspiciousRows: 12,
+  verificationFailed: 13,
 } as const;
 
 interface GlobalOptions {
@@ -41,7 +46,8 @@ const program = new Command('tripline')
   .option('--json', 'print JSON for scripts instead of tables', false)
   .addHelpText(
     'after',
-    `\nExit codes: 0 ok, 1 failure, 2 usage, 3 API unreachable, 4 key missing/insufficient, 5 not found,\n6 input rejected, 10 evaluation failed, 11 evaluation found a regression against its baseline.`,
+    `\nExit codes: 0 ok, 1 failure, 2 usage, 3 API unreachable, 4 key missing/insufficient, 5 not found,\n6 input rejected, 10 evaluation failed, 11 evaluation found a regression against its baseline,
+12 a dataset scan found suspicious rows, 13 a manifest, signature or model folder failed verification.`,
   )
   .showHelpAfterError()
   .exitOverride();
@@ -105,16 +111,21 @@ models
     'register a model version from an adapter config (JSON), e.g. \'{"kind":"onnx","path":"/models/sentiment"}\'',
   )
   .requiredOption('--adapter <json>', 'adapter config as JSON')
+  .option('--manifest <file>', 'artefact manifest (tripline manifest build, keys sign) the folder must match')
   .option('--no-activate', 'register without making it current')
-  .action(async (id: string, version: string, options: { adapter: string; activate: boolean }) =>
-    printObject(
-      await client().request('POST', `/v1/models/${encodeURIComponent(id)}/versions`, {
-        version,
-        adapter: parseJson(options.adapter, '--adapter'),
-        activate: options.activate,
-      }),
-      json(),
-    ),
+  .action(
+    async (id: string, version: string, options: { adapter: string; manifest?: string; activate: boolean }) =>
+      printObject(
+        await client().request('POST', `/v1/models/${encodeURIComponent(id)}/versions`, {
+          version,
+          adapter: parseJson(options.adapter, '--adapter'),
+          manifest: options.manifest
+            ? parseJson(readFileSync(options.manifest, 'utf8'), '--manifest')
+            : undefined,
+          activate: options.activate,
+        }),
+        json(),
+      ),
   );
 models
   .command('stats <id>')
@@ -310,6 +321,9 @@ async function follow(api: ApiClient, runs: Run[]): Promise<Run[]> {
   bar?.stop();
   return current;
 }
+
+registerScanCommands(program, { json, exit: EXIT });
+registerSupplyChainCommands(program, { json, exit: EXIT });
 
 function parseJson(text: string, option: string): unknown {
   try {
