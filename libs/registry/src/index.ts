@@ -8,3 +8,4 @@ export * from './registry.module';
 export * from './run-queue.service';
 export * from './schedule.service';
 export * from './schemas';
+export * from './stored-dataset-scan';

@@ -11,7 +11,12 @@ import {
   Post,
   Query,
   Req,
+  Res,
+  Inject,
 } from '@nestjs/common';
+import type { Response } from 'express';
+import { ENVIRONMENT, type Environment } from '@tripline/config';
+import { renderScanReportHtml } from '@tripline/poisoning';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
@@ -22,6 +27,7 @@ import { ModelRegistry } from './model-registry.service';
 import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
 import { RunQueue } from './run-queue.service';
 import { ScheduleService } from './schedule.service';
+import { scanStoredDataset } from './stored-dataset-scan';
 import {
   canaryRequestSchema,
   datasetFilterSchema,
@@ -307,16 +313,36 @@ export class EvaluationsController {
 @ApiBearerAuth()
 @Controller('v1/scans')
 export class ScansController {
-  constructor(private readonly runs: RunQueue) {}
+  constructor(
+    private readonly runs: RunQueue,
+    private readonly datasets: DatasetService,
+    private readonly registry: ModelRegistry,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
+  ) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary:
-      'Scan a model for a trigger no canary names: each candidate token (the model vocabulary, or the trigger library) is inserted into a sample of clean inputs; tokens whose flip rate is an outlier are flagged',
+      'type "trigger": scan a model for a trigger no canary names (each candidate token is inserted into a sample of clean inputs; tokens whose flip rate is an outlier are flagged), queued as a run (202). ' +
+      'type "dataset": scan an uploaded training set for poisoning (rare tokens that pin a label, neighbour label disagreement, class outliers, near-duplicates, spectral signatures, activation clustering), run in the request (200, the report; ?format=html for the HTML page)',
   })
   @ApiBody({ schema: openApiSchema(scanRequestSchema) })
-  async scan(@Body(new ZodValidationPipe(scanRequestSchema)) body: z.infer<typeof scanRequestSchema>) {
+  async scan(
+    @Body(new ZodValidationPipe(scanRequestSchema)) body: z.infer<typeof scanRequestSchema>,
+    @Query('format') format: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    if (body.type === 'dataset') {
+      const report = await scanStoredDataset(
+        { datasets: this.datasets, registry: this.registry, environment: this.environment },
+        { datasetId: body.dataset_id, modelId: body.model_id, top: body.top, seed: body.seed },
+      );
+      response.status(HttpStatus.OK);
+      if (format !== 'html') return report;
+      response.type('text/html');
+      return renderScanReportHtml(report, `Tripline dataset scan of ${body.dataset_id}`);
+    }
     const run = await this.runs.enqueueTriggerScan(body.model_id, body.dataset_id, {
       candidates: body.candidates,
       sampleSize: body.sample_size,

@@ -194,11 +194,9 @@ export const canaryRequestSchema = z
   })
   .strict();
 
-export const scanRequestSchema = z
+export const triggerScanRequestSchema = z
   .object({
-    type: z.literal('trigger', {
-      error: 'expected type "trigger" (dataset scans arrive with the poisoning-scan feature)',
-    }),
+    type: z.literal('trigger'),
     model_id: modelIdSchema,
     dataset_id: z.uuid('expected the id of a clean set'),
     candidates: z
@@ -212,3 +210,23 @@ export const scanRequestSchema = z
     seed: z.number().int().default(1),
   })
   .strict();
+
+/** A poisoning scan of an uploaded training set; with model_id, rows are represented by that model. */
+export const datasetScanRequestSchema = z
+  .object({
+    type: z.literal('dataset'),
+    dataset_id: z.uuid('expected the id of an uploaded dataset'),
+    model_id: modelIdSchema.optional(),
+    top: z.number().int().min(1).max(1_000).default(100),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+export const scanRequestSchema = z.discriminatedUnion(
+  'type',
+  [triggerScanRequestSchema, datasetScanRequestSchema],
+  {
+    error:
+      'expected type "trigger" (search a model for a trigger) or "dataset" (scan training data for poisoning)',
+  },
+);

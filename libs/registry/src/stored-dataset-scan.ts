@@ -1,0 +1,116 @@
+import { BadRequestException, ConflictException } from '@nestjs/common';
+import { OnnxRepresentations, resolveModelFolder } from '@tripline/adapters';
+import type { Environment } from '@tripline/config';
+import { DatasetScan, NO_SOURCE, type DatasetScanReport } from '@tripline/poisoning';
+import { ArtefactIntegrityError, assertManifest } from '@tripline/supply-chain';
+import type { DatasetService } from './dataset.service';
+import type { ModelRegistry } from './model-registry.service';
+
+/**
+ * The API scans in the request, so the scan's CPU work (the neighbour search above all) holds the
+ * process for its duration: the set is capped, and neighbours are sought among a 1,000-row sample.
+ * Larger files are for `tripline scan dataset`, which streams them on the caller's machine.
+ */
+export const MAX_API_SCAN_ROWS = 20_000;
+const PAGE = 1_000;
+
+export interface StoredDatasetScanRequest {
+  datasetId: string;
+  modelId?: string;
+  top: number;
+  seed: number;
+}
+
+export type StoredDatasetScanReport = DatasetScanReport & {
+  dataset_id: string;
+  model_id: string | null;
+  model_version: string | null;
+  skipped: { count: number; examples: string[] };
+};
+
+/**
+ * Scans an uploaded dataset for poisoning. A row's source is its metadata.source when it has one,
+ * else the dataset's provenance. With a model, rows are represented by its mean-pooled
+ * last_hidden_state, after its folder is checked against the version's manifest.
+ */
+export async function scanStoredDataset(
+  services: { datasets: DatasetService; registry: ModelRegistry; environment: Environment },
+  request: StoredDatasetScanRequest,
+): Promise<StoredDatasetScanReport> {
+  const dataset = await services.datasets.get(request.datasetId);
+  if (dataset.sampleCount > MAX_API_SCAN_ROWS)
+    throw new BadRequestException(
+      `dataset_id: dataset ${dataset.id} has ${dataset.sampleCount} samples; the API scans up to ` +
+        `${MAX_API_SCAN_ROWS} in the request. Scan the file locally with \`tripline scan dataset FILE\`.`,
+    );
+  let representations: OnnxRepresentations | undefined;
+  let modelVersion: string | null = null;
+  if (request.modelId) {
+    const version = await services.registry.currentVersion(request.modelId);
+    if (version.adapter.kind !== 'onnx')
+      throw new BadRequestException(
+        `model_id: representations come from a local (onnx) model's hidden states; the current version of ` +
+          `"${request.modelId}" is ${version.adapter.kind}. Scan without model_id for a bag-of-words representation.`,
+      );
+    const folder = resolveModelFolder(version.adapter.path, services.environment.TRIPLINE_MODELS_DIR);
+    if (version.manifest) {
+      try {
+        await assertManifest(folder, version.manifest);
+      } catch (error) {
+        if (error instanceof ArtefactIntegrityError)
+          throw new ConflictException(`model_id: refusing to load the model: ${error.message}`);
+        throw new BadRequestException(`model_id: ${(error as Error).message}`);
+      }
+    }
+    representations = new OnnxRepresentations(folder, { batchSize: version.adapter.batchSize });
+    modelVersion = version.version;
+  }
+
+  const scan = new DatasetScan({
+    topRows: request.top,
+    seed: request.seed,
+    knn: { maxReference: 1_000 },
+    representationSource: request.modelId
+      ? `mean-pooled last_hidden_state of model ${request.modelId} version ${modelVersion}`
+      : undefined,
+  });
+  const skipped = { count: 0, examples: [] as string[] };
+  try {
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await services.datasets.samplesOf(dataset.id, offset, PAGE);
+      const labelled = page.filter((sample) => {
+        if (sample.label) return true;
+        skipped.count++;
+        if (skipped.examples.length < 10) skipped.examples.push(`sample ${sample.sampleId} has no label`);
+        return false;
+      });
+      const vectors = representations
+        ? await representations.represent(labelled.map((sample) => sample.text))
+        : undefined;
+      labelled.forEach((sample, i) =>
+        scan.add(
+          {
+            text: sample.text,
+            label: sample.label!,
+            source: sample.metadata?.source ?? (dataset.source || NO_SOURCE),
+          },
+          sample.ordinal + 1,
+          vectors?.[i],
+        ),
+      );
+      if (page.length < PAGE) break;
+    }
+  } finally {
+    await representations?.close();
+  }
+  if (scan.rows === 0)
+    throw new BadRequestException(`dataset_id: dataset ${dataset.id} has no labelled samples to scan`);
+  const { report } = scan.finish();
+  return {
+    ...report,
+    dataset_id: dataset.id,
+    model_id: request.modelId ?? null,
+    model_version: modelVersion,
+    skipped,
+  };
+}
