@@ -1,6 +1,12 @@
 import { ApiKeys1732440000000 } from './1732440000000-api-keys';
 import { Registry1732450000000 } from './1732450000000-registry';
 import { TriggerScans1732460000000 } from './1732460000000-trigger-scans';
+import { Alerting1732470000000 } from './1732470000000-alerting';
 
 /** Every relational migration, in order. Append only. */
-export const POSTGRES_MIGRATIONS = [ApiKeys1732440000000, Registry1732450000000, TriggerScans1732460000000];
+export const POSTGRES_MIGRATIONS = [
+  ApiKeys1732440000000,
+  Registry1732450000000,
+  TriggerScans1732460000000,
+  Alerting1732470000000,
+];

@@ -1,0 +1,174 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ENVIRONMENT, type Environment } from '@tripline/config';
+import {
+  driftMetricSchema,
+  evaluationRunSchema,
+  validateJson,
+  type EvaluationRunMessage,
+  type TopicKey,
+} from '@tripline/contracts';
+import { Metrics } from '@tripline/server';
+import { EventBus, type ConsumerBatch, type Subscription } from '@tripline/transport';
+import {
+  baselineFromRunSummary,
+  consumerLagObservation,
+  observationFromDriftMetric,
+  observationsFromEvaluation,
+  type EvaluationBaseline,
+  type Observation,
+} from '../../alerting/src';
+import { AlertStore } from './alert-store';
+import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
+
+/** The topics the ingestor's sink consumes: its lag is the history's delay. */
+const SINK_TOPICS: TopicKey[] = ['inference', 'feedback', 'evaluations', 'metrics', 'alerts'];
+const ALERTER_TOPICS: TopicKey[] = ['evaluations', 'metrics'];
+
+/**
+ * Turns the evaluations and metrics topics into observations and hands them to the alert store,
+ * runs the periodic checks (for durations, silences, repeats) and observes consumer lag. The
+ * batch's offsets are committed only after the store committed what it decided, so a crash
+ * redelivers the batch, and the store, finding the state it already produced, changes nothing.
+ * Invalid messages are skipped here: the ingestor's sink dead-letters them.
+ */
+@Injectable()
+export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Alerter');
+  private subscription?: Subscription;
+  private tickTimer?: NodeJS.Timeout;
+  private lagTimer?: NodeJS.Timeout;
+  private ticking?: Promise<unknown>;
+  private readonly observed;
+  private readonly transitions;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly store: AlertStore,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(ALERTER_SETTINGS) private readonly settings: AlerterSettings,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
+    metrics: Metrics,
+  ) {
+    this.observed = metrics.counter({
+      name: 'tripline_alerter_observations_total',
+      help: 'Observations judged against the alert rules, by source',
+      labelNames: ['source'],
+    });
+    this.transitions = metrics.counter({
+      name: 'tripline_alerter_transitions_total',
+      help: 'Alert state changes decided by the alerter',
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // From the beginning: a new group replays history, and rules only judge what was measured
+    // after they were created, so the replay raises nothing that was not meant to be raised.
+    this.subscription = await this.bus.subscribe({
+      groupId: this.settings.consumerGroup,
+      topics: ALERTER_TOPICS,
+      fromBeginning: true,
+      handleBatch: (batch) => this.handle(batch),
+      onRetry: (error, attempt, delay) =>
+        this.logger.warn(`batch not judged (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`),
+    });
+    this.tickTimer = setInterval(() => void this.tick(), this.settings.tickMs);
+    this.tickTimer.unref();
+    if (this.settings.lagIntervalMs > 0) {
+      this.lagTimer = setInterval(() => void this.observeLag(), this.settings.lagIntervalMs);
+      this.lagTimer.unref();
+    }
+    this.logger.log(
+      `judging ${ALERTER_TOPICS.map((topic) => this.bus.topicName(topic)).join(', ')} as group ${this.settings.consumerGroup}`,
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.tickTimer);
+    clearInterval(this.lagTimer);
+    await this.subscription?.stop();
+    await this.ticking;
+  }
+
+  async handle(batch: ConsumerBatch): Promise<void> {
+    const observations: Observation[] = [];
+    const evaluationsTopic = this.bus.topicName('evaluations');
+    for (const message of batch.messages) {
+      if (batch.topic === evaluationsTopic) {
+        const result = validateJson(evaluationRunSchema, message.value);
+        if (!result.ok) continue;
+        observations.push(...observationsFromEvaluation(result.value, await this.baselineOf(result.value)));
+        this.observed.inc({ source: 'evaluation' });
+      } else {
+        const result = validateJson(driftMetricSchema, message.value);
+        const observation = result.ok ? observationFromDriftMetric(result.value) : undefined;
+        if (!observation) continue;
+        observations.push(observation);
+        this.observed.inc({ source: 'window' });
+      }
+    }
+    const changes = await this.store.applyObservations(observations);
+    this.transitions.inc(changes.transitions);
+  }
+
+  /** One periodic check at a time. */
+  tick(): Promise<unknown> {
+    this.ticking ??= this.store
+      .tick()
+      .then((changes) => this.transitions.inc(changes.transitions))
+      .catch((error: unknown) => this.logger.warn(`alert check failed, retrying next time: ${String(error)}`))
+      .finally(() => (this.ticking = undefined));
+    return this.ticking;
+  }
+
+  /** Lag of the ingestor's sink and of this alerter, per group and topic, as consumer_lag observations. */
+  async observeLag(): Promise<void> {
+    const groups: [string, TopicKey[]][] = [
+      [
+        this.environment.INGEST_CONSUMER_GROUP ?? `${this.environment.KAFKA_TOPIC_PREFIX}ingestor`,
+        SINK_TOPICS,
+      ],
+      [this.settings.consumerGroup, ALERTER_TOPICS],
+    ];
+    try {
+      const now = Date.now();
+      const observations: Observation[] = [];
+      for (const [group, topics] of groups) {
+        const totals = new Map<string, { lag: number; unit: string }>();
+        for (const partition of await this.bus.lag(group, topics)) {
+          const total = totals.get(partition.topic) ?? { lag: 0, unit: partition.unit };
+          total.lag += partition.lag;
+          totals.set(partition.topic, total);
+        }
+        for (const [topic, { lag, unit }] of totals)
+          observations.push(consumerLagObservation(group, topic, unit, lag, now));
+      }
+      const changes = await this.store.applyObservations(observations, now);
+      this.transitions.inc(changes.transitions);
+    } catch (error) {
+      this.logger.debug(`consumer lag not observed: ${String(error)}`);
+    }
+  }
+
+  /** The baseline run's values, from the summary the evaluator stored with it. */
+  private async baselineOf(message: EvaluationRunMessage): Promise<EvaluationBaseline | undefined> {
+    if (!message.baseline_run_id || !/^[0-9a-f-]{36}$/i.test(message.baseline_run_id)) return undefined;
+    try {
+      const [row] = (await this.dataSource.query(`SELECT summary FROM evaluation_runs WHERE id = $1`, [
+        message.baseline_run_id,
+      ])) as { summary: unknown }[];
+      return row ? baselineFromRunSummary(message.baseline_run_id, row.summary) : undefined;
+    } catch (error) {
+      // Without the baseline the observation still counts; it just says less.
+      this.logger.debug(`baseline ${message.baseline_run_id} not read: ${String(error)}`);
+      return undefined;
+    }
+  }
+}
