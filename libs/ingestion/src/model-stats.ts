@@ -24,8 +24,12 @@ export interface ModelStats {
 
 const time = z.union([z.string(), z.coerce.number()]).transform((value, context) => {
   const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp or epoch milliseconds' });
+  // Outside 1970..9999 a Date cannot be formatted for ClickHouse (RangeError, unparsable year): a 400, not a 500.
+  if (!Number.isFinite(ms) || ms < 0 || ms > 253_402_300_799_999) {
+    context.addIssue({
+      code: 'custom',
+      message: 'expected an RFC 3339 timestamp or epoch milliseconds (1970 to 9999)',
+    });
     return z.NEVER;
   }
   return ms;

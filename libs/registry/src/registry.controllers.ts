@@ -235,7 +235,7 @@ export class SchedulesController {
   }
 
   @Get()
-  async list(@Query('model_id') model?: string) {
+  async list(@Query('model_id', new ZodValidationPipe(modelIdSchema.optional())) model?: string) {
     return { items: (await this.schedules.list(model)).map(presentSchedule) };
   }
 
