@@ -1,0 +1,648 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LIMITS } from '@tripline/contracts';
+import { eventually, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
+import {
+  HOSTILE_LOOKING_MODEL_IDS,
+  hostilePayloads,
+  seededRandom,
+  SQL_INJECTIONS,
+  TEMPLATE_INJECTIONS,
+  validPayloads,
+  type HostilePayload,
+  type ValidPayload,
+} from '../support/hostile-payloads';
+
+/**
+ * Issue 8, bad input over HTTP: thousands of generated hostile items inside batches of valid ones,
+ * hostile whole bodies and content types, and hostile path and query parameters on every GET route.
+ * No 5xx, no crash, every hostile item refused with a reason, every valid item stored exactly once.
+ */
+
+const ADMIN_KEY = 'tl_bad-input-e2e-admin-key-0123456789';
+/** Known bugs, reported in issue 8 and reproduced by the TODO tests at the end of this file. */
+const NOT_YET_REFUSED_OVER_HTTP = new Set(['invalid-utf8', 'lone-surrogate']);
+
+interface ItemAnswer {
+  index: number;
+  event_id?: string;
+  status: 'accepted' | 'rejected';
+  duplicate?: boolean;
+  errors?: { field: string; message: string }[];
+}
+interface BatchAnswer {
+  accepted: number;
+  rejected: number;
+  results: ItemAnswer[];
+}
+
+type Item = { kind: 'hostile'; payload: HostilePayload } | { kind: 'valid'; payload: ValidPayload };
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
+/** Batches of at most 400 items and 4 MiB: well inside the limits, so only the items are judged. */
+function batches(items: Item[]): Item[][] {
+  const result: Item[][] = [];
+  let current: Item[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = item.payload.bytes.length + 1;
+    if (current.length > 0 && (current.length >= 400 || bytes + size > 4 * 1024 * 1024)) {
+      result.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}
+
+function batchBody(field: 'events' | 'feedback', items: { bytes: Buffer }[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`{"${field}":[`)];
+  items.forEach((item, index) => parts.push(Buffer.from(index ? ',' : ''), item.bytes));
+  parts.push(Buffer.from(']}'));
+  return Buffer.concat(parts);
+}
+
+/** A 4xx answer must say why: a non-empty message (or list of messages). */
+function hasMessage(body: unknown): boolean {
+  const message = (body as { message?: unknown } | null)?.message;
+  if (typeof message === 'string') return message.trim().length > 0;
+  return (
+    Array.isArray(message) && message.length > 0 && message.every((m) => typeof m === 'string' && m.length)
+  );
+}
+
+describe('bad input over HTTP (standalone)', () => {
+  const scratch = temporaryDirectory();
+  const random = seededRandom(8_005);
+  let app: RunningApp;
+  let ingestKey: string;
+  let viewerKey: string;
+  const counts: Record<string, number> = {};
+  const count = (what: string, n = 1) => (counts[what] = (counts[what] ?? 0) + n);
+
+  const request = (path: string, init: RequestInit & { key?: string } = {}) =>
+    fetch(`${app.baseUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${init.key ?? ingestKey}`, ...(init.headers ?? {}) },
+    });
+
+  const assertHealthy = async (phase: string) => {
+    assert.equal(app.process.exitCode, null, `the app exited during ${phase}\n${app.output().slice(-4000)}`);
+    assert.equal(app.process.signalCode, null, `the app was killed during ${phase}`);
+    const health = await fetch(`${app.baseUrl}/health`);
+    const body = await health.text();
+    assert.equal(health.status, 200, `/health after ${phase}: ${body}`);
+    assert.doesNotMatch(body, /polluted|isAdmin/, 'a prototype-pollution payload leaked into an answer');
+  };
+
+  before(async () => {
+    app = await startApp('standalone', {
+      TRIPLINE_DATA_DIR: scratch.path,
+      TRIPLINE_ADMIN_KEY: ADMIN_KEY,
+      // The last (TODO) test can leave the sink retrying an insert; do not wait 15 s for it at exit.
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    });
+    const createKey = async (body: object) => {
+      const response = await request('/v1/keys', {
+        method: 'POST',
+        key: ADMIN_KEY,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { key: string }).key;
+    };
+    ingestKey = await createKey({ name: 'hostile service', scopes: ['ingest'] });
+    viewerKey = await createKey({ name: 'viewer', role: 'viewer' });
+  });
+
+  after(async () => {
+    await app?.stop();
+    scratch.remove();
+  });
+
+  // The valid items interleaved with the hostile ones; checked at the end via the stats endpoint.
+  const modelIds = ['bad-input-plain', ...HOSTILE_LOOKING_MODEL_IDS];
+  const validEvents = validPayloads({ schema: 'inference', count: 700, seed: 81, modelIds, tag: 'ok' });
+  const validFeedback = validPayloads({
+    schema: 'feedback',
+    count: 300,
+    seed: 82,
+    modelIds,
+    tag: 'fb',
+    events: validEvents.filter((_, i) => i % 2 === 0),
+  });
+
+  const sendMixed = async (
+    field: 'events' | 'feedback',
+    hostile: HostilePayload[],
+    valid: ValidPayload[],
+  ) => {
+    // Every valid item once, and a tenth of them again in a later batch (a client retry).
+    const items: Item[] = shuffle(
+      [
+        ...hostile.map((payload) => ({ kind: 'hostile', payload }) as Item),
+        ...valid.map((payload) => ({ kind: 'valid', payload }) as Item),
+      ],
+      random,
+    );
+    const retried = valid
+      .filter((_, i) => i % 10 === 3)
+      .map((payload) => ({ kind: 'valid', payload }) as Item);
+    const failures: string[] = [];
+    for (const batch of [...batches(items), retried]) {
+      const response = await request(`/v1/${field}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: batchBody(
+          field,
+          batch.map((item) => item.payload),
+        ),
+      });
+      const text = await response.text();
+      assert.equal(
+        response.status,
+        202,
+        `a batch of ${batch.length} ${field} was answered: ${text.slice(0, 500)}`,
+      );
+      const answer = JSON.parse(text) as BatchAnswer;
+      assert.equal(answer.results.length, batch.length);
+      const hostileCount = batch.filter((item) => item.kind === 'hostile').length;
+      assert.equal(answer.rejected, hostileCount);
+      assert.equal(answer.accepted, batch.length - hostileCount);
+      batch.forEach((item, index) => {
+        const result = answer.results[index];
+        const what = `${field}[${index}] ${item.payload.description}`;
+        if (result?.index !== index) return void failures.push(`${what}: no answer at its index`);
+        if (item.kind === 'valid') {
+          if (result.status !== 'accepted') failures.push(`${what}: valid but ${JSON.stringify(result)}`);
+          else if (result.event_id !== item.payload.event_id)
+            failures.push(`${what}: answered for ${result.event_id}`);
+          return;
+        }
+        count(`items: ${item.payload.category}`);
+        const errors = result.errors ?? [];
+        if (result.status !== 'rejected') return void failures.push(`${what}: hostile but accepted`);
+        if (
+          errors.length === 0 ||
+          !errors.every((error) => typeof error.field === 'string' && error.field && error.message)
+        )
+          return void failures.push(
+            `${what}: rejected without a field and a reason: ${JSON.stringify(errors)}`,
+          );
+        const expected = item.payload.field;
+        if (
+          expected &&
+          !errors.some((error) => error.field === expected || error.field.startsWith(`${expected}.`))
+        )
+          failures.push(
+            `${what}: expected a reason about ${expected}, got ${JSON.stringify(errors).slice(0, 300)}`,
+          );
+      });
+    }
+    assert.deepEqual(failures.slice(0, 20), [], `${failures.length} items answered wrongly`);
+  };
+
+  it('answers every hostile item in mixed batches with a field and a reason, and accepts every valid one', async () => {
+    for (const schema of ['inference', 'feedback'] as const) {
+      const hostile = hostilePayloads({
+        schema,
+        rounds: 4,
+        seed: schema === 'inference' ? 1 : 2,
+        modelId: 'bad-input-plain',
+        tag: `h-${schema}`,
+      });
+      const batchable = hostile.filter((item) => item.json && !NOT_YET_REFUSED_OVER_HTTP.has(item.category));
+      await sendMixed(
+        schema === 'inference' ? 'events' : 'feedback',
+        batchable,
+        schema === 'inference' ? validEvents : validFeedback,
+      );
+      await assertHealthy(`the ${schema} batches`);
+    }
+  });
+
+  it('refuses hostile whole bodies and content types with a 4xx and a message, never a 5xx', async () => {
+    const event = (id: string) =>
+      JSON.stringify({ event_id: id, model_id: 'bad-input-plain', timestamp: Date.UTC(2026, 5, 1) });
+    const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    type Case = { name: string; body?: string | Buffer; type?: string; headers?: Record<string, string> };
+    const cases = (field: 'events' | 'feedback', other: string): Case[] => [
+      { name: 'an empty body', body: '', type: 'application/json' },
+      { name: 'no body and no content type' },
+      { name: 'null', body: 'null', type: 'application/json' },
+      { name: 'a number', body: '42', type: 'application/json' },
+      { name: 'a string', body: '"events"', type: 'application/json' },
+      { name: 'an array of items', body: `[${event('x')}]`, type: 'application/json' },
+      { name: 'an empty object', body: '{}', type: 'application/json' },
+      { name: `"${field}": null`, body: `{"${field}":null}`, type: 'application/json' },
+      { name: `"${field}" as an object`, body: `{"${field}":{"0":${event('x')}}}`, type: 'application/json' },
+      { name: `"${field}" as a string`, body: `{"${field}":"[]"}`, type: 'application/json' },
+      { name: `"${field}" empty`, body: `{"${field}":[]}`, type: 'application/json' },
+      {
+        name: 'the other endpoint’s envelope',
+        body: `{"${other}":[${event('x')}]}`,
+        type: 'application/json',
+      },
+      {
+        name: 'an extra top-level key',
+        body: `{"${field}":[${event('x')}],"extra":1}`,
+        type: 'application/json',
+      },
+      { name: 'a top-level "__proto__"', body: `{"__proto__":{"${field}":[]}}`, type: 'application/json' },
+      {
+        name: 'a top-level "constructor.prototype"',
+        body: `{"${field}":[${event('x')}],"constructor":{"prototype":{"polluted":1}}}`,
+        type: 'application/json',
+      },
+      {
+        name: 'duplicate envelopes, the last invalid',
+        body: `{"${field}":[${event('x')}],"${field}":5}`,
+        type: 'application/json',
+      },
+      { name: 'truncated JSON', body: `{"${field}":[{"event_id":`, type: 'application/json' },
+      { name: 'trailing garbage', body: `{"${field}":[${event('x')}]} trailing`, type: 'application/json' },
+      { name: 'NaN at the top', body: 'NaN', type: 'application/json' },
+      { name: 'single quotes', body: `{'${field}':[]}`, type: 'application/json' },
+      { name: 'a comment', body: `{"${field}":[] /* hi */}`, type: 'application/json' },
+      {
+        name: 'invalid UTF-8 outside strings',
+        body: Buffer.concat([Buffer.from(`{"${field}":[`), Buffer.from([0xff, 0xfe]), Buffer.from(']}')]),
+        type: 'application/json',
+      },
+      { name: '1000 nested arrays', body: deep(1000), type: 'application/json' },
+      { name: '100000 nested arrays', body: deep(100_000), type: 'application/json' },
+      {
+        name: '1000 nested objects',
+        body: '{"a":'.repeat(1000) + '1' + '}'.repeat(1000),
+        type: 'application/json',
+      },
+      {
+        name: `${LIMITS.batchEvents + 1} items`,
+        body: `{"${field}":[${Array.from({ length: LIMITS.batchEvents + 1 }, () => '{}').join(',')}]}`,
+        type: 'application/json',
+      },
+      {
+        name: 'a body over the 8 MiB limit',
+        body: `{"${field}":[{"event_id":"x","model_id":"m","timestamp":1,"input":{"text":"${'y'.repeat(LIMITS.batchBytes)}"}}]}`,
+        type: 'application/json',
+      },
+      { name: 'text/plain', body: `{"${field}":[${event('x')}]}`, type: 'text/plain' },
+      {
+        name: 'a form',
+        body: `${field}=1&${field}[0][event_id]=x`,
+        type: 'application/x-www-form-urlencoded',
+      },
+      {
+        name: 'multipart',
+        body: `--b\r\nContent-Disposition: form-data; name="${field}"\r\n\r\n[]\r\n--b--\r\n`,
+        type: 'multipart/form-data; boundary=b',
+      },
+      { name: 'XML', body: `<${field}><event/></${field}>`, type: 'application/xml' },
+      { name: 'binary', body: Buffer.from([0, 1, 2, 0xff, 0xfe, 0x7b]), type: 'application/octet-stream' },
+      { name: 'an unsupported charset', body: `{"${field}":[]}`, type: 'application/json; charset=latin1' },
+      {
+        name: 'UTF-16 declared',
+        body: `{"${field}":[${event('x')}]}`,
+        type: 'application/json; charset=utf-16',
+      },
+      {
+        name: 'gzip that is not',
+        body: 'not gzip',
+        type: 'application/json',
+        headers: { 'content-encoding': 'gzip' },
+      },
+      {
+        name: 'brotli that is not',
+        body: 'x',
+        type: 'application/json',
+        headers: { 'content-encoding': 'br' },
+      },
+      {
+        name: 'an unknown encoding',
+        body: '{}',
+        type: 'application/json',
+        headers: { 'content-encoding': 'x-hostile' },
+      },
+      { name: 'a content type with an injection', body: '{}', type: "application/json'; DROP TABLE x; --" },
+      { name: 'a nonsense content type', body: '{}', type: '{{7*7}}/${7*7}' },
+    ];
+    // The NaN/Infinity items of the generator are not JSON: each one makes its batch unreadable.
+    const literalItems = ['inference', 'feedback'].flatMap((schema) =>
+      hostilePayloads({
+        schema: schema as 'inference',
+        rounds: 4,
+        seed: 3,
+        modelId: 'bad-input-plain',
+        tag: 'lit',
+      })
+        .filter((item) => !item.json)
+        .map((item) => ({
+          item,
+          field: schema === 'inference' ? ('events' as const) : ('feedback' as const),
+        })),
+    );
+    const failures: string[] = [];
+    const send = async (field: 'events' | 'feedback', test: Case, what: string) => {
+      const response = await request(`/v1/${field}`, {
+        method: 'POST',
+        headers: { ...(test.type ? { 'content-type': test.type } : {}), ...(test.headers ?? {}) },
+        ...(test.body === undefined ? {} : { body: test.body }),
+      });
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      count(what);
+      if (
+        response.status < 400 ||
+        response.status >= 500 ||
+        [401, 403].includes(response.status) ||
+        !hasMessage(body)
+      )
+        failures.push(`POST /v1/${field} with ${test.name}: ${response.status} ${text.slice(0, 200)}`);
+    };
+    for (const [field, other] of [
+      ['events', 'feedback'],
+      ['feedback', 'events'],
+    ] as const) {
+      for (const test of cases(field, other)) await send(field, test, 'whole bodies and content types');
+    }
+    for (const { item, field } of literalItems)
+      await send(
+        field,
+        {
+          name: `an item with ${item.description}`,
+          body: batchBody(field, [item]),
+          type: 'application/json',
+        },
+        'whole bodies: items with NaN/Infinity literals',
+      );
+    assert.deepEqual(failures, []);
+    await assertHealthy('the whole bodies');
+  });
+
+  it('answers hostile path and query parameters on every GET route without a 5xx', async () => {
+    const document = (await (await fetch(`${app.baseUrl}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(document.paths)
+      .filter(([path, methods]) => path.startsWith('/v1/') && 'get' in methods)
+      .map(([path]) => path);
+    assert.ok(routes.includes('/v1/models/{id}/stats'), `GET routes: ${routes.join(', ')}`);
+    const encoded = [
+      ...SQL_INJECTIONS.slice(0, 6),
+      ...TEMPLATE_INJECTIONS.slice(0, 4),
+      '__proto__',
+      'constructor',
+      'prototype',
+      '..',
+      'ü🙂',
+      ' ',
+      '1e400',
+      '-1',
+      'NaN',
+      'null',
+      '[]',
+      '{}',
+      'bell\u0007',
+      'x'.repeat(5_000),
+    ].map(encodeURIComponent);
+    // Sent as written: malformed escapes, NUL, invalid UTF-8, an encoded surrogate, header splitting.
+    const asWritten = [
+      '%',
+      '%ZZ',
+      '%E0%A4%A',
+      '%00',
+      '%FF',
+      '%ED%A0%80',
+      '%2e%2e%2f%2e%2e%2f',
+      '%0d%0aSet-Cookie:%20x=1',
+      '%C0%AF',
+    ];
+    const queries = [
+      'from=0&to=8640000000000001',
+      'from=-8640000000000001',
+      'from=10000-01-01&to=20000-01-01',
+      'from=1e400',
+      'from=NaN&to=Infinity',
+      'from=99999999999999999999',
+      `from=${encodeURIComponent(SQL_INJECTIONS[3])}`,
+      `to=${encodeURIComponent(TEMPLATE_INJECTIONS[1])}`,
+      'from=1&from=2&to=3',
+      'from[gt]=1',
+      '__proto__[polluted]=1&constructor[prototype][polluted]=1',
+      'limit=1e400',
+      'limit=-1',
+      'limit=0x10',
+      'limit=99999999999999999999',
+      'offset=-5&limit=NaN',
+      'model_id=%00',
+      'model_id=%FF',
+      'model_id=a&model_id=b',
+      `model_id=${encodeURIComponent(SQL_INJECTIONS[0])}`,
+      'kind=%7B%7B7*7%7D%7D',
+      'status=__proto__',
+      `model_id=${'m'.repeat(10_000)}`,
+      '%=%',
+      '&&&===&&',
+    ];
+    const failures: string[] = [];
+    const get = async (path: string) => {
+      const response = await request(path, { key: viewerKey });
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      count('GET requests');
+      if (response.status >= 500)
+        failures.push(`GET ${path.slice(0, 200)}: ${response.status} ${text.slice(0, 200)}`);
+      else if (response.status >= 400 && !hasMessage(body))
+        failures.push(
+          `GET ${path.slice(0, 200)}: ${response.status} without a message: ${text.slice(0, 200)}`,
+        );
+    };
+    for (const route of routes) {
+      const hasParameters = /\{[^}]+\}/.test(route);
+      if (hasParameters) {
+        for (const value of [...encoded, ...asWritten]) await get(route.replace(/\{[^}]+\}/g, value));
+      }
+      const plain = route.replace(/\{[^}]+\}/g, 'bad-input-plain');
+      for (const query of queries) await get(`${plain}?${query}`);
+    }
+    assert.deepEqual(failures.slice(0, 30), [], `${failures.length} GET requests failed`);
+    await assertHealthy('the GET parameters');
+  });
+
+  it('stores every valid item exactly once and answers injection strings verbatim', async () => {
+    const window = `from=${LIMITS.minTimestampMs}&to=${LIMITS.maxTimestampMs + 1}`;
+    const stats = (modelId: string) =>
+      request(`/v1/models/${encodeURIComponent(modelId)}/stats?${window}`, { key: viewerKey }).then(
+        async (response) => {
+          assert.equal(response.status, 200, `stats of ${modelId}`);
+          return (await response.json()) as {
+            model_id: string;
+            events: number;
+            labels: { label: string; count: number }[];
+            feedback: { labelled: number; correct: number };
+          };
+        },
+      );
+    const feedbackByEvent = new Map(validFeedback.map((item) => [item.event_id, item.label]));
+    for (const modelId of modelIds) {
+      const events = validEvents.filter((event) => event.model_id === modelId);
+      const labelled = events.filter((event) => feedbackByEvent.has(event.event_id));
+      const expectedLabels = new Map<string, number>();
+      for (const event of events) expectedLabels.set(event.label, (expectedLabels.get(event.label) ?? 0) + 1);
+      const answer = await eventually(async () => {
+        const current = await stats(modelId);
+        return current.events === events.length && current.feedback.labelled === labelled.length
+          ? current
+          : undefined;
+      }, 60_000).catch(async (error: unknown) => {
+        throw new Error(
+          `${modelId}: ${String(error)}; last answer ${JSON.stringify(await stats(modelId)).slice(0, 500)}`,
+        );
+      });
+      assert.equal(answer.model_id, modelId);
+      assert.equal(answer.events, events.length);
+      assert.deepEqual(
+        answer.labels.map((label) => [label.label, label.count]).sort(),
+        [...expectedLabels.entries()].sort(),
+        `labels of ${modelId}, verbatim`,
+      );
+      assert.equal(
+        answer.feedback.correct,
+        labelled.filter((event) => feedbackByEvent.get(event.event_id) === event.label).length,
+      );
+    }
+    count('valid events', validEvents.length);
+    count('valid feedback', validFeedback.length);
+    await assertHealthy('the checks');
+  });
+
+  it('sent at least 6,000 hostile payloads', (t) => {
+    const hostile = Object.entries(counts)
+      .filter(([what]) => !what.startsWith('valid'))
+      .reduce((sum, [, n]) => sum + n, 0);
+    t.diagnostic(`hostile payloads: ${hostile}; ${JSON.stringify(counts)}`);
+    assert.ok(hostile >= 6_000, `only ${hostile} hostile payloads`);
+  });
+
+  // Known bugs (reported in issue 8). Each TODO test asserts the behaviour the suite requires and
+  // fails today; drop its `todo` once fixed. The lone-surrogate one jams the sink, so it runs last.
+
+  it(
+    'answers hostile bodies on the registry and key routes without a 5xx',
+    { todo: 'NUL characters reach PostgreSQL (500); deep nesting overflows the 400 message (500)' },
+    async () => {
+      const document = (await (await fetch(`${app.baseUrl}/docs-json`)).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
+      const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+      const cases: [string, string, string][] = [
+        [
+          'POST',
+          '/v1/models',
+          '{"id":"nul-model","task":"text-classification","labels":["a","b"],"description":"x\\u0000y"}',
+        ],
+        ['POST', '/v1/keys', '{"name":"x\\u0000y","role":"viewer"}'],
+        ...Object.entries(document.paths).flatMap(([path, methods]) =>
+          Object.keys(methods)
+            .filter((method) => ['post', 'put', 'patch'].includes(method))
+            .filter(
+              () => path.startsWith('/v1/') && !['/v1/events', '/v1/feedback', '/v1/datasets'].includes(path),
+            )
+            .map(
+              (method) =>
+                [
+                  method.toUpperCase(),
+                  path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000'),
+                  `{"deep":${deep}}`,
+                ] as [string, string, string],
+            ),
+        ),
+      ];
+      const failures: string[] = [];
+      for (const [method, path, body] of cases) {
+        const response = await request(path, {
+          method,
+          key: ADMIN_KEY,
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        if (response.status >= 500)
+          failures.push(`${method} ${path} ${body.slice(0, 80)}: ${response.status}`);
+      }
+      assert.deepEqual(failures, []);
+    },
+  );
+
+  it(
+    'refuses items holding invalid UTF-8 bytes',
+    { todo: 'the JSON body parser replaces them with U+FFFD, so the item is accepted, altered' },
+    async () => {
+      const items = hostilePayloads({
+        schema: 'inference',
+        rounds: 1,
+        seed: 4,
+        modelId: 'utf8',
+        tag: 'utf8',
+      }).filter((item) => item.category === 'invalid-utf8');
+      const response = await request('/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: batchBody('events', items),
+      });
+      if (response.status >= 400 && response.status < 500) return; // refusing the whole body is fine too
+      const answer = (await response.json()) as BatchAnswer;
+      assert.equal(
+        answer.accepted,
+        0,
+        `${answer.accepted} of ${items.length} items with invalid UTF-8 accepted`,
+      );
+    },
+  );
+
+  it(
+    'refuses items holding lone surrogates',
+    { todo: 'accepted today; ClickHouse then refuses the insert and the sink retries it forever' },
+    async () => {
+      const items = hostilePayloads({
+        schema: 'inference',
+        rounds: 1,
+        seed: 5,
+        modelId: 'lone',
+        tag: 'lone',
+      }).filter((item) => item.category === 'lone-surrogate');
+      const response = await request('/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: batchBody('events', items),
+      });
+      assert.equal(response.status, 202);
+      const answer = (await response.json()) as BatchAnswer;
+      assert.equal(
+        answer.accepted,
+        0,
+        `${answer.accepted} of ${items.length} items with lone surrogates accepted`,
+      );
+    },
+  );
+});
