@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import type { ClickHouseClient } from '@clickhouse/client';
 import {
   CLICKHOUSE_MIGRATIONS,
   clusteredStatements,
   createDatabaseStatement,
+  migrateClickHouse,
   migrationChecksum,
   migrationStatements,
   schemaMigrationsStatement,
@@ -162,6 +164,30 @@ describe('clustered ClickHouse DDL (CLICKHOUSE_CLUSTER)', () => {
           CLUSTER,
         ),
       /no ORDER BY/,
+    );
+  });
+
+  it('names the mode mismatch when a database created standalone is migrated with a cluster', async () => {
+    // A ledger that recorded the standalone checksum; DDL is accepted and ignored.
+    const ledger = (checksum: string) =>
+      ({
+        command: async () => ({}),
+        insert: async () => ({}),
+        query: async () => ({ json: async () => [{ version: 1, name: initial.name, checksum }] }),
+      }) as unknown as ClickHouseClient;
+    const standalone = migrationChecksum(initial, DB);
+    await assert.rejects(
+      migrateClickHouse(ledger(standalone), DB, [initial], { cluster: CLUSTER }),
+      /001-initial-tables was applied to a single server, but CLICKHOUSE_CLUSTER is set now/,
+    );
+    const clustered = migrationChecksum(initial, DB, { cluster: CLUSTER });
+    await assert.rejects(
+      migrateClickHouse(ledger(clustered), DB, [initial]),
+      /001-initial-tables was changed after it was applied .*or set CLICKHOUSE_CLUSTER as it was/,
+    );
+    assert.deepEqual(
+      (await migrateClickHouse(ledger(clustered), DB, [initial], { cluster: CLUSTER })).alreadyApplied,
+      ['001-initial-tables'],
     );
   });
 

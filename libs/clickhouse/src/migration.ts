@@ -75,8 +75,13 @@ export async function migrateClickHouse(
     const previous = recorded.get(migration.version);
     if (previous) {
       if (previous.checksum !== checksum) {
+        // The clustered form has its own checksum: say so when that is the difference.
+        const otherMode =
+          Boolean(options.cluster) && previous.checksum === migrationChecksum(migration, database);
         throw new Error(
-          `ClickHouse migration ${label} was changed after it was applied (checksum ${previous.checksum.slice(0, 12)} recorded, ${checksum.slice(0, 12)} now); add a new migration instead`,
+          otherMode
+            ? `ClickHouse migration ${label} was applied to a single server, but CLICKHOUSE_CLUSTER is set now; an installation stays in the mode it was created in (see docs/operations.md)`
+            : `ClickHouse migration ${label} was changed after it was applied (checksum ${previous.checksum.slice(0, 12)} recorded, ${checksum.slice(0, 12)} now); add a new migration instead${options.cluster ? '' : ', or set CLICKHOUSE_CLUSTER as it was when the database was created'}`,
         );
       }
       report.alreadyApplied.push(label);
