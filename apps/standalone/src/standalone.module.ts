@@ -9,6 +9,7 @@ import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
 import { StreamDetectionModule } from '@tripline/stream-detection';
 import { TransportModule } from '@tripline/transport';
+import { AlerterModule } from '../../../libs/alerter/src';
 
 /**
  * Every feature module in one process. With no service variables set, storage is embedded
@@ -28,6 +29,7 @@ import { TransportModule } from '@tripline/transport';
     StreamDetectionModule,
     RegistryApiModule,
     EvaluationModule,
+    AlerterModule,
   ],
 })
 export class StandaloneModule {}
