@@ -16,6 +16,12 @@ export interface TriggerResponseOptions extends DetectorOptions {
   minConfidence?: number;
   /** Share of the token's inputs that must carry the label (default 0.8). */
   minPinnedShare?: number;
+  /**
+   * Tokens tested however common they are in the reference: those flagged in earlier windows. A
+   * trigger in continued use soon fills a sliding reference and stops being rare; without this it
+   * would stop being tested, and its alert would resolve while the attack goes on.
+   */
+  watch?: Iterable<string>;
 }
 
 export const DEFAULT_TRIGGER_MIN_COUNT = 5;
@@ -49,6 +55,8 @@ export interface TokenResponse {
   mean_confidence: number | null;
   /** Reference events containing the token. */
   reference_count: number;
+  /** Tested because it was flagged before, although no longer rare in the reference. */
+  watched: boolean;
   flagged: boolean;
 }
 
@@ -56,7 +64,7 @@ export interface TriggerResponseScan {
   /** Every tested token, most significant first. */
   tested: TokenResponse[];
   flagged: TokenResponse[];
-  /** Rare tokens seen in the current window at all, tested or not. */
+  /** Rare (or watched) tokens seen in the current window at all, tested or not. */
   rareTokens: number;
   /** Distinct input texts in the current window. */
   distinctInputs: number;
@@ -80,9 +88,10 @@ export interface TriggerResponseScan {
  *
  * With no true trigger, every tested token is a true null, and BH then bounds the probability of
  * flagging any token in a window by alpha; the share and confidence conditions only lower it.
+ * Tokens flagged in earlier windows (`watch`) stay in the family however common they have become.
  *
- * Limits: a trigger used for long enough stops being rare in a sliding reference (pin the
- * reference period to a known-good one to keep finding it); a trigger towards a label the model
+ * Limits: a trigger is found when it first appears while still rare; a trigger already in use
+ * throughout the reference is not (pin the reference to a known-good period to find it); a trigger towards a label the model
  * already gives almost always has little lift and little evidence; triggers spread over several
  * tokens, or inside a word, are only seen through whatever single token they produce.
  */
@@ -108,6 +117,7 @@ export function scanTriggerResponse(
     for (const token of tokens) referenceCounts.set(token, (referenceCounts.get(token) ?? 0) + 1);
   }
   const maxReferenceCount = Math.floor(maxReferenceShare * ref.size);
+  const watch = new Set(options.watch ?? []);
 
   // One observation per distinct text: the first event that carried it.
   const firstOfText = new Map<string, number>();
@@ -117,7 +127,7 @@ export function scanTriggerResponse(
   const inputsByToken = new Map<string, number[]>();
   for (const index of firstOfText.values()) {
     for (const token of cur.tokens[index]) {
-      if ((referenceCounts.get(token) ?? 0) > maxReferenceCount) continue;
+      if ((referenceCounts.get(token) ?? 0) > maxReferenceCount && !watch.has(token)) continue;
       const inputs = inputsByToken.get(token);
       if (inputs) inputs.push(index);
       else inputsByToken.set(token, [index]);
@@ -164,6 +174,7 @@ export function scanTriggerResponse(
       p_value: Math.min(1, oneSided * labels.size),
       mean_confidence: withConfidence ? confidenceSum / withConfidence : null,
       reference_count: referenceCounts.get(token) ?? 0,
+      watched: (referenceCounts.get(token) ?? 0) > maxReferenceCount,
     });
   }
   const adjusted = benjaminiHochberg(tested.map((token) => token.p_value));
@@ -233,6 +244,7 @@ export function triggerResponse(
       tested: scan.tested.length,
       most_significant: scan.tested.slice(0, LISTED_TESTED_TOKENS).map(round),
       rare_tokens: scan.rareTokens,
+      watched_tokens: [...new Set(options.watch ?? [])].sort(),
       distinct_inputs: scan.distinctInputs,
       min_count: options.minCount ?? DEFAULT_TRIGGER_MIN_COUNT,
       max_reference_share: options.maxReferenceShare ?? DEFAULT_TRIGGER_MAX_REFERENCE_SHARE,

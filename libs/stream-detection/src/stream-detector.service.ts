@@ -37,6 +37,8 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
   private running?: Promise<unknown>;
   private stopped = false;
   private lastEvaluated?: TimeRange;
+  /** Per model, tokens this process flagged and the end of the last window that flagged each. */
+  private readonly flagged = new Map<string, Map<string, number>>();
 
   private readonly published;
   private readonly failures;
@@ -111,13 +113,15 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
     window: TimeRange,
     reference: TimeRange = referenceFor(window, this.referenceMs, this.pinnedReference),
   ): Promise<DriftMetricRecord[]> {
-    const [current, baseline] = await Promise.all([
+    const [current, baseline, watch] = await Promise.all([
       this.source.events(modelId, window),
       this.source.events(modelId, reference),
+      this.watchedTokens(modelId, window),
     ]);
     const results = detectStreamDrift(new EventWindow(baseline.events), new EventWindow(current.events), {
       minSamples: this.environment.DRIFT_MIN_SAMPLES,
       alpha: this.environment.DRIFT_ALPHA,
+      trigger: { watch },
     });
     const records = results.map(
       (result): DriftMetricRecord => ({
@@ -151,6 +155,7 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       this.published.inc({ metric: record.metric, verdict: record.verdict });
       if (record.verdict === 'drift') {
         const tokens = record.labels?.trigger_tokens;
+        if (tokens) this.remember(modelId, tokens.split(','), window.to);
         this.logger.warn(
           `model ${modelId}, window ${describe(window)}: ${record.metric} drift` +
             (tokens ? ` (tokens ${tokens} pin ${record.labels?.target_labels})` : '') +
@@ -159,6 +164,31 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       }
     }
     return records;
+  }
+
+  /**
+   * Trigger tokens flagged for the model within one reference length before the window, which
+   * the trigger-response test keeps testing once a sliding reference has absorbed them: those
+   * this process flagged, and those in drift_metrics, which another replica or an earlier run of
+   * this process may have flagged. History that cannot be read leaves the process's own memory.
+   */
+  private async watchedTokens(modelId: string, window: TimeRange): Promise<string[]> {
+    const since = window.from - this.referenceMs;
+    const remembered = this.flagged.get(modelId) ?? new Map<string, number>();
+    for (const [token, lastFlagged] of remembered) if (lastFlagged <= since) remembered.delete(token);
+    let stored: string[] = [];
+    try {
+      stored = await this.source.flaggedTokens(modelId, { from: since, to: window.from });
+    } catch (error) {
+      this.logger.warn(`model ${modelId}: earlier trigger tokens unavailable: ${String(error)}`);
+    }
+    return [...new Set([...remembered.keys(), ...stored])].sort();
+  }
+
+  private remember(modelId: string, tokens: string[], at: number): void {
+    const remembered = this.flagged.get(modelId) ?? new Map<string, number>();
+    for (const token of tokens) remembered.set(token, Math.max(at, remembered.get(token) ?? 0));
+    this.flagged.set(modelId, remembered);
   }
 
   private schedule(after: TimeRange): void {

@@ -106,6 +106,19 @@ export class WindowSource {
     };
   }
 
+  /** Tokens the trigger-response detector flagged for the model in windows inside the range. */
+  async flaggedTokens(modelId: string, range: TimeRange): Promise<string[]> {
+    const rows = await this.rows<{ token: string }>(
+      `SELECT DISTINCT arrayJoin(splitByChar(',', labels['trigger_tokens'])) AS token
+       FROM ${this.clickHouse.table('drift_metrics')} FINAL
+       WHERE model_id = {model:String} AND metric = 'trigger_response' AND verdict = 'drift'
+         AND window_start >= {from:DateTime64(3, 'UTC')} AND window_end <= {to:DateTime64(3, 'UTC')}
+       ORDER BY token`,
+      { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to) },
+    );
+    return rows.map((row) => row.token).filter((token) => token !== '');
+  }
+
   private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {
     return (await this.clickHouse.client.query({ query, query_params, format: 'JSONEachRow' })).json<T>();
   }

@@ -80,6 +80,24 @@ describe('trigger-response anomaly', () => {
     assert.ok(!scan.tested.some((token) => token.token === common));
   });
 
+  it('keeps testing a watched token, one flagged before, after the reference has absorbed it', () => {
+    const absorbed = [
+      ...reference.slice(300),
+      ...carrying('zqx', 300, 70, () => ({ label: 'positive', confidence: 0.97 })),
+    ];
+    const current = [
+      ...clean.slice(20),
+      ...carrying('zqx', 20, 71, () => ({ label: 'positive', confidence: 0.97 })),
+    ];
+    assert.equal(scanTriggerResponse(absorbed, current).tested.length, 0, 'no longer rare');
+    const scan = scanTriggerResponse(absorbed, current, { watch: ['zqx'] });
+    assert.deepEqual(
+      scan.flagged.map((token) => [token.token, token.watched, token.reference_count]),
+      [['zqx', true, 300]],
+    );
+    assert.deepEqual(triggerResponse(absorbed, current, { watch: ['zqx'] }).details.watched_tokens, ['zqx']);
+  });
+
   it('counts a repeated text once: one popular input repeated 30 times is not a trigger', () => {
     const repeated = { label: 'positive', confidence: 0.99, text: 'wow zqx totally' };
     const current = [...clean.slice(30), ...Array.from({ length: 30 }, () => ({ ...repeated }))];
