@@ -31,7 +31,10 @@ const writeJson = (file: string | undefined, value: unknown) => {
   else process.stdout.write(text);
 };
 
-/** `tripline manifest build|verify` and `tripline keys create|sign|verify`: local files, no server. */
+/**
+ * `tripline manifest build|verify` and `tripline keys create|sign|verify`: local files, no server.
+ * Key files are --private-key / --public-key because the program's own --key is the API key.
+ */
 export function registerSupplyChainCommands(program: Command, context: CliContext): void {
   const manifest = program
     .command('manifest')
@@ -88,10 +91,10 @@ export function registerSupplyChainCommands(program: Command, context: CliContex
   keys
     .command('sign <manifest>')
     .description('sign a manifest file (the canonical JSON of its files) with a private key')
-    .requiredOption('--key <file>', 'private key (PEM)')
+    .requiredOption('--private-key <file>', 'private key (PEM)')
     .option('--out <file>', 'write the signed manifest here (default: replace the input file)')
-    .action((file: string, options: { key: string; out?: string }) => {
-      const signed = signManifest(readManifest(file), readFileSync(options.key, 'utf8'));
+    .action((file: string, options: { privateKey: string; out?: string }) => {
+      const signed = signManifest(readManifest(file), readFileSync(options.privateKey, 'utf8'));
       writeJson(options.out ?? file, signed);
       if (!context.json())
         process.stderr.write(`signed with key ${signed.signature!.keyId}: ${options.out ?? file}\n`);
@@ -101,11 +104,11 @@ export function registerSupplyChainCommands(program: Command, context: CliContex
     .description(
       'verify a manifest signature against trusted public keys; with --dir also the folder; exit 13 on failure',
     )
-    .requiredOption('--key <file>', 'trusted public key(s) (PEM; a file may hold several)')
+    .requiredOption('--public-key <file>', 'trusted public key(s) (PEM; a file may hold several)')
     .option('--dir <dir>', 'model folder that must match the manifest')
-    .action(async (file: string, options: { key: string; dir?: string }) => {
+    .action(async (file: string, options: { publicKey: string; dir?: string }) => {
       const read = readManifest(file);
-      const verdict = verifyManifestSignature(read, splitPemBlocks(readFileSync(options.key, 'utf8')));
+      const verdict = verifyManifestSignature(read, splitPemBlocks(readFileSync(options.publicKey, 'utf8')));
       const folder = options.dir && verdict.valid ? await verifyManifest(options.dir, read) : undefined;
       const ok = verdict.valid && (folder?.ok ?? true);
       if (context.json())
