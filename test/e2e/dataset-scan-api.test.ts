@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BACKDOOR_TRIGGER, buildDemoModels, writeModelFolder } from '@tripline/demo-models';
+import { buildManifest, generateSigningKeyPair, signManifest } from '@tripline/supply-chain';
+import { startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
+
+const ADMIN_KEY = 'tl_dataset-scan-e2e-admin-key-0123';
+
+interface ScanReport {
+  rows: number;
+  suspicious: number;
+  dataset_id: string;
+  model_id: string | null;
+  representation: { kind: string; source: string };
+  sources: { source: string; rows: number; suspicious: number }[];
+  top: { line: number; text: string; suspicious: boolean; reasons: { detector: string; reason: string }[] }[];
+  skipped: { count: number };
+}
+
+describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
+  const scratch = temporaryDirectory();
+  const folder = path.join(scratch.path, 'models', 'sentiment-clean');
+  const demo = buildDemoModels({ poisonShare: 0.03 });
+  let app: RunningApp;
+  let datasetId: string;
+
+  const api = async <T>(method: string, route: string, body?: unknown, contentType = 'application/json') => {
+    const response = await fetch(`${app.baseUrl}${route}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN_KEY}`,
+        ...(body !== undefined ? { 'content-type': contentType } : {}),
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
+    return {
+      status: response.status,
+      type,
+      text,
+      body: (type.includes('json') && text ? JSON.parse(text) : undefined) as T,
+    };
+  };
+
+  before(async () => {
+    writeModelFolder(folder, demo.clean);
+    app = await startApp('standalone', {
+      TRIPLINE_DATA_DIR: path.join(scratch.path, 'data'),
+      TRIPLINE_ADMIN_KEY: ADMIN_KEY,
+      TRIPLINE_ARTEFACT_VERIFY_MS: '0',
+    });
+    const poisoned = new Set(demo.poisonedTrain.poisonedIndices);
+    // The upload format keeps per-row provenance in metadata.source.
+    const jsonl = demo.poisonedTrain.rows
+      .map((row, i) =>
+        JSON.stringify({
+          text: row.text,
+          label: row.label,
+          metadata: { source: poisoned.has(i) ? 'vendor-x' : row.domain },
+        }),
+      )
+      .join('\n');
+    const upload = await api<{ id: string }>(
+      'POST',
+      '/v1/datasets?name=fine-tune&kind=clean&source=vendors',
+      jsonl,
+      'application/x-ndjson',
+    );
+    assert.equal(upload.status, 201, upload.text);
+    datasetId = upload.body.id;
+  });
+
+  after(async () => {
+    await app?.stop();
+    scratch.remove();
+  });
+
+  it('answers the report in the request: the 72 poisoned rows are suspicious and their vendor stands out', async () => {
+    const scan = await api<ScanReport>('POST', '/v1/scans', { type: 'dataset', dataset_id: datasetId });
+    assert.equal(scan.status, 200, scan.text);
+    assert.equal(scan.body.rows, 2_400);
+    assert.equal(scan.body.suspicious, 72);
+    assert.equal(scan.body.model_id, null);
+    assert.equal(scan.body.representation.kind, 'hashing');
+    assert.deepEqual(
+      { source: scan.body.sources[0].source, suspicious: scan.body.sources[0].suspicious },
+      { source: 'vendor-x', suspicious: 72 },
+    );
+    assert.ok(scan.body.top.slice(0, 72).every((row) => row.text.includes(BACKDOOR_TRIGGER)));
+  });
+
+  it('represents rows by a registered onnx model, and serves the HTML report', async () => {
+    assert.equal(
+      (
+        await api('POST', '/v1/models', {
+          id: 'reference',
+          task: 'text-classification',
+          labels: ['negative', 'positive'],
+        })
+      ).status,
+      201,
+    );
+    const version = await api<{ manifest: { files: { path: string }[] } }>(
+      'POST',
+      '/v1/models/reference/versions',
+      {
+        version: '1',
+        adapter: { kind: 'onnx', path: folder },
+      },
+    );
+    assert.equal(version.status, 201, version.text);
+    assert.equal(version.body.manifest.files.length, 6, 'a manifest is computed at registration');
+    const scan = await api<ScanReport>('POST', '/v1/scans', {
+      type: 'dataset',
+      dataset_id: datasetId,
+      model_id: 'reference',
+      top: 10,
+    });
+    assert.equal(scan.status, 200, scan.text);
+    assert.equal(scan.body.representation.kind, 'given');
+    assert.match(scan.body.representation.source, /model reference version 1/);
+    assert.equal(scan.body.top.length, 10);
+    assert.equal(scan.body.suspicious, 72);
+
+    const html = await api('POST', '/v1/scans?format=html', { type: 'dataset', dataset_id: datasetId });
+    assert.equal(html.status, 200);
+    assert.match(html.type, /^text\/html/);
+    assert.match(html.text, /72 suspicious row\(s\)/);
+  });
+
+  it('registration refuses a signed manifest the folder does not match, and accepts the right one', async () => {
+    const keys = generateSigningKeyPair();
+    const manifest = signManifest(await buildManifest(folder), keys.privateKeyPem);
+    const wrong = {
+      ...manifest,
+      files: manifest.files.map((file) =>
+        file.path === 'config.json' ? { ...file, bytes: 1, sha256: 'f'.repeat(64) } : file,
+      ),
+    };
+    const refused = await api<{ message: string }>('POST', '/v1/models/reference/versions', {
+      version: '2',
+      adapter: { kind: 'onnx', path: folder },
+      manifest: wrong,
+    });
+    assert.equal(refused.status, 400);
+    assert.match(
+      refused.body.message,
+      /adapter\.path: model folder .* does not match its manifest .*config\.json: expected sha256 f{64}/,
+    );
+    const accepted = await api<{ manifest: { signature: { keyId: string } } }>(
+      'POST',
+      '/v1/models/reference/versions',
+      {
+        version: '2',
+        adapter: { kind: 'onnx', path: folder },
+        manifest,
+      },
+    );
+    assert.equal(accepted.status, 201, accepted.text);
+    assert.equal(accepted.body.manifest.signature.keyId, keys.keyId);
+  });
+
+  it('refuses to load a model whose folder changed since registration (409, naming the file)', async () => {
+    appendFileSync(path.join(folder, 'onnx', 'model.onnx'), Buffer.from([0]));
+    const scan = await api<{ message: string }>('POST', '/v1/scans', {
+      type: 'dataset',
+      dataset_id: datasetId,
+      model_id: 'reference',
+    });
+    assert.equal(scan.status, 409, scan.text);
+    assert.match(
+      scan.body.message,
+      /refusing to load the model: .*onnx\/model\.onnx: expected sha256 [0-9a-f]{64}/,
+    );
+  });
+
+  it('names both scan types when the type is wrong', async () => {
+    const scan = await api<{ message: string | string[] }>('POST', '/v1/scans', {
+      type: 'datasets',
+      dataset_id: datasetId,
+    });
+    assert.equal(scan.status, 400);
+    assert.match(JSON.stringify(scan.body), /expected type \\"trigger\\" .* or \\"dataset\\"/);
+  });
+});
