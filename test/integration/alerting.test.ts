@@ -454,6 +454,72 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     );
   });
 
+  it('a drift window whose p-value is under alpha fires a statistical rule, linked to the window', async () => {
+    const created = await api<{ id: string }>('POST', '/v1/rules', {
+      name: 'prediction drift',
+      metric: 'drift.prediction.chi_square',
+      condition: { type: 'statistical', alpha: 0.01 },
+      channel_ids: [channels.hook],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const rules = await api<{ items: { name: string }[] }>(
+      'GET',
+      '/v1/rules?model_id=flaky',
+      undefined,
+      viewerKey,
+    );
+    assert.deepEqual(
+      rules.body.items.map((rule) => rule.name),
+      ['backdoor answers its trigger', 'canary flips', 'prediction drift'],
+      'rules for every model and the rule for this one',
+    );
+    const window = (pValue: number, end: number, verdict = 'drift') => ({
+      model_id: 'drifting',
+      metric: 'prediction',
+      detector: 'chi_square',
+      window_start: end - 300_000,
+      window_end: end,
+      statistic: 42.5,
+      p_value: pValue,
+      effect_size: 0.4,
+      sample_size: 500,
+      reference_size: 5_000,
+      verdict,
+    });
+    const now = Date.now();
+    await app!.get(EventBus).publish('metrics', [
+      { key: 'drifting', value: JSON.stringify(window(0.2, now - 1_000, 'ok')) },
+      { key: 'drifting', value: JSON.stringify(window(0.0004, now)) },
+    ]);
+    const alert = await waitForAlert('drifting', 'firing');
+    assert.equal(alert.value, 0.0004);
+    assert.equal(alert.threshold, 0.01);
+    const hook = await eventually(async () =>
+      receiver.at('/hook').find((request) => (request.json as WebhookBody).alerts[0].id === alert.id),
+    );
+    const [notified] = (hook.json as WebhookBody).alerts;
+    assert.match(notified.summary, /drift.prediction.chi_square = 42.5, p-value 0.0004/);
+    assert.match(notified.links.model_stats, /\/v1\/models\/drifting\/stats\?from=.*&to=/);
+  });
+
+  it('deleting a rule resolves its open alerts', async () => {
+    const [alert] = await alertsOf('flaky', 'firing');
+    const rules = await api<{ items: { id: string; name: string }[] }>('GET', '/v1/rules?model_id=flaky');
+    const rule = rules.body.items.find((item) => item.name === 'canary flips')!;
+    assert.equal((await api('DELETE', `/v1/rules/${rule.id}`, undefined, viewerKey)).status, 403);
+    assert.equal((await api('DELETE', `/v1/rules/${rule.id}`)).status, 204);
+    const { body } = await api<Alert & { resolution: string }>(
+      'GET',
+      `/v1/alerts/${alert.id}`,
+      undefined,
+      viewerKey,
+    );
+    assert.equal(body.state, 'resolved');
+    assert.equal(body.resolution, 'rule-deleted');
+    await eventually(async () => alertEvents.find((e) => e.alert_id === alert.id && e.state === 'resolved'));
+    assert.equal((await api('GET', `/v1/rules/${rule.id}`)).status, 404);
+  });
+
   it('a delivery interrupted by a shutdown is sent by the next alerter on the same database', async () => {
     const created = await api<{ id: string }>('POST', '/v1/channels', {
       name: 'slow',

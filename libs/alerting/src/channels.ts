@@ -88,8 +88,10 @@ export function channelSecrets(kind: ChannelKind, config: ChannelConfig): string
     .map((path) => getPath(config as unknown as Record<string, unknown>, path))
     .filter((value): value is string => typeof value === 'string' && value.length > 0);
   if (kind === 'webhook') {
-    const password = safeUrl((config as WebhookConfig).url)?.password;
-    if (password) values.push(password, decodeURIComponent(password));
+    const url = safeUrl((config as WebhookConfig).url);
+    if (url?.password) values.push(url.password, decodeURIComponent(url.password));
+    for (const [name, value] of url?.searchParams ?? [])
+      if (SECRET_HEADER.test(name) && value) values.push(value, encodeURIComponent(value));
   }
   return values;
 }
@@ -116,9 +118,12 @@ export function redactChannelConfig<T extends ChannelConfig>(kind: ChannelKind, 
     } else setPath(copy, path, REDACTED_SECRET);
   }
   if (kind === 'webhook') {
+    // A token in the URL (userinfo or a secret-looking query parameter) is as secret as the signing key.
     const url = safeUrl(String(copy.url));
-    if (url?.password) {
-      url.password = 'redacted';
+    if (url) {
+      if (url.password) url.password = 'redacted';
+      for (const name of [...url.searchParams.keys()])
+        if (SECRET_HEADER.test(name)) url.searchParams.set(name, 'redacted');
       copy.url = url.toString();
     }
   }
@@ -137,6 +142,10 @@ export function keepRedactedSecrets<T extends ChannelConfig>(kind: ChannelKind, 
       kind === 'slack' && typeof value === 'string' && value.endsWith(`/${REDACTED_SECRET}`);
     if (value === REDACTED_SECRET || redactedSlack)
       setPath(merged, path, getPath(stored as unknown as Record<string, unknown>, path));
+  }
+  if (kind === 'webhook') {
+    const storedUrl = (stored as WebhookConfig).url;
+    if (merged.url === redactChannelConfig(kind, stored as WebhookConfig).url) merged.url = storedUrl;
   }
   return merged as unknown as T;
 }

@@ -162,7 +162,7 @@ describe('Slack, PagerDuty and e-mail renderings', () => {
 describe('channel secrets', () => {
   it('are redacted for the API, and a redacted value sent back keeps the stored secret', () => {
     const webhook = {
-      url: 'https://user:pw-1234@hooks.example/x',
+      url: 'https://user:pw-1234@hooks.example/x?token=tk-98765&team=ml',
       secret: 'webhook-secret-0123456789',
       headers: { Authorization: 'Bearer abc123', 'X-Team': 'ml' },
     };
@@ -170,11 +170,17 @@ describe('channel secrets', () => {
     assert.equal(shown.secret, REDACTED_SECRET);
     assert.equal(shown.headers!.Authorization, REDACTED_SECRET);
     assert.equal(shown.headers!['X-Team'], 'ml');
-    assert.doesNotMatch(JSON.stringify(shown), /pw-1234|webhook-secret|abc123/);
+    assert.doesNotMatch(JSON.stringify(shown), /pw-1234|webhook-secret|abc123|tk-98765/);
+    assert.equal(shown.url, 'https://user:redacted@hooks.example/x?token=redacted&team=ml');
     assert.equal(webhook.secret, 'webhook-secret-0123456789', 'the original is untouched');
     const merged = keepRedactedSecrets('webhook', webhook, { ...shown, url: 'https://hooks.example/y' });
     assert.equal(merged.secret, webhook.secret);
     assert.equal(merged.headers!.Authorization, 'Bearer abc123');
+    assert.equal(
+      keepRedactedSecrets('webhook', webhook, shown).url,
+      webhook.url,
+      'the URL as shown keeps its tokens',
+    );
 
     const slack = { webhook_url: 'https://hooks.slack.com/services/T000/B000/XXXX' };
     assert.deepEqual(redactChannelConfig('slack', slack), {
