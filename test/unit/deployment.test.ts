@@ -416,6 +416,44 @@ describe('deployment: docker-compose.yml', () => {
   });
 });
 
+describe('deployment: operations guide', () => {
+  const guide = read('docs', 'operations.md');
+
+  it('lists only metrics the apps export, with their kind', () => {
+    const exported = new Map<string, string>();
+    const walk = (directory: string) => {
+      for (const entry of readdirSync(directory, { withFileTypes: true })) {
+        const full = path.join(directory, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.name.endsWith('.ts'))
+          for (const [, kind, name] of readFileSync(full, 'utf8').matchAll(
+            /\.(counter|gauge|histogram)\(\{\s*name:\s*'([a-z0-9_]+)'/g,
+          ))
+            exported.set(name, kind);
+      }
+    };
+    walk(path.join(ROOT, 'libs'));
+    const rows = [...guide.matchAll(/^\|\s*`(tripline_[a-z0-9_]+)`\s*\|\s*(counter|gauge|histogram)\b/gm)];
+    assert.ok(rows.length >= 8, 'the metrics table');
+    for (const [, name, kind] of rows)
+      assert.equal(exported.get(name), kind, `${name} is a ${kind} in the code`);
+    for (const [expression] of guide.matchAll(/^\s*expr: .*$/gm)) {
+      for (const [name] of expression.matchAll(/tripline_[a-z0-9_]+/g)) {
+        const base = name.replace(/_(bucket|sum|count)$/, '');
+        assert.ok(exported.has(name) || exported.get(base) === 'histogram', `alert rule uses ${name}`);
+      }
+    }
+  });
+
+  it('points at files that exist', () => {
+    const paths = [...guide.matchAll(/`((?:apps|libs|deploy|dashboards|docs|test|bench)\/[^`\s]+)`/g)].map(
+      (match) => match[1].replace(/\/$/, ''),
+    );
+    assert.ok(paths.length >= 5);
+    for (const file of paths) assert.ok(existsSync(path.join(ROOT, file)), `${file} exists`);
+  });
+});
+
 describe('deployment: Helm chart', () => {
   const chartDirectory = path.join(DEPLOY, 'helm', 'tripline');
   const chart = parseYaml(readFileSync(path.join(chartDirectory, 'Chart.yaml'), 'utf8')) as Record<
