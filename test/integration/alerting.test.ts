@@ -9,7 +9,7 @@ import { PostgresModule } from '@tripline/postgres';
 import { OperabilityModule } from '@tripline/server';
 import { EventBus, TransportModule, type Subscription } from '@tripline/transport';
 import { createTestDatabase, eventually, freePort, kafkaBrokers, uniqueName } from '@tripline/testing';
-import { AlerterModule } from '../../libs/alerter/src';
+import { AlertEvaluator, AlerterModule } from '../../libs/alerter/src';
 import { HttpReceiver, SmtpReceiver } from './alerting-receivers';
 
 const ADMIN_KEY = 'tl_alerting-integration-admin-key-0123';
@@ -500,6 +500,31 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     const [notified] = (hook.json as WebhookBody).alerts;
     assert.match(notified.summary, /drift.prediction.chi_square = 42.5, p-value 0.0004/);
     assert.match(notified.links.model_stats, /\/v1\/models\/drifting\/stats\?from=.*&to=/);
+  });
+
+  it('consumer lag is observed per group and topic: an ingestor that never consumed is behind', async () => {
+    const created = await api<{ id: string }>('POST', '/v1/rules', {
+      name: 'history is behind',
+      metric: 'consumer_lag',
+      selector: { labels: { group: `${prefix}ingestor`, topic: `${prefix}evaluations.v1` } },
+      condition: { type: 'threshold', op: '>', value: 5 },
+      channel_ids: [channels.hook],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await app!.get(AlertEvaluator).observeLag();
+    const { body } = await api<{ items: (Alert & { labels: Record<string, string>; summary: string })[] }>(
+      'GET',
+      `/v1/alerts?rule_id=${created.body.id}&state=firing`,
+      undefined,
+      viewerKey,
+    );
+    assert.equal(body.items.length, 1);
+    assert.equal(body.items[0].labels.unit, 'messages');
+    assert.ok(body.items[0].value > 5, `lag ${body.items[0].value}`);
+    assert.match(
+      body.items[0].summary,
+      new RegExp(`consumer group ${prefix}ingestor on ${prefix}evaluations.v1`),
+    );
   });
 
   it('deleting a rule resolves its open alerts', async () => {
