@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
+
+/**
+ * Issue 8, the authorization matrix: every route under /v1/ in the OpenAPI document, every method,
+ * called with no key, an unknown key, and keys of each role and of the ingest scope. The expected
+ * answer comes from the method default (reads need a viewer, anything else an operator) and the
+ * small table of exceptions below; a route that behaves otherwise fails the test until it is
+ * looked at and, if deliberate, added to the table.
+ */
+
+type Role = 'viewer' | 'operator' | 'admin';
+type Requirement = { role: Role } | { scope: 'ingest' };
+
+/** Routes that declare their own requirement (@RequireRole / @RequireScope above the method default). */
+const EXCEPTIONS: Record<string, Requirement> = {
+  'POST /v1/events': { scope: 'ingest' },
+  'POST /v1/feedback': { scope: 'ingest' },
+  'GET /v1/keys': { role: 'admin' },
+  'POST /v1/keys': { role: 'admin' },
+  'DELETE /v1/keys/{id}': { role: 'admin' },
+  'DELETE /v1/models/{id}': { role: 'admin' },
+};
+
+const byDefault = (method: string): Requirement =>
+  ['GET', 'HEAD', 'OPTIONS'].includes(method) ? { role: 'viewer' } : { role: 'operator' };
+
+const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
+
+interface Caller {
+  name: string;
+  authorization?: string;
+  role?: Role;
+  scopes?: 'ingest'[];
+}
+
+function grants(caller: Caller, requirement: Requirement): boolean {
+  if ('scope' in requirement)
+    return caller.role === 'admin' || (caller.scopes ?? []).includes(requirement.scope);
+  return caller.role !== undefined && RANK[caller.role] >= RANK[requirement.role];
+}
+
+const describeRequirement = (requirement: Requirement) =>
+  'scope' in requirement ? `the ${requirement.scope} scope` : `role ${requirement.role}`;
+
+const ADMIN_KEY = `tl_authz-e2e-bootstrap-${randomBytes(12).toString('hex')}`;
+const DUMMY_ID = '00000000-0000-4000-8000-000000000000';
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+describe('authorization matrix over every /v1/ route', () => {
+  const scratch = temporaryDirectory();
+  let app: RunningApp;
+  const secrets: string[] = [ADMIN_KEY];
+  const bodies: { what: string; text: string }[] = [];
+  let callers: Caller[] = [];
+
+  const call = async (method: string, path: string, authorization?: string) => {
+    const mutation = !['GET', 'HEAD', 'DELETE'].includes(method);
+    const response = await fetch(`${app.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(authorization ? { authorization } : {}),
+        ...(mutation ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(mutation ? { body: '{}' } : {}),
+    });
+    const text = await response.text();
+    bodies.push({ what: `${method} ${path}`, text });
+    return { status: response.status, text };
+  };
+
+  before(async () => {
+    app = await startApp('standalone', { TRIPLINE_DATA_DIR: scratch.path, TRIPLINE_ADMIN_KEY: ADMIN_KEY });
+    const issue = async (name: string, grant: { role?: Role; scopes?: 'ingest'[] }) => {
+      const response = await fetch(`${app.baseUrl}/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, ...grant }),
+      });
+      assert.equal(response.status, 201, await response.clone().text());
+      const { key } = (await response.json()) as { key: string };
+      secrets.push(key);
+      return { name, authorization: `Bearer ${key}`, ...grant } satisfies Caller;
+    };
+    const unknown = `tl_${randomBytes(32).toString('base64url')}`;
+    callers = [
+      { name: 'no key' },
+      { name: 'an unknown key', authorization: `Bearer ${unknown}` },
+      { name: 'the admin key’s hash as a key', authorization: `Bearer ${sha256(ADMIN_KEY)}` },
+      {
+        name: 'the admin key as Basic credentials',
+        authorization: `Basic ${Buffer.from(`x:${ADMIN_KEY}`).toString('base64')}`,
+      },
+      await issue('viewer', { role: 'viewer' }),
+      await issue('operator', { role: 'operator' }),
+      await issue('admin', { role: 'admin' }),
+      await issue('ingest only', { scopes: ['ingest'] }),
+    ];
+  });
+
+  after(async () => {
+    await app?.stop();
+    scratch.remove();
+  });
+
+  it('answers 401 without a valid key and 403 exactly where the role or scope is missing, on every route', async (t) => {
+    const document = (await (await fetch(`${app.baseUrl}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(document.paths)
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, methods]) =>
+        Object.keys(methods)
+          .filter((method) => ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'].includes(method))
+          .map((method) => ({ method: method.toUpperCase(), path })),
+      );
+    const names = new Set(routes.map((route) => `${route.method} ${route.path}`));
+    // The enumeration is not vacuous: the documented interface is all there.
+    for (const expected of [
+      'POST /v1/events',
+      'POST /v1/feedback',
+      'GET /v1/models',
+      'GET /v1/models/{id}/stats',
+      'GET /v1/datasets',
+      'GET /v1/schedules',
+      'POST /v1/evaluations',
+      'POST /v1/scans',
+      ...Object.keys(EXCEPTIONS),
+    ])
+      assert.ok(names.has(expected), `${expected} is not in /docs-json (a stale table row, or a lost route)`);
+
+    const failures: string[] = [];
+    const serverErrors: string[] = [];
+    for (const { method, path } of routes) {
+      const key = `${method} ${path}`;
+      const requirement = EXCEPTIONS[key] ?? byDefault(method);
+      const concrete = path.replace(/\{[^}]+\}/g, DUMMY_ID);
+      for (const caller of callers) {
+        const { status, text } = await call(method, concrete, caller.authorization);
+        const expected = !caller.role && !caller.scopes ? 401 : grants(caller, requirement) ? 'allowed' : 403;
+        const ok = expected === 'allowed' ? status !== 401 && status !== 403 : status === expected;
+        if (!ok)
+          failures.push(
+            `${key} with ${caller.name}: ${status}, expected ${expected} (${describeRequirement(requirement)}, ` +
+              `${key in EXCEPTIONS ? 'from the table of exceptions' : 'the method default'}). If the route deliberately ` +
+              `needs something else, add it to EXCEPTIONS. ${text.slice(0, 160)}`,
+          );
+        if (expected !== 401 && status === 403 && !/needs .+; this key has/.test(text))
+          failures.push(
+            `${key} with ${caller.name}: a 403 that does not say what is needed: ${text.slice(0, 160)}`,
+          );
+        if (status >= 500) serverErrors.push(`${key} with ${caller.name}: ${status}`);
+      }
+    }
+    t.diagnostic(
+      `${routes.length} routes × ${callers.length} callers; 5xx on dummy parameters: ${serverErrors.length ? serverErrors.join('; ') : 'none'}`,
+    );
+    assert.deepEqual(failures, []);
+  });
+
+  it('never answers with an API key secret or a key hash', async () => {
+    for (const path of ['/health', '/metrics', '/docs-json', '/v1/keys']) {
+      await call('GET', path, callers.find((caller) => caller.role === 'admin')!.authorization);
+    }
+    const listed = bodies.find((body) => body.what === 'GET /v1/keys' && body.text.includes('"items"'));
+    assert.ok(listed, 'the key list was read');
+    assert.ok(bodies.length > 100, `only ${bodies.length} answers collected`);
+    const forbidden = secrets.flatMap((secret) => [
+      { what: 'a key secret', text: secret },
+      { what: 'a key secret without its prefix', text: secret.slice(3) },
+      { what: 'a key hash', text: sha256(secret) },
+      { what: 'a key hash (upper case)', text: sha256(secret).toUpperCase() },
+    ]);
+    const leaks = bodies.flatMap((body) =>
+      forbidden
+        .filter((needle) => body.text.includes(needle.text))
+        .map((needle) => `${body.what}: ${needle.what}`),
+    );
+    assert.deepEqual(leaks, []);
+  });
+});
