@@ -79,19 +79,17 @@ describe('two evaluator replicas on one PostgreSQL', () => {
       .slice(0, 50)
       .map((sentence) => JSON.stringify({ text: sentence.text, label: sentence.label }))
       .join('\n');
-    const dataset = await first
-      .get(DatasetService)
-      .upload(
-        {
-          name: 'small',
-          kind: 'clean',
-          format: 'jsonl',
-          modelId: 'replicated',
-          uploadedBy: 'test',
-          maxBytes: 1e6,
-        },
-        Readable.from([rows]),
-      );
+    const dataset = await first.get(DatasetService).upload(
+      {
+        name: 'small',
+        kind: 'clean',
+        format: 'jsonl',
+        modelId: 'replicated',
+        uploadedBy: 'test',
+        maxBytes: 1e6,
+      },
+      Readable.from([rows]),
+    );
     const schedule = await first
       .get(ScheduleService)
       .create({ modelId: 'replicated', datasetIds: [dataset.id], cron: '* * * * * *' });
