@@ -160,6 +160,17 @@ export const environmentSchema = z.object({
     .default(86_400),
   DRIFT_REFERENCE_PERIOD: optionalText.pipe(referencePeriod.optional()),
   DRIFT_MIN_SAMPLES: z.coerce.number().int().min(2, 'expected an integer >= 2').max(1_000_000).default(200),
+  /**
+   * Standalone only: seed a demo workspace on an empty data directory and run the demo scenario
+   * (served model swapped for a backdoored one); a data directory the demo seeded resumes it.
+   */
+  TRIPLINE_DEMO: z.enum(['true', 'false'], { error: 'expected "true" or "false"' }).default('true'),
+  TRIPLINE_DEMO_SWAP_AFTER_SECONDS: z.coerce
+    .number()
+    .int('expected whole seconds')
+    .min(1, 'expected seconds >= 1')
+    .max(7 * 86_400, 'expected at most 604800 seconds (7 days)')
+    .default(180),
   DRIFT_ALPHA: z.coerce
     .number()
     .gt(0, 'expected a probability in (0, 0.5]')
