@@ -13,6 +13,7 @@ import {
   generateSigningKeyPair,
   MANIFEST_FILE_NAME,
   signManifest,
+  verifyArtefact,
   verifyManifest,
   verifyManifestSignature,
   type ArtefactManifest,
@@ -157,6 +158,29 @@ describe('Ed25519 manifest signatures', () => {
     assert.match(
       (verifyManifestSignature(manifest, keys.publicKeyPem) as { reason: string }).reason,
       /not signed/,
+    );
+  });
+
+  it('a folder and manifest rewritten together pass the digests but not the signature', async () => {
+    const folder = path.join(scratch.path, 'resigned');
+    writeModelFolder(folder, buildDemoModels().clean);
+    const keys = generateSigningKeyPair();
+    const signed = signManifest(await buildManifest(folder), keys.privateKeyPem);
+    assert.equal((await verifyArtefact(folder, signed, [keys.publicKeyPem])).ok, true);
+    // An attacker who can write both the files and the stored manifest recomputes the digests...
+    appendFileSync(path.join(folder, 'tokenizer.json'), ' ');
+    const rewritten = { ...(await buildManifest(folder)), signature: signed.signature };
+    assert.equal((await verifyManifest(folder, rewritten)).ok, true);
+    // ...but cannot sign them.
+    const result = await verifyArtefact(folder, rewritten, [keys.publicKeyPem]);
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.problems.map((problem) => [problem.kind, problem.path]),
+      [['signature', '(manifest)']],
+    );
+    assert.match(
+      new ArtefactIntegrityError(result).message,
+      /\(manifest\): signature refused: the signature by key/,
     );
   });
 

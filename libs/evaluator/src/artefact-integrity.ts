@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   Inject,
@@ -17,7 +18,8 @@ import {
   ArtefactIntegrityError,
   buildManifest,
   describeProblem,
-  verifyManifest,
+  splitPemBlocks,
+  verifyArtefact,
   type VerificationResult,
 } from '@tripline/supply-chain';
 import { EventBus } from '@tripline/transport';
@@ -78,6 +80,23 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
   async verifyBeforeLoad(version: ModelVersion): Promise<void> {
     if (version.adapter.kind !== 'onnx') return;
     const folder = resolveModelFolder(version.adapter.path, this.environment.TRIPLINE_MODELS_DIR);
+    const trusted = await this.trustedKeys();
+    if (!version.manifest && trusted) {
+      const result: VerificationResult = {
+        ok: false,
+        folder,
+        checked: 0,
+        problems: [
+          {
+            kind: 'signature',
+            path: '(manifest)',
+            reason: 'the version has no manifest, and signed ones are required',
+          },
+        ],
+      };
+      await this.record(version, result, 'load');
+      throw new ArtefactIntegrityError(result);
+    }
     if (!version.manifest) {
       version.manifest = await buildManifest(folder);
       await this.versions.update({ id: version.id }, { manifest: version.manifest });
@@ -86,7 +105,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
       );
       return;
     }
-    const result = await verifyManifest(folder, version.manifest);
+    const result = await verifyArtefact(folder, version.manifest, trusted);
     await this.record(version, result, 'load');
     if (!result.ok) throw new ArtefactIntegrityError(result);
   }
@@ -97,6 +116,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
       (version) => version.adapter.kind === 'onnx' && version.manifest,
     );
     let failed = 0;
+    const trusted = await this.trustedKeys();
     for (const version of versions) {
       let result: VerificationResult;
       try {
@@ -104,7 +124,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
           (version.adapter as { path: string }).path,
           this.environment.TRIPLINE_MODELS_DIR,
         );
-        result = await verifyManifest(folder, version.manifest!);
+        result = await verifyArtefact(folder, version.manifest!, trusted);
       } catch (error) {
         // A folder that is gone or unreadable cannot be loaded either: that is a finding, not a crash.
         result = {
@@ -120,6 +140,12 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
       await this.record(version, result, 'schedule');
     }
     return { checked: versions.length, failed };
+  }
+
+  /** The public keys of TRIPLINE_MANIFEST_KEYS, read afresh each check so a rotated file takes effect. */
+  private async trustedKeys(): Promise<string[] | undefined> {
+    const file = this.environment.TRIPLINE_MANIFEST_KEYS;
+    return file ? splitPemBlocks(await readFile(file, 'utf8')) : undefined;
   }
 
   private async record(version: ModelVersion, result: VerificationResult, check: Check): Promise<void> {

@@ -2,7 +2,8 @@ import { BadRequestException, ConflictException } from '@nestjs/common';
 import { OnnxRepresentations, resolveModelFolder } from '@tripline/adapters';
 import type { Environment } from '@tripline/config';
 import { DatasetScan, NO_SOURCE, type DatasetScanReport } from '@tripline/poisoning';
-import { ArtefactIntegrityError, assertManifest } from '@tripline/supply-chain';
+import { readFile } from 'node:fs/promises';
+import { ArtefactIntegrityError, splitPemBlocks, verifyArtefact } from '@tripline/supply-chain';
 import type { DatasetService } from './dataset.service';
 import type { ModelRegistry } from './model-registry.service';
 
@@ -54,13 +55,18 @@ export async function scanStoredDataset(
       );
     const folder = resolveModelFolder(version.adapter.path, services.environment.TRIPLINE_MODELS_DIR);
     if (version.manifest) {
+      const keysFile = services.environment.TRIPLINE_MANIFEST_KEYS;
+      const trusted = keysFile ? splitPemBlocks(await readFile(keysFile, 'utf8')) : undefined;
+      let result;
       try {
-        await assertManifest(folder, version.manifest);
+        result = await verifyArtefact(folder, version.manifest, trusted);
       } catch (error) {
-        if (error instanceof ArtefactIntegrityError)
-          throw new ConflictException(`model_id: refusing to load the model: ${error.message}`);
         throw new BadRequestException(`model_id: ${(error as Error).message}`);
       }
+      if (!result.ok)
+        throw new ConflictException(
+          `model_id: refusing to load the model: ${new ArtefactIntegrityError(result).message}`,
+        );
     }
     representations = new OnnxRepresentations(folder, { batchSize: version.adapter.batchSize });
     modelVersion = version.version;

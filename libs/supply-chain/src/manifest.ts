@@ -33,7 +33,8 @@ export const MANIFEST_FILE_NAME = 'tripline-manifest.json';
 export type IntegrityProblem =
   | { kind: 'modified'; path: string; expected: string; actual: string; expectedBytes: number; bytes: number }
   | { kind: 'missing'; path: string; expected: string }
-  | { kind: 'extra'; path: string; actual: string };
+  | { kind: 'extra'; path: string; actual: string }
+  | { kind: 'signature'; path: string; reason: string };
 
 export interface VerificationResult {
   ok: boolean;
@@ -166,6 +167,8 @@ export function describeProblem(problem: IntegrityProblem): string {
       return `${problem.path}: missing (expected sha256 ${problem.expected})`;
     case 'extra':
       return `${problem.path}: not in the manifest (found sha256 ${problem.actual})`;
+    case 'signature':
+      return `${problem.path}: signature refused: ${problem.reason}`;
   }
 }
 

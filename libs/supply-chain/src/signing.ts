@@ -7,7 +7,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import type { ArtefactManifest } from './manifest';
+import { verifyManifest, type ArtefactManifest, type VerificationResult } from './manifest';
 
 /**
  * JSON with object keys sorted by UTF-16 code units and no whitespace (RFC 8785 for the values a
@@ -128,4 +128,24 @@ export function verifyManifestSignature(
 /** The PEM blocks of a file that may hold several public keys, one after the other. */
 export function splitPemBlocks(text: string): string[] {
   return text.match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? [];
+}
+
+/**
+ * The full check of a model folder: with trusted keys, the manifest's signature first (a manifest
+ * rewritten where it is stored, digests and all, fails here), then every file's digest.
+ */
+export async function verifyArtefact(
+  folder: string,
+  manifest: ArtefactManifest,
+  trustedPublicKeyPems?: readonly string[],
+): Promise<VerificationResult> {
+  const result = await verifyManifest(folder, manifest);
+  if (trustedPublicKeyPems === undefined) return result;
+  const verdict = verifyManifestSignature(manifest, trustedPublicKeyPems);
+  if (verdict.valid) return result;
+  return {
+    ...result,
+    ok: false,
+    problems: [{ kind: 'signature', path: '(manifest)', reason: verdict.reason }, ...result.problems],
+  };
 }
