@@ -502,6 +502,42 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     assert.match(notified.links.model_stats, /\/v1\/models\/drifting\/stats\?from=.*&to=/);
   });
 
+  it('a rule with `for` keeps the alert pending, unpublished, until the condition has held that long', async () => {
+    const created = await api<{ id: string }>('POST', '/v1/rules', {
+      name: 'macro-F1 low for a while',
+      metric: 'macro_f1',
+      condition: { type: 'threshold', op: '<', value: 0.5 },
+      for_seconds: 2,
+      channel_ids: [channels.hook],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await publish(
+      evaluation('slow-burn', { dataset_kind: 'clean', macro_f1: 0.3, attack_success_rate: null }),
+    );
+    const pending = await waitForAlert('slow-burn', 'pending');
+    // Nothing contradicts it, so the periodic check fires it once two seconds have passed.
+    const firing = (await waitForAlert('slow-burn', 'firing')) as Alert & {
+      active_since: string;
+      fired_at: string;
+    };
+    assert.equal(firing.id, pending.id);
+    assert.ok(Date.parse(firing.fired_at) - Date.parse(firing.active_since) >= 2_000);
+    await eventually(async () => alertEvents.find((e) => e.alert_id === firing.id));
+    assert.deepEqual(
+      alertEvents.filter((e) => e.alert_id === firing.id).map((e) => e.state),
+      ['firing'],
+      'the pending phase was never published',
+    );
+    const deliveries = await eventually(async () => {
+      const items = await deliveriesOf(firing.id);
+      return items[0]?.status === 'delivered' ? items : undefined;
+    });
+    assert.deepEqual(
+      deliveries.map((delivery) => delivery.event),
+      ['firing'],
+    );
+  });
+
   it('consumer lag is observed per group and topic: an ingestor that never consumed is behind', async () => {
     const created = await api<{ id: string }>('POST', '/v1/rules', {
       name: 'history is behind',
