@@ -1,0 +1,5 @@
+export * from './allow-list';
+export * from './citation-rule';
+export * from './injection-patterns';
+export * from './knowledge-base-scan';
+export * from './similarity';
