@@ -502,6 +502,48 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     assert.match(notified.links.model_stats, /\/v1\/models\/drifting\/stats\?from=.*&to=/);
   });
 
+  it('alerts of one rule that share the group_by labels are notified together; PagerDuty still gets one event per alert', async () => {
+    const created = await api<{ id: string }>('POST', '/v1/rules', {
+      name: 'a trigger pins the label',
+      metric: 'trigger_attack_success_rate',
+      selector: { model_id: 'multi-trigger' },
+      condition: { type: 'threshold', op: '>', value: 0.5 },
+      group_by: ['model_id'],
+      channel_ids: [channels.hook, channels.pagerduty],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await publish(
+      evaluation('multi-trigger', {
+        attack_success_rate: 0.3,
+        per_trigger_attack_success: { 'custom:cf': 0.9, 'rare-token-mn': 0.8, 'zero-width': 0.1 },
+      }),
+    );
+    const alerts = await eventually(async () => {
+      const items = await alertsOf('multi-trigger', 'firing');
+      return items.length === 2 ? items : undefined;
+    });
+    const grouped = await eventually(async () =>
+      receiver
+        .at('/hook')
+        .map((request) => request.json as WebhookBody)
+        .find((body) => body.alerts.some((alert) => alert.model_id === 'multi-trigger')),
+    );
+    assert.deepEqual(
+      grouped.alerts.map((alert) => alert.id).sort(),
+      alerts.map((alert) => alert.id).sort(),
+      'one webhook carries both alerts',
+    );
+    const pagerDuty = await eventually(async () => {
+      const fingerprints = new Set(alerts.map((alert) => alert.fingerprint));
+      const events = receiver
+        .at('/pagerduty')
+        .map((request) => request.json as { dedup_key: string })
+        .filter((event) => fingerprints.has(event.dedup_key));
+      return events.length === 2 ? events : undefined;
+    });
+    assert.equal(new Set(pagerDuty.map((event) => event.dedup_key)).size, 2);
+  });
+
   it('a rule with `for` keeps the alert pending, unpublished, until the condition has held that long', async () => {
     const created = await api<{ id: string }>('POST', '/v1/rules', {
       name: 'macro-F1 low for a while',
