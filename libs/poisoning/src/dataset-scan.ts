@@ -3,7 +3,7 @@ import { activationClustering, type ActivationClusteringOptions } from './activa
 import { classOutliers, type ClassOutlierOptions } from './class-outliers';
 import { FeatureAccumulator, type FeatureOptions, type ScanFeatures, type ScanRow } from './features';
 import { knnLabelDisagreement, type KnnOptions } from './knn-disagreement';
-import { nearDuplicates, type NearDuplicateOptions } from './near-duplicates';
+import { duplicateClusters, nearDuplicates, type NearDuplicateOptions } from './near-duplicates';
 import {
   DEFAULT_HASHING_DIMENSION,
   givenRepresentations,
@@ -174,15 +174,17 @@ export function scanFeatures(
     progress(name, features.rows, features.rows);
     return outcome;
   };
+  // Duplicate clusters first: the token test counts copies once.
+  const clusters = duplicateClusters(features, options.nearDuplicates);
   const outcomes: DetectorOutcome[] = [
-    run('token-association', () => tokenAssociation(features, options.tokenAssociation)),
+    run('token-association', () => tokenAssociation(features, options.tokenAssociation, clusters)),
     run('knn-label-disagreement', () =>
       knnLabelDisagreement(features, representations, { seed, ...options.knn }, (done, total) =>
         progress('knn-label-disagreement', done, total),
       ),
     ),
     run('class-outlier', () => classOutliers(features, representations, options.classOutliers)),
-    run('near-duplicate', () => nearDuplicates(features, options.nearDuplicates)),
+    run('near-duplicate', () => nearDuplicates(features, options.nearDuplicates, clusters)),
     run('spectral-signature', () =>
       spectralSignature(features, representations, { seed, ...options.spectralSignature }),
     ),

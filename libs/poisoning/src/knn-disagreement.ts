@@ -51,15 +51,24 @@ export function knnLabelDisagreement(
   };
   const isReference = new Uint8Array(rows);
   for (const r of reference) isReference[r] = 1;
+  // Bag-of-words vectors are mostly zeros: a row's few non-zero coordinates against a reference
+  // row's dense ones is the same dot product at a fraction of the cost.
+  const sparse = sparseRows(values, rows, dimension);
   for (let i = 0; i < rows; i++) {
     const x = i * dimension;
+    const from = sparse ? sparse.start[i] : 0;
+    const to = sparse ? sparse.start[i + 1] : 0;
     for (let m = 0; m < reference.length; m++) {
       const j = reference[m];
       // Pairs of reference rows are computed once, from the lower index, and offered both ways.
       if (j === i || (isReference[i] && j < i)) continue;
       const y = j * dimension;
       let similarity = 0;
-      for (let d = 0; d < dimension; d++) similarity += values[x + d] * values[y + d];
+      if (sparse) {
+        for (let p = from; p < to; p++) similarity += sparse.values[p] * values[y + sparse.index[p]];
+      } else {
+        for (let d = 0; d < dimension; d++) similarity += values[x + d] * values[y + d];
+      }
       offer(i, j, similarity);
       if (isReference[i]) offer(j, i, similarity);
     }
@@ -110,4 +119,27 @@ export function knnLabelDisagreement(
       meanDisagreement: formatNumber(scores.reduce((sum, score) => sum + score, 0) / Math.max(rows, 1), 3),
     },
   };
+}
+
+/** The non-zero coordinates of each row (compressed sparse rows), when under a quarter are non-zero. */
+function sparseRows(values: Float32Array, rows: number, dimension: number) {
+  let nonZero = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) nonZero++;
+  if (nonZero > values.length / 4) return undefined;
+  const start = new Uint32Array(rows + 1);
+  const index = new Uint32Array(nonZero);
+  const kept = new Float32Array(nonZero);
+  let p = 0;
+  for (let i = 0; i < rows; i++) {
+    start[i] = p;
+    for (let d = 0; d < dimension; d++) {
+      const value = values[i * dimension + d];
+      if (value !== 0) {
+        index[p] = d;
+        kept[p++] = value;
+      }
+    }
+  }
+  start[rows] = p;
+  return { start, index, values: kept };
 }

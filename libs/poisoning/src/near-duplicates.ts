@@ -17,19 +17,16 @@ export interface DuplicateCluster {
 }
 
 /**
- * Near-duplicate clusters: rows with the same normalised text, or whose MinHash signatures
- * estimate a Jaccard similarity of at least `threshold`, found with locality-sensitive hashing
- * (banded MinHash) and joined by union–find. Copies are how a small poison is amplified, and a copy
- * labelled differently from its twin is a flipped label. A row in a cluster of size s scores
- * 0.5 × (1 − 1/s) + 0.5 × (share of the others labelled differently); conflicting labels flag it.
+ * The duplicate cluster of every row, as the least row index in it: rows with the same normalised
+ * text, or whose MinHash signatures estimate a Jaccard similarity of at least `threshold` (banded
+ * locality-sensitive hashing, joined by union–find). A row without copies is its own cluster.
  */
-export function nearDuplicates(features: ScanFeatures, options: NearDuplicateOptions = {}): DetectorOutcome {
-  const { rows, labels, labelOf, lineOf, digests, minHashes, minHashSize } = features;
+export function duplicateClusters(features: ScanFeatures, options: NearDuplicateOptions = {}): Int32Array {
+  const { rows, digests, minHashes, minHashSize } = features;
   const threshold = options.threshold ?? 0.8;
   const bands = Math.max(1, Math.min(options.bands ?? 16, minHashSize));
   const perBand = Math.floor(minHashSize / bands);
   const maxPairwise = options.maxPairwiseBucket ?? 64;
-
   const parent = Int32Array.from({ length: rows }, (_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]];
@@ -39,8 +36,6 @@ export function nearDuplicates(features: ScanFeatures, options: NearDuplicateOpt
     const [x, y] = [find(a), find(b)];
     if (x !== y) parent[Math.max(x, y)] = Math.min(x, y);
   };
-  const exactPair = (a: number, b: number) =>
-    digests[2 * a] === digests[2 * b] && digests[2 * a + 1] === digests[2 * b + 1];
   const similarity = (a: number, b: number) => {
     let same = 0;
     for (let h = 0; h < minHashSize; h++)
@@ -78,9 +73,28 @@ export function nearDuplicates(features: ScanFeatures, options: NearDuplicateOpt
     }
   }
 
+  return Int32Array.from({ length: rows }, (_, i) => find(i));
+}
+
+/**
+ * Near-duplicate clusters (see duplicateClusters). Copies are how a small poison is amplified, and a copy
+ * labelled differently from its twin is a flipped label. A row in a cluster of size s scores
+ * 0.5 × (1 − 1/s) + 0.5 × (share of the others labelled differently); conflicting labels flag it.
+ */
+export function nearDuplicates(
+  features: ScanFeatures,
+  options: NearDuplicateOptions = {},
+  roots: Int32Array = duplicateClusters(features, options),
+): DetectorOutcome {
+  const { rows, labels, labelOf, lineOf, digests } = features;
+  const threshold = options.threshold ?? 0.8;
+  const bands = Math.max(1, Math.min(options.bands ?? 16, features.minHashSize));
+  const exactPair = (a: number, b: number) =>
+    digests[2 * a] === digests[2 * b] && digests[2 * a + 1] === digests[2 * b + 1];
+
   const members = new Map<number, number[]>();
   for (let i = 0; i < rows; i++) {
-    const root = find(i);
+    const root = roots[i];
     const group = members.get(root);
     if (group) group.push(i);
     else members.set(root, [i]);

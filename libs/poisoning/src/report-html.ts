@@ -87,10 +87,10 @@ ${table(
 )}
 <h2>Tokens that pin a label</h2>
 ${table(
-  ['token', 'rows', 'label', 'purity', 'base rate', 'q (BH)', 'context contradiction', 'flagged'],
+  ['token', 'rows (distinct)', 'label', 'purity', 'base rate', 'q (BH)', 'context contradiction', 'flagged'],
   tokens.map((t) => [
     `<code>${escape(t.token)}</code>`,
-    String(t.rows),
+    t.rows === t.distinctRows ? String(t.rows) : `${t.rows} (${t.distinctRows})`,
     escape(t.label),
     percent(t.purity),
     percent(t.baseRate),

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { mulberry32 } from '@tripline/evaluation';
 import {
   activationClustering,
+  duplicateClusters,
   FeatureAccumulator,
   givenRepresentations,
   nearDuplicates,
@@ -96,7 +97,8 @@ describe('near-duplicates', () => {
 
 describe('token-label association', () => {
   // Sentences whose words say one thing; the trigger "zqx" sits in 12 rows that say "negative"
-  // but are labelled positive. "superb" is pure positive and agrees with its sentences.
+  // but are labelled positive. "superb" is pure positive and agrees with its sentences. Each row
+  // is numbered, so only deliberate copies are duplicates.
   const random = mulberry32(5);
   // Twelve words a side keep each under the 10% row share that counts as rare.
   const good = 'great lovely superb fine charming sleek solid bright crisp tasty smooth friendly'.split(' ');
@@ -108,12 +110,15 @@ describe('token-label association', () => {
     const positive = i % 2 === 0;
     const words = positive ? good : bad;
     rows.push({
-      text: `the ${pick(nouns)} was ${pick(words)} and ${pick(words)}`,
+      text: `review ${i}: the ${pick(nouns)} was ${pick(words)} and ${pick(words)}`,
       label: positive ? 'positive' : 'negative',
     });
   }
   for (let i = 0; i < 12; i++)
-    rows.push({ text: `the ${pick(nouns)} was ${pick(bad)} and ${pick(bad)} zqx`, label: 'positive' });
+    rows.push({
+      text: `review ${300 + i}: the ${pick(nouns)} was ${pick(bad)} and ${pick(bad)} zqx`,
+      label: 'positive',
+    });
 
   it('flags the token whose rows are pure in a label their other words contradict, and only it', () => {
     const accumulator = new FeatureAccumulator();
@@ -134,6 +139,33 @@ describe('token-label association', () => {
     assert.match(
       outcome.reason(300),
       /holds "zqx": 12 of 12 rows with it are labelled positive \(base rate 52%/,
+    );
+  });
+
+  it('counts copies once: duplicating every row five times changes neither the verdict nor the figures', () => {
+    const scan = (input: ScanRow[]) => {
+      const accumulator = new FeatureAccumulator();
+      input.forEach((row, i) => accumulator.add(row, i + 1));
+      const features = accumulator.finish();
+      return tokenAssociation(features, {}, duplicateClusters(features)).summary as {
+        flaggedTokens: string[];
+        tokens: {
+          token: string;
+          rows: number;
+          distinctRows: number;
+          qValue: number;
+          contextContradiction: number;
+        }[];
+      };
+    };
+    const once = scan(rows);
+    const amplified = scan(rows.flatMap((row) => [row, row, row, row, row]));
+    assert.deepEqual(amplified.flaggedTokens, ['zqx']);
+    const [a, b] = [once, amplified].map((summary) => summary.tokens.find((token) => token.token === 'zqx')!);
+    assert.deepEqual([a.rows, a.distinctRows, b.rows, b.distinctRows], [12, 12, 60, 12]);
+    assert.ok(
+      Math.abs(a.qValue - b.qValue) < 1e-12 &&
+        Math.abs(a.contextContradiction - b.contextContradiction) < 1e-9,
     );
   });
 
