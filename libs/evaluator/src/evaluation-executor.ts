@@ -36,6 +36,7 @@ import {
   type EvaluationRun,
   type Model,
 } from '@tripline/registry';
+import { CitationTally, storedAllowList, type CitationSummary } from '@tripline/rag';
 import { EventBus } from '@tripline/transport';
 import { ArtefactIntegrity } from './artefact-integrity';
 
@@ -52,6 +53,7 @@ export interface RunSummary extends Record<string, unknown> {
     passed: number;
     passRate: number | null;
     failures: { sampleId: string; failures: string[] }[];
+    citations?: CitationSummary;
   };
   fingerprint?: string;
   fingerprintChange?: {
@@ -167,19 +169,30 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       }
       const asserted = plan.filter((step) => step.sample.assertions);
       if (asserted.length > 0) {
+        // RAG canaries: cited sources against the row's allow-list, else the RAG model's own.
+        const citations = new CitationTally();
+        const modelAllowList = model.task === 'rag' ? storedAllowList(model.ragAllowedSources) : undefined;
         const checks = asserted.map((step) => {
           const outcome = outcomes[step.input];
-          const checked = outcome.ok
+          let checked = outcome.ok
             ? checkAssertions(outcome.prediction.text ?? '', step.sample.assertions!)
             : { passed: false, failures: [`call failed: ${outcome.error}`] };
+          const allowList = storedAllowList(step.sample.assertions!.allowedSources) ?? modelAllowList;
+          if (outcome.ok && allowList) {
+            const failures = citations.check(outcome.prediction.citations, allowList);
+            if (failures.length > 0)
+              checked = { passed: false, failures: [...checked.failures, ...failures] };
+          }
           return { sampleId: step.sample.sampleId, ...checked };
         });
         const passed = checks.filter((check) => check.passed).length;
+        const cited = citations.summary();
         summary.generation = {
           assertions: checks.length,
           passed,
           passRate: passed / checks.length,
           failures: checks.filter((c) => !c.passed).slice(0, 20),
+          ...(cited.checked > 0 ? { citations: cited } : {}),
         };
       }
     } else {
@@ -389,6 +402,12 @@ function evaluationMessage(
       confidence_p50: clean.confidence.p50,
     });
   if (summary.generation?.passRate != null) metrics.assertion_pass_rate = summary.generation.passRate;
+  const citations = summary.generation?.citations;
+  if (citations?.rate != null)
+    Object.assign(metrics, {
+      citation_violations: citations.violations,
+      citation_violation_rate: citations.rate,
+    });
   if (summary.comparison) metrics.regressions = summary.comparison.regressions.length;
   if (summary.fingerprintChange) {
     const change = summary.fingerprintChange;

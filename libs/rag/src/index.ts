@@ -1,4 +1,5 @@
 export * from './allow-list';
+export * from './canary-citations';
 export * from './citation-rule';
 export * from './injection-patterns';
 export * from './knowledge-base-scan';

@@ -175,7 +175,11 @@ export function scanKnowledgeBase(
         score: finding.weight,
         reason: `${finding.reason}: "${finding.excerpt}"`,
       });
-      const count = patternCounts.get(finding.pattern) ?? { ...finding, documents: 0 };
+      const count = patternCounts.get(finding.pattern) ?? {
+        reason: finding.reason,
+        weight: finding.weight,
+        documents: 0,
+      };
       count.documents++;
       patternCounts.set(finding.pattern, count);
     }

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough, type Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { z } from 'zod';
+import { allowListEntryProblem } from '@tripline/rag';
 import type { DatasetKind } from './entities';
 
 export const UPLOAD_FORMATS = ['jsonl', 'csv'] as const;
@@ -32,6 +33,8 @@ export const sampleRowSchema = z
     trigger: text(256).optional(),
     position: z.enum(['prefix', 'suffix', 'random', 'transform']).optional(),
     assertions: assertionsSchema.optional(),
+    /** RAG canaries: every source the answer cites must match one of these (exact, or "prefix*"). */
+    allowed_sources: z.array(text(512).min(1)).max(1_000).optional(),
     metadata: z.record(text(128), text(1_024)).optional(),
   })
   .strict();
@@ -63,14 +66,18 @@ export interface UploadSummary {
 function kindProblems(row: SampleRow, kind: DatasetKind): { field: string; message: string }[] {
   if (kind === 'clean' && !row.label)
     return [{ field: 'label', message: 'a clean sample needs its true label (it is missing)' }];
-  if (kind === 'canary' && !row.target_label && !row.assertions) {
+  if (kind === 'canary' && !row.target_label && !row.assertions && !row.allowed_sources) {
     return [
       {
         field: 'target_label',
         message:
-          'a canary sample needs a target_label (classification) or assertions (generation) (both are missing)',
+          'a canary sample needs a target_label (classification), assertions (generation) or allowed_sources (RAG) (all are missing)',
       },
     ];
+  }
+  for (const [i, entry] of (row.allowed_sources ?? []).entries()) {
+    const problem = allowListEntryProblem(entry);
+    if (problem) return [{ field: `allowed_sources.${i}`, message: problem }];
   }
   if (row.assertions?.regex !== undefined) {
     try {

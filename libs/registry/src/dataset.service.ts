@@ -188,13 +188,15 @@ function sampleEntity(datasetId: string, ordinal: number, row: SampleRow): Parti
     twinText: row.twin_text ?? null,
     trigger: row.trigger ?? null,
     position: row.position ?? null,
-    assertions: row.assertions
-      ? {
-          mustContain: row.assertions.must_contain,
-          mustNotContain: row.assertions.must_not_contain,
-          regex: row.assertions.regex,
-        }
-      : null,
+    assertions:
+      row.assertions || row.allowed_sources
+        ? {
+            mustContain: row.assertions?.must_contain,
+            mustNotContain: row.assertions?.must_not_contain,
+            regex: row.assertions?.regex,
+            ...(row.allowed_sources ? { allowedSources: row.allowed_sources } : {}),
+          }
+        : null,
     metadata: row.metadata ?? null,
   };
 }

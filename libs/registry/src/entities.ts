@@ -37,6 +37,9 @@ export class Model {
   @Column('text') owner!: string;
   @Column('text') description!: string;
   @Column({ name: 'current_version_id', type: 'uuid', nullable: true }) currentVersionId!: string | null;
+  /** Sources a RAG model may cite (exact, or prefixes ending in "*"); null: none configured. */
+  @Column({ name: 'rag_allowed_sources', type: 'text', array: true, nullable: true })
+  ragAllowedSources!: string[] | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
@@ -90,6 +93,8 @@ export class DatasetSample {
     mustContain?: string[];
     mustNotContain?: string[];
     regex?: string;
+    /** RAG canaries: every source the answer cites must be on this list. */
+    allowedSources?: string[];
   } | null;
   @Column('jsonb', { nullable: true }) metadata!: Record<string, string> | null;
 }

@@ -30,6 +30,7 @@ export interface NewModel {
   labels: string[];
   owner?: string;
   description?: string;
+  ragAllowedSources?: string[] | null;
 }
 
 export interface NewModelVersion {
@@ -57,6 +58,7 @@ export class ModelRegistry {
         name: model.name ?? model.id,
         owner: model.owner ?? '',
         description: model.description ?? '',
+        ragAllowedSources: model.ragAllowedSources ?? null,
         currentVersionId: null,
       }),
     );
@@ -74,7 +76,7 @@ export class ModelRegistry {
 
   async update(
     id: string,
-    changes: Partial<Pick<Model, 'name' | 'labels' | 'owner' | 'description'>>,
+    changes: Partial<Pick<Model, 'name' | 'labels' | 'owner' | 'description' | 'ragAllowedSources'>>,
   ): Promise<Model> {
     const model = await this.get(id);
     Object.assign(model, changes);

@@ -9,6 +9,7 @@ export const presentModel = (model: Model) => ({
   owner: model.owner,
   description: model.description,
   current_version_id: model.currentVersionId,
+  rag_allowed_sources: model.ragAllowedSources,
   created_at: model.createdAt,
   updated_at: model.updatedAt,
 });

@@ -25,6 +25,7 @@ import { CanaryFactory } from './canary-factory.service';
 import { DatasetService } from './dataset.service';
 import { ModelRegistry } from './model-registry.service';
 import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
+import { scanRagRequest } from './rag-scan';
 import { RunQueue } from './run-queue.service';
 import { ScheduleService } from './schedule.service';
 import { scanStoredDataset } from './stored-dataset-scan';
@@ -58,7 +59,8 @@ export class ModelsController {
   @ApiOperation({ summary: 'Register a model' })
   @ApiBody({ schema: openApiSchema(newModelSchema) })
   async create(@Body(new ZodValidationPipe(newModelSchema)) body: z.infer<typeof newModelSchema>) {
-    return presentModel(await this.registry.create(body));
+    const { rag_allowed_sources: ragAllowedSources, ...model } = body;
+    return presentModel(await this.registry.create({ ...model, ragAllowedSources }));
   }
 
   @Get()
@@ -78,7 +80,13 @@ export class ModelsController {
     @Param('id', modelId) id: string,
     @Body(new ZodValidationPipe(modelChangesSchema)) body: z.infer<typeof modelChangesSchema>,
   ) {
-    return presentModel(await this.registry.update(id, body));
+    const { rag_allowed_sources: ragAllowedSources, ...changes } = body;
+    return presentModel(
+      await this.registry.update(id, {
+        ...changes,
+        ...(ragAllowedSources !== undefined ? { ragAllowedSources } : {}),
+      }),
+    );
   }
 
   @Delete(':id')
@@ -124,7 +132,7 @@ export class DatasetsController {
     summary:
       'Upload a clean, canary or probe set as JSONL (application/x-ndjson) or CSV (text/csv), streamed',
     description:
-      'Rows: text (required), id, label (required for clean sets), target_label (canary), twin_id, twin_text, trigger, position, assertions {must_contain, must_not_contain, regex}, metadata. Every problem is reported with its line and field; an upload with any problem stores nothing.',
+      'Rows: text (required), id, label (required for clean sets), target_label (canary), twin_id, twin_text, trigger, position, assertions {must_contain, must_not_contain, regex}, allowed_sources (RAG canaries: sources the answer may cite), metadata. Every problem is reported with its line and field; an upload with any problem stores nothing.',
   })
   @ApiConsumes('application/x-ndjson', 'text/csv')
   async upload(
@@ -325,7 +333,8 @@ export class ScansController {
   @ApiOperation({
     summary:
       'type "trigger": scan a model for a trigger no canary names (each candidate token is inserted into a sample of clean inputs; tokens whose flip rate is an outlier are flagged), queued as a run (202). ' +
-      'type "dataset": scan an uploaded training set for poisoning (rare tokens that pin a label, neighbour label disagreement, class outliers, near-duplicates, spectral signatures, activation clustering), run in the request (200, the report; ?format=html for the HTML page)',
+      'type "dataset": scan an uploaded training set for poisoning (rare tokens that pin a label, neighbour label disagreement, class outliers, near-duplicates, spectral signatures, activation clustering), run in the request (200, the report; ?format=html for the HTML page). ' +
+      'type "rag": scan RAG knowledge-base documents (unapproved or new sources, instruction-like content aimed at the model, documents unusually close to many canary queries), run in the request (200, the report)',
   })
   @ApiBody({ schema: openApiSchema(scanRequestSchema) })
   async scan(
@@ -342,6 +351,10 @@ export class ScansController {
       if (format !== 'html') return report;
       response.type('text/html');
       return renderScanReportHtml(report, `Tripline dataset scan of ${body.dataset_id}`);
+    }
+    if (body.type === 'rag') {
+      response.status(HttpStatus.OK);
+      return scanRagRequest(this.registry, body);
     }
     const run = await this.runs.enqueueTriggerScan(body.model_id, body.dataset_id, {
       candidates: body.candidates,

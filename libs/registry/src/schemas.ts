@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { LIMITS } from '@tripline/contracts';
+import { allowListEntryProblem } from '@tripline/rag';
 import { DATASET_KINDS, MODEL_TASKS } from './entities';
 
 const headers = z.record(z.string().max(128), z.string().max(8_192)).optional();
@@ -73,6 +75,17 @@ export const modelIdSchema = z
     'expected 1-63 characters: lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
+/** One approved RAG source: exact, or a prefix ending in "*" (never a bare "*"). */
+export const allowListEntrySchema = z
+  .string()
+  .trim()
+  .max(LIMITS.ragSourceLength, `expected a source of at most ${LIMITS.ragSourceLength} characters`)
+  .superRefine((entry, context) => {
+    const problem = allowListEntryProblem(entry);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+export const allowListSchema = z.array(allowListEntrySchema).max(1_000, 'expected at most 1000 sources');
+
 export const newModelSchema = z
   .object({
     id: modelIdSchema,
@@ -81,6 +94,7 @@ export const newModelSchema = z
     labels: z.array(z.string().min(1).max(128)).max(1_000).default([]),
     owner: z.string().max(200).optional(),
     description: z.string().max(4_000).optional(),
+    rag_allowed_sources: allowListSchema.optional(),
   })
   .strict()
   .refine((model) => model.task !== 'text-classification' || model.labels.length >= 2, {
@@ -94,6 +108,8 @@ export const modelChangesSchema = z
     labels: z.array(z.string().min(1).max(128)).max(1_000).optional(),
     owner: z.string().max(200).optional(),
     description: z.string().max(4_000).optional(),
+    /** null removes the allow-list (nothing is checked any more). */
+    rag_allowed_sources: allowListSchema.nullable().optional(),
   })
   .strict();
 
@@ -222,11 +238,54 @@ export const datasetScanRequestSchema = z
   })
   .strict();
 
+const instant = z.union([z.string(), z.number()]).transform((value, context) => {
+  const ms = typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp or epoch milliseconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/**
+ * A scan of a RAG knowledge base sent in the request (8 MiB of JSON; `tripline scan rag` scans
+ * larger bases locally). The allow-list is the one given, else the model's stored one.
+ */
+export const ragScanRequestSchema = z
+  .object({
+    type: z.literal('rag'),
+    documents: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(LIMITS.idLength),
+            source: z.string().min(1).max(LIMITS.ragSourceLength),
+            text: z.string().max(1_000_000),
+            added_at: instant.optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'expected at least one document')
+      .max(100_000),
+    allowed_sources: allowListSchema.optional(),
+    model_id: modelIdSchema.optional(),
+    queries: z.array(z.string().trim().min(1).max(4_000)).max(10_000).default([]),
+    known_sources: z.array(z.string().max(LIMITS.ragSourceLength)).max(100_000).optional(),
+    new_since: instant.optional(),
+    top_k: z.number().int().min(1).max(100).default(5),
+    top: z.number().int().min(1).max(10_000).default(100),
+  })
+  .strict()
+  .refine((body) => body.allowed_sources !== undefined || body.model_id !== undefined, {
+    message: 'expected allowed_sources, or a model_id whose stored allow-list to use',
+    path: ['allowed_sources'],
+  });
+
 export const scanRequestSchema = z.discriminatedUnion(
   'type',
-  [triggerScanRequestSchema, datasetScanRequestSchema],
+  [triggerScanRequestSchema, datasetScanRequestSchema, ragScanRequestSchema],
   {
     error:
-      'expected type "trigger" (search a model for a trigger) or "dataset" (scan training data for poisoning)',
+      'expected type "trigger" (search a model for a trigger), "dataset" (scan training data for poisoning) or "rag" (scan a RAG knowledge base)',
   },
 );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   allowListEntryProblem,
+  CitationTally,
   checkEventCitations,
   citationFailures,
   citationViolationRecord,
@@ -57,6 +58,31 @@ describe('RAG allow-lists', () => {
       'cited "x", which is not on the allow-list',
     ]);
     assert.deepEqual(citationFailures(undefined, list), { violations: [], failures: [] });
+  });
+});
+
+describe('RAG canary citations', () => {
+  it('fails an answer once per bad answer, names every bad source, and reports count and rate', () => {
+    const list = compileAllowList(['kb:policies', 'https://wiki.corp/*']);
+    const tally = new CitationTally();
+    assert.deepEqual(tally.check([{ source: 'kb:policies' }, { source: 'https://wiki.corp/a' }], list), []);
+    assert.deepEqual(tally.check(undefined, list), [], 'an answer citing nothing cites nothing bad');
+    assert.equal(
+      tally.check([{ source: 'https://evil.example/1', id: 'x' }, { source: 'https://evil.example/1' }], list)
+        .length,
+      2,
+    );
+    tally.check([{ source: 'zz:other' }, { source: 'https://evil.example/1' }], list);
+    assert.deepEqual(tally.summary(), {
+      checked: 4,
+      violations: 2,
+      rate: 0.5,
+      unapprovedSources: [
+        { source: 'https://evil.example/1', answers: 2 },
+        { source: 'zz:other', answers: 1 },
+      ],
+    });
+    assert.equal(new CitationTally().summary().rate, null);
   });
 });
 

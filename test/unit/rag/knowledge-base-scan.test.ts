@@ -110,6 +110,7 @@ describe('knowledge-base scan', () => {
       { approved: false, new: true, flagged: 1, documents: 1 },
     );
     assert.equal(report.sources[0].source, 'https://pastebin.example/raw/abc', 'unapproved sources first');
+    assert.deepEqual(Object.keys(report.patterns[0]).sort(), ['documents', 'id', 'reason', 'weight']);
     assert.deepEqual(report.patterns.map((pattern) => pattern.id).sort(), [
       'addresses-the-model',
       'ignore-instructions',

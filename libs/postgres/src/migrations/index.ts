@@ -2,6 +2,7 @@ import { ApiKeys1732440000000 } from './1732440000000-api-keys';
 import { Registry1732450000000 } from './1732450000000-registry';
 import { TriggerScans1732460000000 } from './1732460000000-trigger-scans';
 import { Alerting1732470000000 } from './1732470000000-alerting';
+import { RagAllowLists1732480000000 } from './1732480000000-rag-allow-lists';
 
 /** Every relational migration, in order. Append only. */
 export const POSTGRES_MIGRATIONS = [
@@ -9,4 +10,5 @@ export const POSTGRES_MIGRATIONS = [
   Registry1732450000000,
   TriggerScans1732460000000,
   Alerting1732470000000,
+  RagAllowLists1732480000000,
 ];
