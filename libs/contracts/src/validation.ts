@@ -9,17 +9,8 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldEr
 
 /** Validates one item and phrases each problem by field, for per-item answers and dead letters. */
 export function validate<T extends z.ZodType>(schema: T, input: unknown): Validated<z.output<T>> {
-  const polluting = pollutingKey(input, 0);
-  if (polluting)
-    return {
-      ok: false,
-      errors: [
-        {
-          field: polluting.join('.'),
-          message: 'keys "__proto__", "constructor" and "prototype" are not allowed',
-        },
-      ],
-    };
+  const unsafe = findUnsafeValue(input);
+  if (unsafe) return { ok: false, errors: [unsafe] };
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
   return {
@@ -83,20 +74,45 @@ function describeReceived(value: unknown): string {
 }
 
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+// An unpaired UTF-16 surrogate is not Unicode text: ClickHouse refuses it and JSON tools mangle it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const MAX_DEPTH = 32;
+
+function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'contains a NUL character (U+0000), which cannot be stored';
+  if (LONE_SURROGATE.test(text)) return 'contains an unpaired UTF-16 surrogate: not valid Unicode text';
+  return undefined;
+}
 
 /**
- * The path of the first own key that could pollute a prototype. Schemas would drop such a key
- * silently; refusing it names the problem to whoever sent it.
+ * The first key or string anywhere in the input that must not pass: keys that could pollute a
+ * prototype (schemas drop "__proto__" silently; refusing it names the problem to its sender),
+ * text a store would refuse or alter (NUL, unpaired surrogates), and nesting deeper than any
+ * contract needs (which would otherwise exhaust the stack of whatever walks it next).
  */
-function pollutingKey(value: unknown, depth: number): string[] | undefined {
-  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
-  for (const key of Object.keys(value)) {
-    if (POLLUTING_KEYS.has(key)) return [key];
-    const nested = pollutingKey((value as Record<string, unknown>)[key], depth + 1);
-    if (nested) {
-      nested.unshift(key);
-      return nested;
+export function findUnsafeValue(input: unknown): FieldError | undefined {
+  // One path stack for the whole walk: this runs on every event on the ingest hot path.
+  const path: string[] = [];
+  const at = (key?: string) => [...path, ...(key === undefined ? [] : [key])].join('.') || '(value)';
+  const walk = (value: unknown): FieldError | undefined => {
+    if (typeof value === 'string') {
+      const problem = textProblem(value);
+      return problem ? { field: at(), message: problem } : undefined;
     }
-  }
-  return undefined;
+    if (value === null || typeof value !== 'object') return undefined;
+    if (path.length >= MAX_DEPTH) return { field: at(), message: `nested deeper than ${MAX_DEPTH} levels` };
+    for (const key of Object.keys(value)) {
+      if (POLLUTING_KEYS.has(key)) {
+        return { field: at(key), message: 'keys "__proto__", "constructor" and "prototype" are not allowed' };
+      }
+      const keyProblem = textProblem(key);
+      if (keyProblem) return { field: at(key), message: `the key ${keyProblem}` };
+      path.push(key);
+      const nested = walk((value as Record<string, unknown>)[key]);
+      path.pop();
+      if (nested) return nested;
+    }
+    return undefined;
+  };
+  return walk(input);
 }

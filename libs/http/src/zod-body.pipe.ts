@@ -1,5 +1,6 @@
 import { BadRequestException, type PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
+import { findUnsafeValue } from '@tripline/contracts';
 
 /** One validation problem, phrased for the person who sent the request. */
 export interface FieldProblem {
@@ -21,6 +22,16 @@ export class ZodValidationPipe<T extends z.ZodType> implements PipeTransform<unk
   constructor(private readonly schema: T) {}
 
   transform(value: unknown): z.infer<T> {
+    const unsafe = findUnsafeValue(value);
+    if (unsafe) {
+      const problems = [unsafe];
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: [`${unsafe.field}: ${unsafe.message}`],
+        problems,
+      });
+    }
     const result = this.schema.safeParse(value);
     if (result.success) return result.data;
     const problems = describeZodIssues(result.error, value);

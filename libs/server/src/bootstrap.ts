@@ -14,6 +14,22 @@ export interface ApplicationOptions {
   bodyLimit?: string;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON parser would replace invalid bytes with U+FFFD and store altered text; refuse instead. */
+function refuseInvalidUtf8(_request: unknown, _response: unknown, body: Buffer): void {
+  try {
+    strictUtf8.decode(body);
+  } catch {
+    throw Object.assign(new Error('the request body is not valid UTF-8'), {
+      status: 400,
+      statusCode: 400,
+      expose: true,
+      type: 'encoding.invalid',
+    });
+  }
+}
+
 export function describeOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Tripline')
@@ -38,7 +54,7 @@ export async function createApplication(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb' });
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb', verify: refuseInvalidUtf8 });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   app.set('trust proxy', false);
   app.disable('x-powered-by');
