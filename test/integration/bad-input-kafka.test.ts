@@ -156,7 +156,7 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
     ['two JSON lines', Buffer.concat([validEvent, Buffer.from('\n'), validEvent]), 'lines', '(message)'],
     ['an HTTP batch envelope', Buffer.from(`{"events":[${validEvent.toString()}]}`), 'envelope', '(event)'],
     ['the event as a JSON string', Buffer.from(JSON.stringify(validEvent.toString())), 'string', '(event)'],
-    ['1000 nested arrays', Buffer.from('['.repeat(1000) + ']'.repeat(1000)), 'deep', '(event)'],
+    ['1000 nested arrays', Buffer.from('['.repeat(1000) + ']'.repeat(1000)), 'deep', ''],
     ['a hostile value with a null key', Buffer.from('{"event_id":1}'), null, 'event_id'],
     [
       'a hostile value with a binary key',
@@ -290,9 +290,8 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
     }
     await assertHealthy('all chunks');
 
-    // Exactly one dead letter per hostile message: counted on the topic, then matched byte for byte.
-    const expectedLetters = hostile.length;
-    assert.equal(await dlqCount(), expectedLetters, 'dead letters on the DLQ topic');
+    // Exactly one dead letter per hostile message: read them all, match each byte for byte, then count.
+    const total = await dlqCount();
     const letters: Letter[] = [];
     const consumer = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).consumer({
       groupId: uniqueName('dlq-reader'),
@@ -303,9 +302,15 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
     await consumer.run({
       eachMessage: async ({ message }) => void letters.push(JSON.parse(message.value!.toString())),
     });
-    await eventually(async () => (letters.length >= expectedLetters ? true : undefined), 60_000);
+    await eventually(async () => (letters.length >= total ? true : undefined), 60_000);
     await consumer.disconnect();
 
+    const validByBytes = new Map(
+      validMessages.map((message) => [
+        `${topics[message.topic]} ${message.value!.toString('base64')}`,
+        message.valid!.description,
+      ]),
+    );
     const pending = new Map<string, Outgoing[]>();
     for (const message of hostile) {
       const id = `${topics[message.topic]} ${(message.value ?? Buffer.alloc(0)).toString('base64')}`;
@@ -317,8 +322,11 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
       const message = pending.get(id)?.shift();
       const what = message ? `${message.topic}: ${message.hostile!.description}` : id.slice(0, 200);
       if (!message) {
+        const valid = validByBytes.get(id);
         failures.push(
-          `a dead letter for no hostile message (a valid one dead-lettered?): ${what} ${letter.reason}`,
+          valid
+            ? `valid ${valid} was dead-lettered: ${letter.reason.slice(0, 300)}`
+            : `a second dead letter, or one for no message sent: ${what} ${letter.reason.slice(0, 200)}`,
         );
         continue;
       }
@@ -340,6 +348,7 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
     for (const message of undelivered)
       failures.push(`no dead letter for ${message.topic}: ${message.hostile!.description}`);
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} problems with dead letters`);
+    assert.equal(total, hostile.length, 'dead letters on the DLQ topic');
 
     // Every valid message stored exactly once, with its text, label and metadata as sent.
     const clickHouse = ingestor.get(ClickHouse);
