@@ -27,6 +27,14 @@ import { temporaryDirectory } from './services';
  *   installed PostgreSQL on a free port, trust auth on loopback, dropped by drop().
  *
  * Both are also torn down synchronously when the test process exits, whatever the outcome.
+ *
+ * The fault suite (issue 8, item 4) that uses them, one file per fault:
+ * - Kafka broker restarted mid-stream: test/integration/faults-kafka-restart.test.ts;
+ *   SIGKILLed mid-stream: test/integration/faults-kafka-kill.test.ts.
+ * - ingestor SIGKILLed mid-stream: test/e2e/ingestor-crash.test.ts.
+ * - ClickHouse unavailable: test/integration/ingestion.test.ts ("while ClickHouse is unavailable").
+ * - PostgreSQL restarted: test/e2e/faults-postgres.test.ts.
+ * - model endpoint timing out, erroring, answering garbage: test/integration/faults-model-endpoint.test.ts.
  */
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -297,17 +305,29 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
 }
 
 /**
- * An idempotent producer that keeps retrying through a broker outage of up to about `outageMs`
- * (kafkajs gives up after its retries; these are sized so they outlast the outage).
+ * An idempotent producer that keeps retrying through a broker outage of up to about `outageMs`.
+ * The retry budget is the client's as well as the producer's: kafkajs nests retriers (connect,
+ * metadata, send), and an inner one that gives up turns the error non-retriable for the outer one.
  */
-export async function patientProducer(kafka: Kafka, outageMs = 60_000): Promise<Producer> {
+export async function patientProducer(brokers: string[], outageMs = 60_000): Promise<Producer> {
   const maxRetryTime = 2_000;
+  const retry = {
+    retries: Math.ceil(outageMs / (maxRetryTime / 2)) + 5,
+    initialRetryTime: 200,
+    maxRetryTime,
+  };
   const config: ProducerConfig = {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    retry: { retries: Math.ceil(outageMs / (maxRetryTime / 2)) + 5, initialRetryTime: 200, maxRetryTime },
+    retry,
   };
+  const kafka = new Kafka({
+    clientId: 'tripline-fault-producer',
+    brokers,
+    retry,
+    logLevel: logLevel.NOTHING,
+  });
   const producer = kafka.producer(config);
   await producer.connect();
   return producer;
