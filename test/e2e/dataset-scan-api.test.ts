@@ -177,12 +177,15 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
     );
   });
 
-  it('names both scan types when the type is wrong', async () => {
+  it('names the scan types, dataset among them, when the type is wrong', async () => {
     const scan = await api<{ message: string | string[] }>('POST', '/v1/scans', {
       type: 'datasets',
       dataset_id: datasetId,
     });
     assert.equal(scan.status, 400);
-    assert.match(JSON.stringify(scan.body), /expected type \\"trigger\\" .* or \\"dataset\\"/);
+    const answer = JSON.stringify(scan.body);
+    assert.match(answer, /type: expected type \\"trigger\\"/);
+    assert.match(answer, /\\"dataset\\" \(scan training data for poisoning\)/);
+    assert.match(answer, /\(got \\"datasets\\"\)/);
   });
 });
