@@ -151,7 +151,9 @@ export function observationsFromEvaluation(
     // The headline names are the contract; a same-named entry of the free-form map must not shadow them.
     if (!named.has(metric)) observations.push(observe(metric, value));
   }
-  if (message.fingerprint && baseline?.fingerprint) {
+  // The evaluator's own fingerprint_changed (against the previous run, a registered version change
+  // excused) wins: two values of one series per run would resolve and re-fire the alert every run.
+  if (message.fingerprint && baseline?.fingerprint && message.metrics?.fingerprint_changed === undefined) {
     observations.push(
       observe('fingerprint_changed', message.fingerprint === baseline.fingerprint ? 0 : 1, 0),
     );
