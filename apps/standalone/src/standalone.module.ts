@@ -3,6 +3,7 @@ import { AuthModule } from '@tripline/auth';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { PostgresModule } from '@tripline/postgres';
+import { RagGuardModule } from '@tripline/rag-guard';
 import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { EvaluationModule } from '@tripline/evaluator';
 import { RegistryApiModule } from '@tripline/registry';
@@ -30,6 +31,7 @@ import { AlerterModule } from '../../../libs/alerter/src';
     RegistryApiModule,
     EvaluationModule,
     AlerterModule,
+    RagGuardModule,
   ],
 })
 export class StandaloneModule {}

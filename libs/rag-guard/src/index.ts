@@ -1,0 +1,2 @@
+export * from './rag-citation-guard';
+export * from './rag-guard.module';
