@@ -42,6 +42,7 @@ export async function startApp(
         PATH: process.env.PATH ?? '',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        TRIPLINE_DEMO: 'false', // a test's empty data directory is its own, not a demo workspace
         ...environment,
         PORT: String(port),
       },

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@tripline/auth';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
+import { DemoWorkspaceModule } from '@tripline/demo-workspace';
 import { PostgresModule } from '@tripline/postgres';
 import { RagGuardModule } from '@tripline/rag-guard';
 import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
@@ -14,7 +15,8 @@ import { AlerterModule } from '../../../libs/alerter/src';
 
 /**
  * Every feature module in one process. With no service variables set, storage is embedded
- * (chDB, PGlite, the on-disk event log) under TRIPLINE_DATA_DIR.
+ * (chDB, PGlite, the on-disk event log) under TRIPLINE_DATA_DIR. The demo workspace is inert
+ * until main() starts it.
  */
 @Module({
   imports: [
@@ -32,6 +34,7 @@ import { AlerterModule } from '../../../libs/alerter/src';
     EvaluationModule,
     AlerterModule,
     RagGuardModule,
+    DemoWorkspaceModule,
   ],
 })
 export class StandaloneModule {}
