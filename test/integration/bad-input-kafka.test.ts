@@ -423,8 +423,8 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
   });
 
   // Known bugs (reported in issue 8): each TODO test asserts what the suite requires and fails today,
-  // leaving its partition stalled, which is why they come last, one partition each. Drop `todo` once fixed.
-  describe('known bugs: dead letters bigger than the broker accepts', { concurrency: true }, () => {
+  // leaving its partition stalled, which is why they come last, one partition each (fixed: dead letters go out in size-capped requests, and large originals are kept as a prefix with size and digest).
+  describe('dead letters bigger than the broker accepts', { concurrency: true }, () => {
     const deadLettersThenStores = async (
       partition: number,
       messages: Message[],
@@ -466,37 +466,27 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
       }, 15_000);
     };
 
-    it(
-      'dead-letters a burst of invalid messages bigger than 1 MB in all',
-      {
-        todo: 'the sink publishes a batch’s dead letters in one produce request; over 1 MB the broker refuses it forever',
-      },
-      async () => {
-        const messages = Array.from({ length: 6_000 }, (_, i) => ({
-          key: 'burst',
-          value: encodeJson({
-            event_id: `burst-${i}`,
-            model_id: 'burst',
-            timestamp: 'yesterday',
-            input: { text: `sentence ${i}` },
-          }),
-        }));
-        await deadLettersThenStores(0, messages, messages.length, 'after-burst');
-      },
-    );
+    it('dead-letters a burst of invalid messages bigger than 1 MB in all', async () => {
+      const messages = Array.from({ length: 6_000 }, (_, i) => ({
+        key: 'burst',
+        value: encodeJson({
+          event_id: `burst-${i}`,
+          model_id: 'burst',
+          timestamp: 'yesterday',
+          input: { text: `sentence ${i}` },
+        }),
+      }));
+      await deadLettersThenStores(0, messages, messages.length, 'after-burst');
+    });
 
-    it(
-      'dead-letters one invalid message too big to be copied whole into the DLQ',
-      { todo: 'a 900 kB message is under the broker limit, but its base64 copy in the dead letter is not' },
-      async () => {
-        const value = encodeJson({
-          event_id: 'big',
-          model_id: 'big',
-          timestamp: Date.UTC(2026, 5, 1),
-          input: { text: 'x'.repeat(900_000) },
-        });
-        await deadLettersThenStores(1, [{ key: 'big', value }], 1, 'after-big');
-      },
-    );
+    it('dead-letters one invalid message too big to be copied whole into the DLQ', async () => {
+      const value = encodeJson({
+        event_id: 'big',
+        model_id: 'big',
+        timestamp: Date.UTC(2026, 5, 1),
+        input: { text: 'x'.repeat(900_000) },
+      });
+      await deadLettersThenStores(1, [{ key: 'big', value }], 1, 'after-big');
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -19,7 +20,13 @@ import {
   type TopicKey,
 } from '@tripline/contracts';
 import { Metrics } from '@tripline/server';
-import { EventBus, type BusMessage, type ConsumerBatch, type Subscription } from '@tripline/transport';
+import {
+  EventBus,
+  type BusMessage,
+  type ConsumerBatch,
+  type OutgoingMessage,
+  type Subscription,
+} from '@tripline/transport';
 import { alertEventRow, driftMetricRow, evaluationRunRow, feedbackRow, inferenceRow } from './rows';
 import { TableBuffer } from './table-buffer';
 
@@ -51,8 +58,17 @@ const ROUTES: Partial<Record<TopicKey, Route>> = {
 
 export const SINK_TOPICS = Object.keys(ROUTES) as TopicKey[];
 
+/**
+ * Originals above this are kept as a prefix with their size and digest: a dead letter must fit
+ * under the broker's message limit (1 MB by default) however large the refused message was.
+ */
+export const DEAD_LETTER_ORIGINAL_LIMIT = 256 * 1024;
+/** Dead letters per produce request are capped by size, so a burst never exceeds the broker's limit. */
+const DEAD_LETTER_REQUEST_BYTES = 512 * 1024;
+
 /** The dead-letter record: the original bytes, why they were refused, and where they came from. */
 export function deadLetter(message: BusMessage, what: string, errors: FieldError[]) {
+  const truncated = message.value.length > DEAD_LETTER_ORIGINAL_LIMIT;
   return {
     reason: `invalid ${what}: ${errors.map((error) => `${error.field}: ${error.message}`).join('; ')}`,
     errors,
@@ -63,7 +79,14 @@ export function deadLetter(message: BusMessage, what: string, errors: FieldError
       key: message.key,
       timestamp: message.timestamp,
     },
-    original_base64: message.value.toString('base64'),
+    original_base64: message.value.subarray(0, DEAD_LETTER_ORIGINAL_LIMIT).toString('base64'),
+    ...(truncated
+      ? {
+          original_truncated: true,
+          original_bytes: message.value.length,
+          original_sha256: createHash('sha256').update(message.value).digest('hex'),
+        }
+      : {}),
     rejected_at: new Date().toISOString(),
     rejected_by: 'ingestor',
   };
@@ -172,14 +195,23 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
       else rejected.push(deadLetter(message, route.what, result.errors));
     }
     if (rejected.length > 0) {
-      await this.bus.publish(
-        'dlq',
-        rejected.map((letter) => ({
+      let chunk: OutgoingMessage[] = [];
+      let bytes = 0;
+      for (const letter of rejected) {
+        const value = JSON.stringify(letter);
+        if (chunk.length > 0 && bytes + value.length > DEAD_LETTER_REQUEST_BYTES) {
+          await this.bus.publish('dlq', chunk);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push({
           key: letter.source.key,
-          value: JSON.stringify(letter),
+          value,
           headers: { 'x-tripline-reason': letter.reason.slice(0, 512) },
-        })),
-      );
+        });
+        bytes += value.length;
+      }
+      await this.bus.publish('dlq', chunk);
       this.deadLettered.inc({ topic: batch.topic }, rejected.length);
     }
     await this.buffers.get(route.table)!.add(rows);
