@@ -771,7 +771,7 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
       `demo:   alerts         curl -H "Authorization: Bearer $TRIPLINE_API_KEY" ${url}/v1/alerts   (or: npx tripline alerts list)`,
       `demo:   evaluations    ${url}/v1/evaluations?model_id=${DEMO_MODEL_ID}`,
       `demo:   live stats     ${url}/v1/models/${DEMO_MODEL_ID}/stats`,
-      'demo: alerts are printed here as they fire; Ctrl-C stops, and the next start resumes with the data kept',
+      `demo: alerts are printed here as they fire${this.options!.resumable ? '; Ctrl-C stops, and the next start resumes with the data kept' : ''}`,
     ])
       this.print(line);
   }
@@ -800,8 +800,8 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
     if (this.server) {
       const stats = this.traffic?.stats;
       this.print(
-        `demo: stopped — model server closed, traffic stopped${stats ? ` after ${stats.sent} events` : ''}; ` +
-          'the data is kept, and the next start resumes the demo',
+        `demo: stopped — model server closed, traffic stopped${stats ? ` after ${stats.sent} events` : ''}` +
+          (this.options?.resumable ? '; the data is kept, and the next start resumes the demo' : ''),
       );
     }
   }
