@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@tripline/auth';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
+import { EvidenceModule } from '@tripline/evidence';
 import { PostgresModule } from '@tripline/postgres';
 import { HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { RegistryApiModule } from '@tripline/registry';
@@ -20,6 +21,7 @@ import { TransportModule } from '@tripline/transport';
     HttpIngestModule,
     ModelStatsModule,
     RegistryApiModule,
+    EvidenceModule,
   ],
 })
 export class ApiModule {}

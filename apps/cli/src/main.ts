@@ -4,6 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { ApiClient, ApiError } from './api-client';
 import { printObject, printTable } from './output';
 import { registerScanCommands } from './scan-command';
+import { registerEvidenceCommand } from './evidence-command';
 import { registerRagScanCommand } from './rag-scan-command';
 import { registerSupplyChainCommands } from './supply-chain-commands';
 
@@ -424,6 +425,7 @@ async function follow(api: ApiClient, runs: Run[]): Promise<Run[]> {
 
 registerScanCommands(program, { json, exit: EXIT });
 registerRagScanCommand(program, { json, exit: EXIT });
+registerEvidenceCommand(program, { client, json });
 registerSupplyChainCommands(program, { json, exit: EXIT });
 
 function parseJson(text: string, option: string): unknown {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@tripline/auth';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
+import { EvidenceModule } from '@tripline/evidence';
 import { DemoWorkspaceModule } from '@tripline/demo-workspace';
 import { PostgresModule } from '@tripline/postgres';
 import { RagGuardModule } from '@tripline/rag-guard';
@@ -31,6 +32,7 @@ import { AlerterModule } from '../../../libs/alerter/src';
     EventSinkModule,
     StreamDetectionModule,
     RegistryApiModule,
+    EvidenceModule,
     EvaluationModule,
     AlerterModule,
     RagGuardModule,

@@ -1,0 +1,285 @@
+import { createHash } from 'node:crypto';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { redactAdapterConfig } from '@tripline/adapters';
+import { ClickHouse } from '@tripline/clickhouse';
+import { Dataset, EvaluationRun, ModelRegistry, Schedule } from '@tripline/registry';
+import { canonicalManifestBytes } from '@tripline/supply-chain';
+import type {
+  EvidenceAlert,
+  EvidenceAlertEvent,
+  EvidenceInput,
+  EvidenceRule,
+  EvidenceStreamMetric,
+} from './evidence-input';
+
+/** Runs and alerts read per pack: years of a daily schedule, without an unbounded read. */
+const MAX_RUNS = 5_000;
+const MAX_ALERTS = 5_000;
+
+const ms = (value: Date | string | null | undefined): number | null =>
+  value === null || value === undefined ? null : new Date(value).getTime();
+
+/**
+ * Reads what an evidence pack is made of: the registry (models, versions, datasets, runs,
+ * schedules) and the alerter's tables from PostgreSQL, the alerts topic's history and the stream
+ * detectors' results from ClickHouse. A store that cannot be read leaves its part empty and says
+ * so in the pack's notes, rather than failing the export.
+ */
+@Injectable()
+export class EvidenceService {
+  private readonly logger = new Logger('Evidence');
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    @InjectRepository(Dataset) private readonly datasets: Repository<Dataset>,
+    @InjectRepository(EvaluationRun) private readonly runs: Repository<EvaluationRun>,
+    @InjectRepository(Schedule) private readonly schedules: Repository<Schedule>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly clickHouse?: ClickHouse,
+  ) {}
+
+  async collect(modelId: string, generatedBy: string | null): Promise<EvidenceInput> {
+    const model = await this.registry.get(modelId);
+    const notes: string[] = [];
+    const [versions, runs, schedules] = await Promise.all([
+      this.registry.listVersions(modelId),
+      this.runs.find({ where: { modelId }, order: { createdAt: 'DESC' }, take: MAX_RUNS }),
+      this.schedules.find({ where: { modelId }, order: { createdAt: 'ASC' } }),
+    ]);
+    if (runs.length === MAX_RUNS) notes.push(`only the newest ${MAX_RUNS} evaluation runs are included`);
+    // The model's own sets, and any set its runs or schedules used (a shared clean set has no model).
+    const owned = await this.datasets.find({ where: { modelId }, order: { createdAt: 'ASC' } });
+    const used = [
+      ...new Set([...runs.map((run) => run.datasetId), ...schedules.flatMap((s) => s.datasetIds)]),
+    ];
+    const missing = used.filter((id) => !owned.some((dataset) => dataset.id === id));
+    const shared = missing.length ? await this.datasets.findBy({ id: In(missing) }) : [];
+    const deleted = missing.length - shared.length;
+    if (deleted > 0) notes.push(`${deleted} dataset(s) used by runs or schedules have since been deleted`);
+
+    return {
+      generatedAt: Date.now(),
+      generatedBy,
+      model: {
+        id: model.id,
+        name: model.name,
+        task: model.task,
+        owner: model.owner,
+        description: model.description,
+        labels: model.labels,
+        currentVersionId: model.currentVersionId,
+        ragAllowedSources: model.ragAllowedSources,
+        createdAt: model.createdAt.getTime(),
+      },
+      versions: versions.map((version) => ({
+        id: version.id,
+        version: version.version,
+        adapterKind: version.adapter.kind,
+        adapter: redactAdapterConfig(version.adapter),
+        createdBy: version.createdBy,
+        createdAt: version.createdAt.getTime(),
+        manifest: version.manifest
+          ? {
+              files: version.manifest.files.length,
+              bytes: version.manifest.files.reduce((sum, file) => sum + file.bytes, 0),
+              digest: createHash('sha256').update(canonicalManifestBytes(version.manifest)).digest('hex'),
+              signature: version.manifest.signature
+                ? { keyId: version.manifest.signature.keyId, algorithm: version.manifest.signature.algorithm }
+                : null,
+            }
+          : null,
+      })),
+      datasets: [...owned, ...shared].map((dataset) => ({
+        id: dataset.id,
+        name: dataset.name,
+        kind: dataset.kind,
+        modelId: dataset.modelId,
+        format: dataset.format,
+        source: dataset.source,
+        uploadedBy: dataset.uploadedBy,
+        uploadedAt: dataset.createdAt.getTime(),
+        sha256: dataset.sha256,
+        bytes: dataset.bytes,
+        sampleCount: dataset.sampleCount,
+        labels: dataset.labels,
+        generatedFrom: dataset.generatedFrom,
+        generator: dataset.generator,
+      })),
+      runs: runs.map((run) => ({
+        id: run.id,
+        mode: run.mode,
+        datasetId: run.datasetId,
+        datasetKind: run.datasetKind,
+        versionId: run.versionId,
+        status: run.status,
+        trigger: run.trigger,
+        scheduleId: run.scheduleId,
+        createdAt: run.createdAt.getTime(),
+        startedAt: ms(run.startedAt),
+        finishedAt: ms(run.finishedAt),
+        error: run.error,
+        isBaseline: run.isBaseline,
+        baselineRunId: run.baselineRunId,
+        summary: run.summary,
+      })),
+      alerts: await this.alerts(modelId, notes),
+      alertEvents: await this.alertEvents(modelId, notes),
+      schedules: schedules.map((schedule) => ({
+        id: schedule.id,
+        cron: schedule.cron,
+        enabled: schedule.enabled,
+        datasetIds: schedule.datasetIds,
+        createdAt: schedule.createdAt.getTime(),
+      })),
+      rules: await this.rules(modelId, notes),
+      stream: await this.stream(modelId, notes),
+      recentEvents: await this.recentEvents(modelId),
+      notes,
+    };
+  }
+
+  private async alerts(modelId: string, notes: string[]): Promise<EvidenceAlert[]> {
+    try {
+      // Pending alerts have not fired: their condition has not held for the rule's duration yet.
+      const rows = (await this.dataSource.query(
+        `SELECT id, rule_id, rule_name, state, severity, metric, condition, value, threshold, baseline,
+                series_labels, active_since, fired_at, acknowledged_at, acknowledged_by, resolved_at,
+                resolved_by, resolution
+           FROM alerts WHERE model_id = $1 AND state <> 'pending'
+          ORDER BY active_since DESC LIMIT ${MAX_ALERTS}`,
+        [modelId],
+      )) as Record<string, unknown>[];
+      return rows.map((row) => ({
+        id: String(row.id),
+        ruleId: (row.rule_id as string | null) ?? null,
+        ruleName: String(row.rule_name),
+        state: String(row.state),
+        severity: String(row.severity),
+        metric: String(row.metric),
+        condition: String(row.condition),
+        value: row.value === null ? null : Number(row.value),
+        threshold: row.threshold === null ? null : Number(row.threshold),
+        baseline: row.baseline === null ? null : Number(row.baseline),
+        seriesLabels: (row.series_labels as Record<string, string>) ?? {},
+        activeSince: ms(row.active_since as Date)!,
+        firedAt: ms(row.fired_at as Date | null),
+        acknowledgedAt: ms(row.acknowledged_at as Date | null),
+        acknowledgedBy: (row.acknowledged_by as string | null) ?? null,
+        resolvedAt: ms(row.resolved_at as Date | null),
+        resolvedBy: (row.resolved_by as string | null) ?? null,
+        resolution: (row.resolution as string | null) ?? null,
+      }));
+    } catch (error) {
+      notes.push(`alerts could not be read from PostgreSQL: ${String(error)}`);
+      return [];
+    }
+  }
+
+  private async rules(modelId: string, notes: string[]): Promise<EvidenceRule[]> {
+    try {
+      const rows = (await this.dataSource.query(
+        `SELECT id, name, metric, condition, severity, enabled, selector FROM alert_rules
+          WHERE selector->>'model_id' IS NULL OR selector->>'model_id' = $1 ORDER BY created_at`,
+        [modelId],
+      )) as {
+        id: string;
+        name: string;
+        metric: string;
+        condition: unknown;
+        severity: string;
+        enabled: boolean;
+        selector: { model_id?: string };
+      }[];
+      return rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        metric: row.metric,
+        condition: row.condition,
+        severity: row.severity,
+        enabled: row.enabled,
+        allModels: row.selector?.model_id === undefined,
+      }));
+    } catch (error) {
+      notes.push(`alert rules could not be read from PostgreSQL: ${String(error)}`);
+      return [];
+    }
+  }
+
+  private async query<T>(query: string, modelId: string): Promise<T[]> {
+    if (!this.clickHouse) throw new Error('this process has no ClickHouse connection');
+    const result = await this.clickHouse.client.query({
+      query,
+      query_params: { model: modelId },
+      format: 'JSONEachRow',
+    });
+    return result.json<T>();
+  }
+
+  private async alertEvents(modelId: string, notes: string[]): Promise<EvidenceAlertEvent[] | null> {
+    try {
+      const rows = await this.query<Record<string, unknown>>(
+        `SELECT alert_id, rule_id, rule_name, state, severity, metric, value, threshold, summary, labels,
+                toUnixTimestamp64Milli(timestamp) AS at
+           FROM ${this.clickHouse!.table('alert_events')} FINAL
+          WHERE model_id = {model:String} ORDER BY timestamp DESC LIMIT ${MAX_ALERTS}`,
+        modelId,
+      );
+      return rows.map((row) => ({
+        alertId: String(row.alert_id),
+        ruleId: String(row.rule_id),
+        ruleName: String(row.rule_name),
+        state: String(row.state),
+        severity: String(row.severity),
+        metric: String(row.metric),
+        value: row.value === null ? null : Number(row.value),
+        threshold: row.threshold === null ? null : Number(row.threshold),
+        summary: String(row.summary),
+        labels: (row.labels as Record<string, string>) ?? {},
+        timestamp: Number(row.at),
+      }));
+    } catch (error) {
+      this.logger.warn(`alert history of ${modelId} not read: ${String(error)}`);
+      notes.push(`the alert history (ClickHouse alert_events) could not be read: ${String(error)}`);
+      return null;
+    }
+  }
+
+  private async stream(modelId: string, notes: string[]): Promise<EvidenceStreamMetric[] | null> {
+    try {
+      const rows = await this.query<Record<string, unknown>>(
+        `SELECT metric, detector, count() AS windows, countIf(verdict = 'drift') AS drift,
+                toUnixTimestamp64Milli(max(window_end)) AS last
+           FROM ${this.clickHouse!.table('drift_metrics')} FINAL
+          WHERE model_id = {model:String} AND window_end >= now64(3) - INTERVAL 30 DAY
+          GROUP BY metric, detector ORDER BY metric, detector`,
+        modelId,
+      );
+      return rows.map((row) => ({
+        metric: String(row.metric),
+        detector: String(row.detector),
+        windows: Number(row.windows),
+        drift: Number(row.drift),
+        lastWindowEnd: row.last === null ? null : Number(row.last),
+      }));
+    } catch (error) {
+      notes.push(`stream-detector history (ClickHouse drift_metrics) could not be read: ${String(error)}`);
+      return null;
+    }
+  }
+
+  private async recentEvents(modelId: string): Promise<number | null> {
+    try {
+      // uniq: approximate, but bounded in memory however busy the model is.
+      const [row] = await this.query<{ events: string | number }>(
+        `SELECT uniq(event_id) AS events FROM ${this.clickHouse!.table('inference_events')}
+          WHERE model_id = {model:String} AND timestamp >= now64(3) - INTERVAL 30 DAY`,
+        modelId,
+      );
+      return row ? Number(row.events) : null;
+    } catch {
+      return null;
+    }
+  }
+}
