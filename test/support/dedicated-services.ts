@@ -7,6 +7,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
@@ -46,9 +47,14 @@ const POSTGRES_READY_TIMEOUT_MS = 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Synchronous clean-ups run at process exit for whatever a test left running. */
+/**
+ * Synchronous clean-ups for whatever a test left running: at exit, and on SIGTERM/SIGINT (how the
+ * test runner cancels a file), which would otherwise end the process without an 'exit' event.
+ * A process killed outright leaves its services behind; the next start of the same kind removes
+ * those whose creator is gone (see removeOrphans*).
+ */
 const exitHooks = new Set<() => void>();
-process.once('exit', () => {
+function runExitHooks(): void {
   for (const hook of exitHooks) {
     try {
       hook();
@@ -56,7 +62,24 @@ process.once('exit', () => {
       // best effort: the process is going away
     }
   }
-});
+  exitHooks.clear();
+}
+process.once('exit', runExitHooks);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    runExitHooks();
+    process.kill(process.pid, signal);
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Distinct free loopback ports: every listener stays open until all are picked. */
 export async function freePorts(count: number): Promise<number[]> {
@@ -196,6 +219,32 @@ log.cleaner.dedupe.buffer.size=16777216
 `;
 }
 
+/** Brokers started by a test process that no longer exists (killed before it could clean up). */
+function removeOrphanKafkas(): void {
+  if (!existsSync('/proc')) return;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!argv.includes('kafka.Kafka')) continue;
+    const properties = argv.find((arg) => /\/tripline-kafka-[^/]+\/server\.properties$/.test(arg));
+    if (!properties) continue;
+    const directory = path.dirname(properties);
+    const owner = Number(tailOf(path.join(directory, 'owner.pid'), 1));
+    if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
 /** A single-node KRaft broker of its own, for a test that restarts or kills it. */
 export async function startDedicatedKafka(): Promise<DedicatedKafka> {
   if (
@@ -205,7 +254,9 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
     throw new Error(
       `no Kafka jars in ${KAFKA_LIBS}: run \`npm run stack:up\` (or the tests through npm test) first`,
     );
+  removeOrphanKafkas();
   const scratch = temporaryDirectory('tripline-kafka-');
+  writeFileSync(path.join(scratch.path, 'owner.pid'), `${process.pid}\n`);
   const data = path.join(scratch.path, 'data');
   const logs = path.join(scratch.path, 'logs');
   const properties = path.join(scratch.path, 'server.properties');
@@ -222,8 +273,13 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
     mainClass,
     ...args,
   ];
-  const clusterId = run('java', java('kafka.tools.StorageTool', ['random-uuid'])).trim();
-  run('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]));
+  try {
+    const clusterId = run('java', java('kafka.tools.StorageTool', ['random-uuid'])).trim();
+    run('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties]));
+  } catch (error) {
+    scratch.remove();
+    throw error;
+  }
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -236,7 +292,11 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
   const killNow = () => {
     if (alive()) child!.kill('SIGKILL');
   };
-  exitHooks.add(killNow);
+  const discard = () => {
+    killNow();
+    scratch.remove();
+  };
+  exitHooks.add(discard);
 
   const start = async () => {
     if (alive()) throw new Error(`the dedicated Kafka on port ${port} is already running`);
@@ -281,7 +341,13 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
     await exited;
   };
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    discard();
+    exitHooks.delete(discard);
+    throw error;
+  }
   return {
     brokers: [`127.0.0.1:${port}`],
     port,
@@ -298,7 +364,7 @@ export async function startDedicatedKafka(): Promise<DedicatedKafka> {
     logTail,
     remove: async () => {
       await stop();
-      exitHooks.delete(killNow);
+      exitHooks.delete(discard);
       scratch.remove();
     },
   };
@@ -406,6 +472,17 @@ async function postgresAccepting(port: number): Promise<boolean> {
   }
 }
 
+/** Clusters of a test process that no longer exists (killed before it could drop them). */
+function removeOrphanClusters(version: string): void {
+  const directory = `/etc/postgresql/${version}`;
+  if (!existsSync(directory)) return;
+  for (const cluster of readdirSync(directory)) {
+    const owner = /^tripline_fault_(\d+)_/.exec(cluster);
+    if (owner && !pidAlive(Number(owner[1])))
+      spawnSync('pg_dropcluster', ['--stop', version, cluster], { stdio: 'ignore' });
+  }
+}
+
 /**
  * A throwaway PostgreSQL cluster, created as Debian's tools do (owned by the postgres OS user,
  * config under /etc/postgresql/<version>/<name>), on a free port, with trust auth so tests need
@@ -419,7 +496,9 @@ export async function startDedicatedPostgres(): Promise<DedicatedPostgres> {
   if (process.getuid?.() !== 0)
     throw new Error('creating a PostgreSQL cluster needs root (pg_createcluster)');
   const version = installedPostgresVersion();
-  const cluster = `tripline_fault_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  removeOrphanClusters(version);
+  // The creator's pid in the name lets a later run drop it if this process dies without cleaning up.
+  const cluster = `tripline_fault_${process.pid}_${randomBytes(3).toString('hex')}`;
   const [port] = await freePorts(1);
   const logFile = `/var/log/postgresql/postgresql-${version}-${cluster}.log`;
   run('pg_createcluster', [

@@ -23,6 +23,8 @@ export interface KafkaFaultHarness {
   ingestor: INestApplication;
   /** Idempotent, and patient enough to wait out a broker outage. */
   producer: Producer;
+  /** The topic prefix of this harness (KAFKA_TOPIC_PREFIX). */
+  prefix: string;
   /** The inference topic the ingestor consumes. */
   topic: string;
   /** Rows and distinct event ids of a model in ClickHouse, after deduplication (FINAL). */
@@ -80,6 +82,7 @@ export async function startKafkaFaultHarness(): Promise<KafkaFaultHarness> {
     kafka: broker,
     ingestor: app,
     producer,
+    prefix,
     topic,
     stored: async (modelId) => {
       const result = await clickHouse.client.query({
