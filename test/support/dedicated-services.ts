@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
@@ -44,6 +45,8 @@ const KAFKA_LOG4J = path.join(ROOT, 'deploy', 'local', 'kafka', 'log4j.propertie
 const KAFKA_READY_TIMEOUT_MS = 90_000;
 const KAFKA_STOP_TIMEOUT_MS = 30_000;
 const POSTGRES_READY_TIMEOUT_MS = 60_000;
+/** A broker without an owner file (started by an older copy of this file) counts as orphaned only when this old. */
+const ORPHAN_WITHOUT_OWNER_MS = 2 * 60 * 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -234,8 +237,19 @@ function removeOrphanKafkas(): void {
     const properties = argv.find((arg) => /\/tripline-kafka-[^/]+\/server\.properties$/.test(arg));
     if (!properties) continue;
     const directory = path.dirname(properties);
-    const owner = Number(tailOf(path.join(directory, 'owner.pid'), 1));
-    if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) continue;
+    const ownerFile = path.join(directory, 'owner.pid');
+    if (existsSync(ownerFile)) {
+      const owner = Number(readFileSync(ownerFile, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) continue;
+    } else {
+      let age = 0;
+      try {
+        age = Date.now() - statSync(properties).mtimeMs;
+      } catch {
+        continue; // removed meanwhile: its owner is cleaning up
+      }
+      if (age < ORPHAN_WITHOUT_OWNER_MS) continue;
+    }
     try {
       process.kill(Number(entry), 'SIGKILL');
     } catch {
