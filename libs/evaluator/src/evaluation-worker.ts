@@ -63,17 +63,31 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationSh
           this.finished.inc({ status: done.status, kind: run.datasetKind });
           this.logger.log(`run ${run.id} (${run.modelId}, ${run.datasetKind}) ${done.status}`);
         } catch (error) {
-          // A run that could not finish is recorded as failed, never left looking successful.
-          await this.queue.finish(run.id, {
-            status: 'failed',
-            error: error instanceof Error ? error.message : String(error),
-          });
+          // A run that could not finish is recorded as failed, never left looking successful; and
+          // recorded even if PostgreSQL itself was the cause, so the model's queue moves on at once.
+          await this.recordFailure(run.id, error instanceof Error ? error.message : String(error));
           this.finished.inc({ status: 'failed', kind: run.datasetKind });
           this.logger.warn(`run ${run.id} failed: ${String(error)}`);
         }
       } catch (error) {
         this.logger.warn(`evaluation queue unavailable: ${String(error)}`);
         await new Promise((resolve) => setTimeout(resolve, this.environment.TRIPLINE_EVALUATOR_POLL_MS * 5));
+      }
+    }
+  }
+
+  /** Retries until the failure is stored (or the process stops; the reaper then catches the run). */
+  private async recordFailure(runId: string, message: string): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        const run = await this.queue.get(runId);
+        if (run.status !== 'running') return; // finished after all, or failed by a reaper
+        await this.queue.finish(runId, { status: 'failed', error: message });
+        return;
+      } catch (error) {
+        if (attempt === 1)
+          this.logger.warn(`cannot record the failure of run ${runId} yet: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * attempt)));
       }
     }
   }
