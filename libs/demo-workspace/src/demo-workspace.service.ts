@@ -774,6 +774,11 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
       `demo: alerts are printed here as they fire${this.options!.resumable ? '; Ctrl-C stops, and the next start resumes with the data kept' : ''}`,
     ])
       this.print(line);
+    if (['info', 'debug', 'trace'].includes(this.environment.LOG_LEVEL)) {
+      this.print(
+        'demo: (the JSON lines are the service logs; LOG_LEVEL=warn npm start leaves the demo lines alone)',
+      );
+    }
   }
 
   private async shutdown(): Promise<void> {
