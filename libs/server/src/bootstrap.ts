@@ -1,9 +1,10 @@
 import { Logger as NestLogger, type INestApplication, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { loadEnvironmentOrExit, type Environment } from '@tripline/config';
+import { StoreUnavailableFilter } from './store-unavailable.filter';
 
 export interface ApplicationOptions {
   /** The service name in logs and metrics: api, ingestor, evaluator, alerter or standalone. */
@@ -58,6 +59,7 @@ export async function createApplication(
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   app.set('trust proxy', false);
   app.disable('x-powered-by');
+  app.useGlobalFilters(new StoreUnavailableFilter(app.get(HttpAdapterHost).httpAdapter));
   if (options.openApi) describeOpenApi(app);
   return app;
 }

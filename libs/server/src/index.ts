@@ -2,3 +2,4 @@ export * from './bootstrap';
 export * from './health.controller';
 export * from './metrics';
 export * from './operability.module';
+export * from './store-unavailable.filter';
