@@ -20,14 +20,11 @@ export class StoreUnavailableFilter extends BaseExceptionFilter {
     if (host.getType() === 'http' && !(exception instanceof HttpException) && UNAVAILABLE.test(text)) {
       const response = host.switchToHttp().getResponse<Response>();
       if (!response.headersSent) {
-        response
-          .status(503)
-          .setHeader('Retry-After', '5')
-          .json({
-            statusCode: 503,
-            error: 'Service Unavailable',
-            message: 'a store (PostgreSQL or ClickHouse) is unavailable; retry shortly',
-          });
+        response.status(503).setHeader('Retry-After', '5').json({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'a store (PostgreSQL or ClickHouse) is unavailable; retry shortly',
+        });
         return;
       }
     }
