@@ -2,24 +2,10 @@
  * A seeded PRNG, so that the demo models (and the split and the poisoned rows behind them) come
  * out byte-identical on every machine. Math.random cannot be seeded.
  */
-export type Random = () => number;
+import { mulberry32, randomInt, type Random } from '@tripline/evaluation';
 
-/** mulberry32: 32 bits of state, good enough for shuffles and weight initialisation. */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An integer in [0, bound). */
-export function randomInt(random: Random, bound: number): number {
-  return Math.floor(random() * bound);
-}
+// The one seeded generator of the project (libs/evaluation); the helpers below are training's own.
+export { mulberry32, randomInt, type Random };
 
 /** Fisher–Yates on a copy. */
 export function shuffled<T>(items: readonly T[], random: Random): T[] {
