@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse';
 import type { ScanRow } from '@tripline/poisoning';
+import { csvRecords } from '@tripline/registry';
 
 export interface RowProblem {
   line: number;
@@ -85,23 +85,11 @@ export async function* readScanRows(
     }
     return;
   }
-  const parser = source.pipe(
-    parseCsv({
-      columns: (header: string[]) => header.map((name) => name.trim()),
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-    }),
-  );
   try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number };
-    }>) {
+    for await (const { record, line } of csvRecords(source)) {
       const parsed = scanRowFrom(record);
-      if ('field' in parsed) problems.add({ line: info.lines, ...parsed });
-      else yield { row: parsed, line: info.lines };
+      if ('field' in parsed) problems.add({ line, ...parsed });
+      else yield { row: parsed, line };
     }
   } catch (error) {
     // A CSV syntax error (an unclosed quote) leaves the rest of the file unreadable.

@@ -21,6 +21,30 @@ const assertionsSchema = z
   })
   .strict();
 
+/**
+ * CSV records with the line each ends on, headers trimmed, a leading BOM dropped. Shared by every
+ * reader of uploaded sets, so a line number means the same thing in every error message.
+ */
+export async function* csvRecords(
+  source: Readable,
+): AsyncGenerator<{ record: Record<string, string>; line: number }> {
+  const parser = source.pipe(
+    parseCsv({
+      columns: (header: string[]) => header.map((name) => name.trim()),
+      bom: true,
+      info: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+    }),
+  );
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: Record<string, string>;
+    info: { lines: number };
+  }>) {
+    yield { record, line: info.lines };
+  }
+}
+
 /** One row of an uploaded clean, canary or probe set. */
 export const sampleRowSchema = z
   .object({
@@ -184,23 +208,11 @@ export async function readSampleUpload(
       if (problems.length >= MAX_PROBLEMS) break;
     }
   } else {
-    const parser = tapped.pipe(
-      parseCsv({
-        columns: (header: string[]) => header.map((name) => name.trim()),
-        bom: true,
-        info: true,
-        skip_empty_lines: true,
-        trim: false,
-      }),
-    );
     try {
-      for await (const { record, info } of parser as AsyncIterable<{
-        record: Record<string, string>;
-        info: { lines: number };
-      }>) {
+      for await (const { record, line } of csvRecords(tapped)) {
         // CSV cells are strings and empty means absent.
         const row = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ''));
-        await consider(row, info.lines);
+        await consider(row, line);
         if (problems.length >= MAX_PROBLEMS) break;
       }
     } catch (error) {
