@@ -160,6 +160,97 @@ describe('authorization matrix over every /v1/ route', () => {
     assert.deepEqual(failures, []);
   });
 
+  it('serves no route under another spelling of its path, and no spelling reaches a handler without a key', async () => {
+    const document = (await (await fetch(`${app.baseUrl}/docs-json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const admin = callers.find((caller) => caller.role === 'admin')!.authorization!;
+    const routes = Object.entries(document.paths)
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, methods]) =>
+        Object.keys(methods)
+          .filter((method) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+          .map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, DUMMY_ID) })),
+      );
+    assert.ok(routes.length > 30, `only ${routes.length} routes enumerated`);
+    const spellings = (path: string) => [
+      { form: 'upper-case V1', path: path.replace('/v1/', '/V1/') },
+      { form: 'all upper case', path: path.toUpperCase() },
+      {
+        form: 'a capital letter after /v1/',
+        path: path.replace(/^\/v1\/(.)/, (_, c: string) => `/v1/${c.toUpperCase()}`),
+      },
+      { form: 'a trailing slash', path: `${path}/` },
+      { form: 'a doubled leading slash', path: `/${path}` },
+      { form: 'a doubled inner slash', path: path.replace('/v1/', '/v1//') },
+      { form: 'an encoded slash', path: path.replace('/v1/', '/v1%2F') },
+      {
+        form: 'an encoded first letter',
+        path: path.replace(/^\/v1\/(.)/, (_, c: string) => `/v1/%${c.charCodeAt(0).toString(16)}`),
+      },
+      { form: 'a dot segment', path: path.replace('/v1/', '/v1/./') },
+    ];
+    const failures: string[] = [];
+    for (const { method, path } of routes) {
+      for (const variant of spellings(path)) {
+        if (variant.path === path) continue;
+        const anonymous = await call(method, variant.path);
+        // Deny by default: without a key the answer is 401 (guarded) or 404 (no such route), never a handler's.
+        if (![401, 404].includes(anonymous.status))
+          failures.push(
+            `${method} ${variant.path} (${variant.form}) without a key: ${anonymous.status} ${anonymous.text.slice(0, 120)}`,
+          );
+        const withKey = await call(method, variant.path, admin);
+        // One spelling per route: another spelling is not served even to an admin (the dot segment is
+        // resolved by the HTTP client before sending, so it arrives as the canonical path).
+        if (variant.form !== 'a dot segment' && withKey.status !== 404)
+          failures.push(
+            `${method} ${variant.path} (${variant.form}) with an admin key: ${withKey.status}, expected 404`,
+          );
+      }
+      const head = method === 'GET' ? await fetch(`${app.baseUrl}${path}`, { method: 'HEAD' }) : undefined;
+      if (head && head.status !== 401)
+        failures.push(`HEAD ${path} without a key: ${head.status}, expected 401`);
+      const options = await fetch(`${app.baseUrl}${path}`, { method: 'OPTIONS' });
+      const optionsText = await options.text();
+      if (options.status < 400)
+        failures.push(`OPTIONS ${path} without a key: ${options.status} ${optionsText.slice(0, 80)}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  it('creates no key through /V1/keys without a key (the outside review’s reproduction)', async () => {
+    for (const path of ['/V1/keys', '/v1/KEYS', '/V1/Keys/', '/v1/keys/']) {
+      const response = await fetch(`${app.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'intruder', role: 'admin' }),
+      });
+      assert.ok([401, 404].includes(response.status), `POST ${path}: ${response.status}`);
+      assert.doesNotMatch(await response.text(), /tl_/);
+    }
+    const listed = (await (
+      await fetch(`${app.baseUrl}/v1/keys`, {
+        headers: { authorization: callers.find((c) => c.role === 'admin')!.authorization! },
+      })
+    ).json()) as { items: { name: string }[] };
+    assert.ok(!listed.items.some((key) => key.name === 'intruder'), 'an intruder key was created');
+  });
+
+  it('keeps the operational routes public and everything else closed', async () => {
+    for (const path of ['/health', '/health/live', '/metrics', '/docs-json']) {
+      const response = await fetch(`${app.baseUrl}${path}`);
+      assert.ok(
+        response.status === 200 || (path === '/health' && response.status === 503),
+        `GET ${path}: ${response.status}`,
+      );
+    }
+    const docs = await fetch(`${app.baseUrl}/docs`);
+    assert.ok(docs.status < 400, `GET /docs: ${docs.status}`);
+    for (const path of ['/HEALTH', '/health/', '/Metrics'])
+      assert.equal((await fetch(`${app.baseUrl}${path}`)).status, 404, `GET ${path}`);
+  });
+
   it('never answers with an API key secret or a key hash', async () => {
     for (const path of ['/health', '/metrics', '/docs-json', '/v1/keys']) {
       await call('GET', path, callers.find((caller) => caller.role === 'admin')!.authorization);

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { PUBLIC_ROUTE } from '@tripline/http';
 import { ACCESS_REQUIREMENT } from './access.decorator';
 import { ApiKeyService } from './api-key.service';
 import {
@@ -22,8 +23,10 @@ export interface AuthenticatedRequest extends Request {
 }
 
 /**
- * Guards every route under /v1/: 401 when no valid key is presented, 403 when the key is valid
- * but does not grant what the route needs. Operational routes (/health, /metrics, /docs) stay open.
+ * Guards every route: 401 when no valid key is presented, 403 when the key is valid but does not
+ * grant what the route needs. Deny by default: only a route marked @Public() is open. The route's
+ * metadata decides, never the request path, because a path test is only as good as the router's
+ * idea of equal paths (case, trailing slashes, encodings) and that is how /V1/ once slipped past.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -35,7 +38,11 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    if (!request.path.startsWith('/v1/') && request.path !== '/v1') return true;
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic === true) return true;
 
     const secret = bearerToken(request.headers.authorization);
     if (!secret)

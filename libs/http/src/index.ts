@@ -1,2 +1,3 @@
 export * from './zod-body.pipe';
 export * from './openapi';
+export * from './public-route';

@@ -1,6 +1,7 @@
 import { Logger as NestLogger, type INestApplication, type Type } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { loadEnvironmentOrExit, type Environment } from '@tripline/config';
@@ -44,16 +45,46 @@ export function describeOpenApi(app: INestApplication): void {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 
+/**
+ * Express matches routes case-insensitively and ignores a trailing slash by default, so /V1/keys
+ * and /v1/keys/ would reach the same handler as /v1/keys. One spelling per route: anything else is
+ * a 404. Express reads these settings when its router is first built, so they are set on an
+ * instance of our own before Nest registers anything.
+ */
+function strictRouter(): express.Express {
+  const instance = express();
+  instance.set('case sensitive routing', true);
+  instance.set('strict routing', true);
+  // Express answers OPTIONS itself with the route's Allow list, before any guard runs. The API
+  // serves no cross-origin callers, so OPTIONS is refused outright: nothing to learn without a key.
+  instance.use((request: express.Request, response: express.Response, next: express.NextFunction) => {
+    if (request.method !== 'OPTIONS') return next();
+    response
+      .status(405)
+      .set('Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE')
+      .json({
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: 'OPTIONS is not served: the API takes no cross-origin requests',
+      });
+  });
+  return instance;
+}
+
 /** Creates and configures an application without listening: what tests and main() share. */
 export async function createApplication(
   rootModule: Type<unknown>,
   options: ApplicationOptions,
 ): Promise<NestExpressApplication> {
   process.env.TRIPLINE_SERVICE = options.service;
-  const app = await NestFactory.create<NestExpressApplication>(rootModule, {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    rootModule,
+    new ExpressAdapter(strictRouter()),
+    {
+      bufferLogs: true,
+      bodyParser: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb', verify: refuseInvalidUtf8 });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { ClickHouse } from '@tripline/clickhouse';
+import { Public } from '@tripline/http';
 import { EventBus } from '@tripline/transport';
 
 const CHECK_TIMEOUT_MS = 5_000;
@@ -16,6 +17,7 @@ const CHECK_TIMEOUT_MS = 5_000;
  * Liveness plus the readiness of each store this process holds. A process composed without a
  * store (an evaluator has no ClickHouse) simply does not report it.
  */
+@Public()
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {

@@ -1,7 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from '@tripline/http';
 import { Metrics } from './metrics';
 
+@Public()
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
