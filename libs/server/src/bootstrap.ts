@@ -59,14 +59,11 @@ function strictRouter(): express.Express {
   // serves no cross-origin callers, so OPTIONS is refused outright: nothing to learn without a key.
   instance.use((request: express.Request, response: express.Response, next: express.NextFunction) => {
     if (request.method !== 'OPTIONS') return next();
-    response
-      .status(405)
-      .set('Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE')
-      .json({
-        statusCode: 405,
-        error: 'Method Not Allowed',
-        message: 'OPTIONS is not served: the API takes no cross-origin requests',
-      });
+    response.status(405).set('Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE').json({
+      statusCode: 405,
+      error: 'Method Not Allowed',
+      message: 'OPTIONS is not served: the API takes no cross-origin requests',
+    });
   });
   return instance;
 }
