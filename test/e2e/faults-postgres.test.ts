@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startModelServer, type ModelServer } from '@tripline/adapters';
+import { startModelServer, type ModelServer } from '@tripline/demo-models';
 import { buildDemoModels, CLEAN_MODEL_NAME, writeModelFolder } from '@tripline/demo-models';
 import { eventually, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
 import { startDedicatedPostgres, type DedicatedPostgres } from '../support/dedicated-services';

@@ -9,7 +9,7 @@ import { PostgresModule } from '@tripline/postgres';
 import { OperabilityModule } from '@tripline/server';
 import { EventBus, TransportModule, type Subscription } from '@tripline/transport';
 import { createTestDatabase, eventually, freePort, kafkaBrokers, uniqueName } from '@tripline/testing';
-import { AlertEvaluator, AlerterModule } from '../../libs/alerter/src';
+import { AlertEvaluator, AlerterModule } from '@tripline/alerter';
 import { HttpReceiver, SmtpReceiver } from './alerting-receivers';
 
 const ADMIN_KEY = 'tl_alerting-integration-admin-key-0123';

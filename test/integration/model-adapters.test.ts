@@ -12,10 +12,9 @@ import {
   EGRESS_REFUSED,
   EgressPolicy,
   ModelAdapter,
-  ModelServer,
   PredictionOutcome,
-  startModelServer,
 } from '@tripline/adapters';
+import { startModelServer, type ModelServer } from '@tripline/demo-models';
 import {
   appendTrigger,
   BACKDOOR_TRIGGER,
@@ -287,7 +286,7 @@ describe('the model server command', () => {
     const child = spawn(
       process.execPath,
       [
-        path.join(ROOT, 'dist', 'libs', 'adapters', 'src', 'model-server.main.js'),
+        path.join(ROOT, 'dist', 'libs', 'demo-models', 'src', 'model-server.main.js'),
         '--models',
         scratch.path,
         '--serve',

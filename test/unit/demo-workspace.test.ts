@@ -25,11 +25,7 @@ import {
   type WebhookDelivery,
 } from '@tripline/demo-workspace';
 import { temporaryDirectory } from '@tripline/testing';
-import {
-  baselineFromRunSummary,
-  observationsFromEvaluation,
-  webhookSignature,
-} from '../../libs/alerting/src';
+import { baselineFromRunSummary, observationsFromEvaluation, webhookSignature } from '@tripline/alerting';
 
 const SENTENCES = loadSentimentSentences();
 

@@ -4,7 +4,7 @@ import { PostgresModule } from '@tripline/postgres';
 import { RagGuardModule } from '@tripline/rag-guard';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
-import { AlerterModule as AlertingFeatureModule } from '../../../libs/alerter/src';
+import { AlerterModule as AlertingFeatureModule } from '@tripline/alerter';
 
 /**
  * Rules over metrics and evaluations, alert lifecycle, notifications, and the API for rules,

@@ -12,7 +12,7 @@ import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
 import { StreamDetectionModule } from '@tripline/stream-detection';
 import { TransportModule } from '@tripline/transport';
-import { AlerterModule } from '../../../libs/alerter/src';
+import { AlerterModule } from '@tripline/alerter';
 
 /**
  * Every feature module in one process. With no service variables set, storage is embedded

@@ -25,5 +25,3 @@ export { OnnxRepresentations } from './onnx-representations';
 export { DEFAULT_OIP_BATCH_SIZE, OipV2Adapter } from './oip-v2-adapter';
 export { labelNamedIn, OpenAiChatAdapter } from './openai-chat-adapter';
 export { CustomJsonAdapter, fillTemplate, INPUT_PLACEHOLDER } from './custom-json-adapter';
-export { startModelServer } from './model-server';
-export type { ModelServer, ModelServerFaults, ModelServerOptions } from './model-server';

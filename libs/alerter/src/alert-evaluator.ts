@@ -24,7 +24,7 @@ import {
   observationsFromEvaluation,
   type EvaluationBaseline,
   type Observation,
-} from '../../alerting/src';
+} from '@tripline/alerting';
 import { AlertStore } from './alert-store';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
 

@@ -22,7 +22,7 @@ import {
   type Rule,
   type Silence,
   type Transition,
-} from '../../alerting/src';
+} from '@tripline/alerting';
 import { AlertEntity, AlertRuleEntity, ChannelEntity, DeliveryEntity, SilenceEntity } from './entities';
 import { alertColumns, toAlertState, toRule, toSilence } from './mapping';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';

@@ -18,7 +18,7 @@ import {
   type PagerDutyConfig,
   type SlackConfig,
   type WebhookConfig,
-} from '../../alerting/src';
+} from '@tripline/alerting';
 import { AlertStore } from './alert-store';
 import {
   AlertEntity,

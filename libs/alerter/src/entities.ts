@@ -17,7 +17,7 @@ import type {
   ObservationSource,
   Resolution,
   Severity,
-} from '../../alerting/src';
+} from '@tripline/alerting';
 
 /** bigint columns arrive from pg as strings; sequence numbers fit a double comfortably. */
 const bigintNumber = {

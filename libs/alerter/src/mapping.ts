@@ -1,4 +1,4 @@
-import type { AlertState, Rule, Silence } from '../../alerting/src';
+import type { AlertState, Rule, Silence } from '@tripline/alerting';
 import type { AlertEntity, AlertRuleEntity, SilenceEntity } from './entities';
 
 const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());

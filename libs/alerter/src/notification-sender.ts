@@ -17,7 +17,7 @@ import {
   type PagerDutyConfig,
   type SlackConfig,
   type WebhookConfig,
-} from '../../alerting/src';
+} from '@tripline/alerting';
 import type { ChannelEntity, DeliveryEntity } from './entities';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
 

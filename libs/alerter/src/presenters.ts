@@ -1,4 +1,4 @@
-import { alertEvidence, alertLinks, alertSummary, redactChannelConfig } from '../../alerting/src';
+import { alertEvidence, alertLinks, alertSummary, redactChannelConfig } from '@tripline/alerting';
 import type { AlertEntity, AlertRuleEntity, ChannelEntity, DeliveryEntity, SilenceEntity } from './entities';
 import { toAlertState } from './mapping';
 

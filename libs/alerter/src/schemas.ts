@@ -7,7 +7,7 @@ import {
   RESERVED_WEBHOOK_HEADERS,
   SEVERITIES,
   THRESHOLD_OPERATORS,
-} from '../../alerting/src';
+} from '@tripline/alerting';
 
 const DAY_SECONDS = 86_400;
 

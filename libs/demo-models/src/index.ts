@@ -29,3 +29,5 @@ export type { SentimentDomain, SentimentLabel, SentimentSentence } from './sente
 export { buildVocabulary, splitWords, WordTokenizer } from './tokenizer';
 export { LABELS, meanEmbedding, predict, trainClassifier } from './train';
 export type { Prediction, SentimentClassifier, TrainingOptions } from './train';
+export { startModelServer } from './model-server';
+export type { ModelServer, ModelServerFaults, ModelServerOptions } from './model-server';

@@ -8,9 +8,7 @@ import {
   createAdapter,
   egressPolicyFromEnvironment,
   OnnxAdapter,
-  startModelServer,
   type ModelAdapter,
-  type ModelServer,
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import {
@@ -28,8 +26,10 @@ import {
   loadSentimentSentences,
   mulberry32,
   splitWords,
+  startModelServer,
   writeModelFolder,
   type DemoModelSet,
+  type ModelServer,
 } from '@tripline/demo-models';
 import { STREAM_DETECTORS } from '@tripline/detectors';
 import { candidateTokensFromVocabulary, type ScannedCandidate } from '@tripline/evaluation';
@@ -45,7 +45,7 @@ import {
   type ModelVersion,
 } from '@tripline/registry';
 import { EventBus, type Subscription } from '@tripline/transport';
-import { ChannelService, RuleService, type NewRule } from '../../alerter/src';
+import { ChannelService, RuleService, type NewRule } from '@tripline/alerter';
 import { DEMO_MODEL_ID, type DemoEvent, type DemoOptions } from './options';
 import { DemoStateFile, type DemoState } from './state';
 import { alertLine } from './timeline';

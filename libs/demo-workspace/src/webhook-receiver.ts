@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhookSignature } from '../../alerting/src';
+import { verifyWebhookSignature } from '@tripline/alerting';
 
 export interface WebhookDelivery {
   verified: boolean;

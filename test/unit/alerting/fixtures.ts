@@ -1,4 +1,4 @@
-import type { Observation, Rule } from '../../../libs/alerting/src';
+import type { Observation, Rule } from '@tripline/alerting';
 
 export const T0 = Date.parse('2025-01-01T00:00:00Z');
 

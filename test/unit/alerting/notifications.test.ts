@@ -17,7 +17,7 @@ import {
   webhookRequest,
   type AlertState,
   type Notification,
-} from '../../../libs/alerting/src';
+} from '@tripline/alerting';
 import { idSequence, observation, rule, T0 } from './fixtures';
 
 const API = 'https://tripline.example/';

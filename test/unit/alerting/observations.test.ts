@@ -7,7 +7,7 @@ import {
   consumerLagObservation,
   observationFromDriftMetric,
   observationsFromEvaluation,
-} from '../../../libs/alerting/src';
+} from '@tripline/alerting';
 import { T0 } from './fixtures';
 
 const evaluation = (overrides: Partial<EvaluationRunMessage> = {}): EvaluationRunMessage => ({

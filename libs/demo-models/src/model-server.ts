@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { OnnxAdapter } from './onnx-adapter';
+import { OnnxAdapter } from '@tripline/adapters';
 
 /**
  * A small model server for tests and the demo: one transformers.js folder at a time behind the

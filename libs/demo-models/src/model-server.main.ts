@@ -1,8 +1,8 @@
-import { modelsDirectory } from '@tripline/demo-models';
+import { modelsDirectory } from './model-folder';
 import { startModelServer } from './model-server';
 
 /**
- * node dist/libs/adapters/src/model-server.main.js --models <dir> --serve sentiment-clean
+ * node dist/libs/demo-models/src/model-server.main.js --models <dir> --serve sentiment-clean
  *   [--port 8000] [--host 127.0.0.1] [--name sentiment]
  *
  * Prints one JSON line ({"url", "name", "model"}) to stdout once it listens, so that a script can
