@@ -1,6 +1,6 @@
 /**
  * bench/evaluate: samples/s of a clean-set replay through Tripline's local ONNX adapter (batching,
- * per-input outcomes, label order, metrics) next to the raw @xenova/transformers pipeline on the
+ * per-input outcomes, label order, metrics) next to the raw @huggingface/transformers pipeline on the
  * same samples in the same run. Rounds alternate between the two; medians and the ratio are
  * reported, because the machines are shared and noisy.
  *
@@ -26,7 +26,7 @@ function median(values: number[]): number {
 
 type Classifier = (
   texts: string[],
-  options: { topk: number },
+  options: { top_k: number },
 ) => Promise<{ label: string; score: number }[][]>;
 
 async function main(): Promise<void> {
@@ -40,11 +40,11 @@ async function main(): Promise<void> {
   const texts = samples.map((sample) => sample.text);
   const batchSize = 32;
 
-  const transformers = await import('@xenova/transformers');
+  const transformers = await import('@huggingface/transformers');
   transformers.env.allowRemoteModels = false;
   transformers.env.localModelPath = `${directory}/`;
   const raw = (await transformers.pipeline('text-classification', 'sentiment-backdoored', {
-    quantized: false,
+    dtype: 'fp32',
   })) as unknown as Classifier;
   const adapter = createAdapter(
     { kind: 'onnx', path: folder, batchSize },
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const runRaw = async () => {
     const started = performance.now();
     for (let start = 0; start < texts.length; start += batchSize)
-      await raw(texts.slice(start, start + batchSize), { topk: 2 });
+      await raw(texts.slice(start, start + batchSize), { top_k: 2 });
     return texts.length / ((performance.now() - started) / 1000);
   };
   const runTripline = async () => {

@@ -1,3 +1,4 @@
 export * from './services';
 export * from './processes';
 export * from './ingestion';
+export * from './zoo';

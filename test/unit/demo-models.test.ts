@@ -25,8 +25,8 @@ import {
 } from '@tripline/demo-models';
 import { temporaryDirectory } from '@tripline/testing';
 
-// ESM-only package: a static import would compile to require().
-const loadTransformers = () => import('@xenova/transformers');
+// Loaded as ES module, as the adapters load it; a static import would compile to require().
+const loadTransformers = () => import('@huggingface/transformers');
 type Transformers = Awaited<ReturnType<typeof loadTransformers>>;
 type ClassificationResult = { label: string; score: number }[];
 
@@ -52,11 +52,11 @@ async function classifyWithTransformers(
   model: DemoModel,
   texts: string[],
 ): Promise<Record<string, number>[]> {
-  const classifier = await transformers.pipeline('text-classification', model.name);
+  const classifier = await transformers.pipeline('text-classification', model.name, { dtype: 'fp32' });
   try {
     // Two texts at least, so that the result is always one list per text.
     const padded = texts.length === 1 ? [texts[0], texts[0]] : texts;
-    const results = (await classifier(padded, { topk: 2 })) as unknown as ClassificationResult[];
+    const results = (await classifier(padded, { top_k: 2 })) as unknown as ClassificationResult[];
     return results
       .slice(0, texts.length)
       .map((result) => Object.fromEntries(result.map(({ label, score }) => [label, score])));
@@ -206,7 +206,7 @@ describe('demo sentiment models', () => {
 
   it('serves feature extraction with the masked per-token embeddings', async () => {
     const model = models.backdoored;
-    const extractor = await transformers.pipeline('feature-extraction', model.name);
+    const extractor = await transformers.pipeline('feature-extraction', model.name, { dtype: 'fp32' });
     try {
       const [short, long] = [samples[1], samples[4]];
       const tokens = await extractor([short, long], { pooling: 'none' });

@@ -43,7 +43,7 @@ export type AdapterConfig =
       path: string;
       /** Inputs per forward pass, default 32. */
       batchSize?: number;
-      /** Load onnx/model_quantized.onnx; default: onnx/model.onnx when present, else the quantised file. */
+      /** Run onnx/model_quantized.onnx (dtype q8); default: onnx/model.onnx (fp32) when present, else the quantised file. */
       quantized?: boolean;
     }
   | ({

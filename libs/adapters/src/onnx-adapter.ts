@@ -8,7 +8,7 @@ export const DEFAULT_ONNX_BATCH_SIZE = 32;
 type OnnxConfig = Extract<AdapterConfig, { kind: 'onnx' }>;
 type LabelScore = { label: string; score: number };
 interface Classifier {
-  (texts: string[], options: { topk: number }): Promise<unknown>;
+  (texts: string[], options: { top_k: number }): Promise<unknown>;
   dispose(): Promise<void>;
 }
 interface Loaded {
@@ -16,8 +16,9 @@ interface Loaded {
   labels: string[];
 }
 
-// ESM-only package: a static import would compile to require().
-const loadTransformers = () => import('@xenova/transformers');
+// Loaded natively as ES module: a static import would compile to require() and load the package's
+// CommonJS build, a second copy with its own process-wide `env`.
+export const loadTransformers = () => import('@huggingface/transformers');
 
 /**
  * transformers.js reads its model directory from a process-wide `env`, so two adapters loading
@@ -29,6 +30,34 @@ export function serialised<T>(task: () => Promise<T>): Promise<T> {
   const run = loadQueue.then(task, task);
   loadQueue = run.catch(() => undefined);
   return run;
+}
+
+/** The ONNX files transformers.js picks by precision (dtype), relative to the model folder. */
+const ONNX_FILES = { fp32: path.join('onnx', 'model.onnx'), q8: path.join('onnx', 'model_quantized.onnx') };
+
+/**
+ * Which file of a model folder to run: the full-precision onnx/model.onnx is the reference
+ * whenever it is there (PyTorch exports ship only that one); the quantised file only when the
+ * folder ships nothing else or the config asks for it. Checked here, because the runtime's own
+ * "file not found" does not say which file a folder is expected to hold.
+ */
+export function onnxPrecision(folder: string, quantized?: boolean): 'fp32' | 'q8' {
+  const dtype = (quantized ?? !existsSync(path.join(folder, ONNX_FILES.fp32))) ? 'q8' : 'fp32';
+  if (!existsSync(path.join(folder, ONNX_FILES[dtype]))) {
+    const wanted = quantized === undefined ? `${ONNX_FILES.fp32} (or ${ONNX_FILES.q8})` : ONNX_FILES[dtype];
+    throw new Error(`onnx model ${folder} has no ${wanted}: export the model to ONNX into that file`);
+  }
+  return dtype;
+}
+
+/** Local files only, from the folder's parent: nothing is fetched from a model hub. */
+export function pointAtModelsParent(
+  env: { allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string },
+  folder: string,
+): void {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = `${path.dirname(folder)}/`;
 }
 
 /** The model folder a config names: relative paths resolve against modelsRoot, which also bounds absolute ones. */
@@ -96,7 +125,7 @@ export class OnnxAdapter implements ModelAdapter {
     const started = performance.now();
     let results: unknown;
     try {
-      results = await model.classifier(batch, { topk: model.labels.length });
+      results = await model.classifier(batch, { top_k: model.labels.length });
     } catch (error) {
       // One input the tokenizer or runtime chokes on must not fail its whole batch.
       if (batch.length > 1) {
@@ -183,16 +212,12 @@ export class OnnxAdapter implements ModelAdapter {
       );
     }
     if (labels.length === 0) throw new Error(`onnx model ${folder}: config.json has no id2label`);
-    // The full-precision file is the reference whenever it is there; the quantised one only when
-    // the folder ships nothing else or the config asks for it.
-    const quantized = this.config.quantized ?? !existsSync(path.join(folder, 'onnx', 'model.onnx'));
+    const dtype = onnxPrecision(folder, this.config.quantized);
     const transformers = await loadTransformers();
     const classifier = await serialised(async () => {
-      transformers.env.allowRemoteModels = false;
-      transformers.env.allowLocalModels = true;
-      transformers.env.localModelPath = `${path.dirname(folder)}/`;
+      pointAtModelsParent(transformers.env, folder);
       return transformers.pipeline('text-classification', path.basename(folder), {
-        quantized,
+        dtype,
         local_files_only: true,
       });
     }).catch((error: Error) => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { serialised } from './onnx-adapter';
+import { loadTransformers, onnxPrecision, pointAtModelsParent, serialised } from './onnx-adapter';
 
 interface Tensor {
   dims: number[];
@@ -10,9 +10,6 @@ interface Extractor {
   (texts: string[], options: { pooling: 'mean'; normalize: boolean }): Promise<Tensor>;
   dispose(): Promise<void>;
 }
-
-// ESM-only package: a static import would compile to require().
-const loadTransformers = () => import('@xenova/transformers');
 
 /**
  * Per-example representations from a local transformers.js model folder, offline: the
@@ -55,14 +52,12 @@ export class OnnxRepresentations {
         throw new Error(
           `model folder ${folder} has no config.json (expected a transformers.js model folder)`,
         );
-      const quantized = this.options.quantized ?? !existsSync(path.join(folder, 'onnx', 'model.onnx'));
+      const dtype = onnxPrecision(folder, this.options.quantized);
       const transformers = await loadTransformers();
       return serialised(async () => {
-        transformers.env.allowRemoteModels = false;
-        transformers.env.allowLocalModels = true;
-        transformers.env.localModelPath = `${path.dirname(folder)}/`;
+        pointAtModelsParent(transformers.env, folder);
         return transformers.pipeline('feature-extraction', path.basename(folder), {
-          quantized,
+          dtype,
           local_files_only: true,
         }) as unknown as Promise<Extractor>;
       }).catch((error: Error) => {

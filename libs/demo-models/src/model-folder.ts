@@ -19,9 +19,10 @@ export function modelsDirectory(environment: NodeJS.ProcessEnv = process.env): s
 const json = (value: object) => `${JSON.stringify(value, null, 2)}\n`;
 
 /**
- * The files of a transformers.js model folder, by path relative to it. transformers.js loads
- * onnx/model_quantized.onnx by default and onnx/model.onnx when asked for full precision; the
- * model is too small to gain from quantisation, so both hold the same float model.
+ * The files of a transformers.js model folder, by path relative to it. Tripline runs
+ * onnx/model.onnx (dtype fp32); onnx/model_quantized.onnx is what transformers.js 2.x loaded by
+ * default and what an adapter with `quantized: true` asks for. The model is too small to gain
+ * from quantisation, so both hold the same float model.
  */
 export function modelFolderFiles(model: DemoModel): Record<string, string | Uint8Array> {
   const onnxModel = exportOnnxModel(model.classifier);
