@@ -18,6 +18,7 @@ import {
 import { Metrics } from '@tripline/server';
 import { EventBus, type ConsumerBatch, type Subscription } from '@tripline/transport';
 import {
+  baselineFromMessage,
   baselineFromRunSummary,
   consumerLagObservation,
   observationFromDriftMetric,
@@ -157,8 +158,12 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  /** The baseline run's values, from the summary the evaluator stored with it. */
+  /**
+   * The baseline run's values: those the message carries; for messages published before
+   * evaluations carried their baseline, from the summary the evaluator stored with it.
+   */
   private async baselineOf(message: EvaluationRunMessage): Promise<EvaluationBaseline | undefined> {
+    if (message.baseline) return baselineFromMessage(message.baseline);
     if (!message.baseline_run_id || !/^[0-9a-f-]{36}$/i.test(message.baseline_run_id)) return undefined;
     try {
       const [row] = (await this.dataSource.query(`SELECT summary FROM evaluation_runs WHERE id = $1`, [

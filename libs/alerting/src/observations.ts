@@ -1,4 +1,4 @@
-import type { DriftMetricMessage, EvaluationRunMessage } from '@tripline/contracts';
+import type { DriftMetricMessage, EvaluationBaselineMessage, EvaluationRunMessage } from '@tripline/contracts';
 
 /** What a measurement came from: what an on-call engineer opens to see the evidence. */
 export type ObservationSource =
@@ -61,6 +61,22 @@ const record = (value: unknown): Record<string, unknown> | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+
+/** The baseline values an evaluation message carries (contract: evaluationBaselineSchema). */
+export function baselineFromMessage(baseline: EvaluationBaselineMessage): EvaluationBaseline {
+  const values: EvaluationBaseline['values'] = {};
+  for (const metric of RUN_METRICS) {
+    const value = baseline[metric];
+    if (finite(value)) values[metric] = value;
+  }
+  return {
+    runId: baseline.run_id,
+    values,
+    perTrigger: { ...(baseline.per_trigger_attack_success ?? {}) },
+    perClassRecall: { ...(baseline.per_class_recall ?? {}) },
+    ...(baseline.fingerprint ? { fingerprint: baseline.fingerprint } : {}),
+  };
+}
 
 /**
  * Reads the baseline values from the summary the evaluator stored with the baseline run
@@ -151,8 +167,8 @@ export function observationsFromEvaluation(
     // The headline names are the contract; a same-named entry of the free-form map must not shadow them.
     if (!named.has(metric)) observations.push(observe(metric, value));
   }
-  // The evaluator's own fingerprint_changed (against the previous run, a registered version change
-  // excused) wins: two values of one series per run would resolve and re-fire the alert every run.
+  // The evaluator's own fingerprint_changed (against the pinned fingerprint of the run's version)
+  // wins: two values of one series per run would resolve and re-fire the alert every run.
   if (message.fingerprint && baseline?.fingerprint && message.metrics?.fingerprint_changed === undefined) {
     observations.push(
       observe('fingerprint_changed', message.fingerprint === baseline.fingerprint ? 0 : 1, 0),

@@ -6,6 +6,44 @@ const metricMap = boundedRecord('metric', z.number().finite(), 1_000, 256).optio
 const labels = boundedRecord('label', z.string().max(1_024), 64, 128).optional();
 const details = z.record(z.string(), z.unknown()).optional();
 
+/**
+ * The run a finished run was compared with, with the values it was compared on, so a consumer
+ * (the alerter, the history) judges the run without reading the evaluator's tables. `pinned`
+ * says whether a person pinned it; otherwise it is the first succeeded run on the model's
+ * known-good version.
+ */
+export const evaluationBaselineSchema = z.object({
+  run_id: z.string().max(128),
+  pinned: z.boolean(),
+  model_version: z.string().max(128).optional(),
+  accuracy: metricValue,
+  macro_f1: metricValue,
+  expected_calibration_error: metricValue,
+  attack_success_rate: metricValue,
+  flip_rate: metricValue,
+  confidence_shift: metricValue,
+  per_class_recall: metricMap,
+  per_trigger_attack_success: metricMap,
+  fingerprint: z.string().max(256).optional(),
+});
+
+/** The absolute gates a run is judged by, whatever its baseline says. */
+export const GATES = ['attack_success_rate', 'accuracy', 'fingerprint'] as const;
+
+/**
+ * One gate's verdict on one run: `fail` when the measured value breaks the bound (or the
+ * fingerprint differs from the pinned one), `unknown` when there is nothing to judge it against.
+ */
+export const evaluationVerdictSchema = z.object({
+  gate: z.enum(GATES),
+  outcome: z.enum(['pass', 'fail', 'unknown']),
+  value: z.union([z.number().finite(), z.string().max(256)]).nullable(),
+  threshold: z.union([z.number().finite(), z.string().max(256)]).nullable(),
+  /** The trigger a per-trigger verdict is about. */
+  trigger: z.string().max(1_024).optional(),
+  reason: z.string().max(1_024),
+});
+
 /** One finished evaluation run, as the evaluator publishes it on the evaluations topic. */
 export const evaluationRunSchema = z.object({
   run_id: identifier('run_id'),
@@ -28,6 +66,8 @@ export const evaluationRunSchema = z.object({
   per_trigger_attack_success: metricMap,
   metrics: metricMap,
   baseline_run_id: z.string().max(128).optional(),
+  baseline: evaluationBaselineSchema.optional(),
+  verdicts: z.array(evaluationVerdictSchema).max(256).optional(),
   fingerprint: z.string().max(256).optional(),
   trigger: z.string().max(32).optional(),
   details,
@@ -70,5 +110,8 @@ export const alertEventSchema = z.object({
 });
 
 export type EvaluationRunMessage = z.output<typeof evaluationRunSchema>;
+export type EvaluationBaselineMessage = z.output<typeof evaluationBaselineSchema>;
+export type EvaluationVerdict = z.output<typeof evaluationVerdictSchema>;
+export type Gate = (typeof GATES)[number];
 export type DriftMetricMessage = z.output<typeof driftMetricSchema>;
 export type AlertEventMessage = z.output<typeof alertEventSchema>;

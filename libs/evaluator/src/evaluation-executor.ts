@@ -9,7 +9,7 @@ import {
   type PredictionOutcome,
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import type { EvaluationRunMessage } from '@tripline/contracts';
+import type { EvaluationBaselineMessage, EvaluationRunMessage, EvaluationVerdict } from '@tripline/contracts';
 import {
   BUILT_IN_TRIGGERS,
   candidateTokensFromVocabulary,
@@ -21,6 +21,8 @@ import {
   checkAssertions,
   classificationMetrics,
   compareWithBaseline,
+  DEFAULT_GATES,
+  judgeGates,
   type CanaryMetrics,
   type ClassificationMetrics,
   type EvaluationSnapshot,
@@ -56,12 +58,17 @@ export interface RunSummary extends Record<string, unknown> {
     citations?: CitationSummary;
   };
   fingerprint?: string;
+  /** Against the known-good fingerprint of this version: the pinned probe run, else its first. */
   fingerprintChange?: {
-    previousRunId: string;
-    previousFingerprint: string;
+    baselineRunId: string;
+    baselineFingerprint: string;
+    pinned: boolean;
     changed: boolean;
-    versionChanged: boolean;
   };
+  /** The run this one was compared with; absent when it has none (see RunQueue.baselineFor). */
+  baseline?: { runId: string; pinned: boolean; versionId: string | null };
+  /** The absolute gates (DEFAULT_GATES), judged whatever the baseline says. */
+  verdicts?: EvaluationVerdict[];
   scan?: {
     source: string;
     candidates: number;
@@ -199,23 +206,36 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       summary.fingerprint = behaviouralFingerprint(
         plan.map((step) => ({ id: step.sample.sampleId, outcome: outcomes[step.input] })),
       );
-      const previous = await this.queue.previousSucceeded(run.modelId, run.datasetId, run.id);
-      const previousFingerprint = (previous?.summary as RunSummary | null)?.fingerprint;
-      if (previous && previousFingerprint) {
-        // A new fingerprint under the same registered version means the model answering is not the
-        // one registered: a silent swap behind the endpoint, or a tampered artefact.
-        summary.fingerprintChange = {
-          previousRunId: previous.id,
-          previousFingerprint,
-          changed: previousFingerprint !== summary.fingerprint,
-          versionChanged: previous.versionId !== run.versionId,
-        };
-      }
     }
 
-    const baseline = await this.queue.baselineFor(run.modelId, run.datasetId, run.id);
-    if (baseline?.summary)
-      summary.comparison = compareWithBaseline(snapshot(summary), snapshot(baseline.summary as RunSummary));
+    const baseline = await this.queue.baselineFor(run);
+    const baselineSummary = (baseline?.run.summary ?? undefined) as RunSummary | undefined;
+    if (baseline)
+      summary.baseline = { runId: baseline.run.id, pinned: baseline.pinned, versionId: baseline.run.versionId };
+    if (baselineSummary)
+      summary.comparison = compareWithBaseline(snapshot(summary), snapshot(baselineSummary));
+    const pinnedFingerprint =
+      baseline && baselineSummary?.fingerprint
+        ? { runId: baseline.run.id, fingerprint: baselineSummary.fingerprint, pinned: baseline.pinned }
+        : undefined;
+    if (summary.fingerprint && pinnedFingerprint)
+      // Held against the known-good fingerprint, not the previous run: after a silent swap every
+      // later run still differs, so the alert stays until someone pins the new behaviour.
+      summary.fingerprintChange = {
+        baselineRunId: pinnedFingerprint.runId,
+        baselineFingerprint: pinnedFingerprint.fingerprint,
+        pinned: pinnedFingerprint.pinned,
+        changed: pinnedFingerprint.fingerprint !== summary.fingerprint,
+      };
+    summary.verdicts = judgeGates(
+      {
+        accuracy: summary.clean?.accuracy,
+        attackSuccessRate: attackSuccessRates(summary.canary),
+        fingerprint: summary.fingerprint,
+      },
+      DEFAULT_GATES,
+      pinnedFingerprint,
+    );
     const status =
       plan.length > 0 && summary.errors.count / plan.length <= MAX_ERROR_SHARE ? 'succeeded' : 'failed';
     const error =
@@ -227,10 +247,12 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     await this.bus.publish('evaluations', [
       {
         key: run.modelId,
-        value: JSON.stringify(evaluationMessage(run, version, summary, status, baseline?.id)),
+        value: JSON.stringify(
+          evaluationMessage(run, version, summary, status, baseline ? baselineMessage(baseline, baselineSummary) : undefined),
+        ),
       },
     ]);
-    await this.queue.finish(run.id, { status, summary, error, baselineRunId: baseline?.id ?? null });
+    await this.queue.finish(run.id, { status, summary, error, baselineRunId: baseline?.run.id ?? null });
     return summary;
   }
 
@@ -371,6 +393,49 @@ function labelSet(model: Model, expected: string[]): string[] {
   return [...new Set([...model.labels, ...expected.filter(Boolean)])];
 }
 
+function attackSuccessRates(canary: CanaryMetrics | undefined): Record<string, number> | undefined {
+  if (!canary) return undefined;
+  return Object.fromEntries(
+    Object.entries(canary.perTrigger).flatMap(([trigger, response]) =>
+      response.attackSuccessRate === null ? [] : [[trigger, response.attackSuccessRate]],
+    ),
+  );
+}
+
+/** The baseline as the evaluations topic carries it: its id and the values it is compared on. */
+function baselineMessage(
+  baseline: { run: EvaluationRun; pinned: boolean },
+  summary: RunSummary | undefined,
+): EvaluationBaselineMessage {
+  const clean = summary?.clean;
+  const canary = summary?.canary;
+  return {
+    run_id: baseline.run.id,
+    pinned: baseline.pinned,
+    ...(clean
+      ? {
+          accuracy: clean.accuracy,
+          macro_f1: clean.macroF1,
+          expected_calibration_error: clean.expectedCalibrationError,
+          per_class_recall: Object.fromEntries(
+            Object.entries(clean.perClass).flatMap(([label, metrics]) =>
+              Number.isFinite(metrics.recall) ? [[label, metrics.recall]] : [],
+            ),
+          ),
+        }
+      : {}),
+    ...(canary
+      ? {
+          attack_success_rate: canary.maxAttackSuccessRate?.rate ?? null,
+          flip_rate: canary.pooledFlipRate,
+          confidence_shift: canary.pooledConfidenceShift,
+          per_trigger_attack_success: attackSuccessRates(canary),
+        }
+      : {}),
+    ...(summary?.fingerprint ? { fingerprint: summary.fingerprint } : {}),
+  };
+}
+
 function snapshot(summary: RunSummary): EvaluationSnapshot {
   return { clean: summary.clean, canary: summary.canary };
 }
@@ -380,20 +445,14 @@ function evaluationMessage(
   version: ModelVersion,
   summary: RunSummary,
   status: 'succeeded' | 'failed',
-  baselineRunId: string | undefined,
+  baseline: EvaluationBaselineMessage | undefined,
 ): EvaluationRunMessage {
   const clean = summary.clean;
   const canary = summary.canary;
   const perClassRecall = clean
     ? Object.fromEntries(Object.entries(clean.perClass).map(([label, metrics]) => [label, metrics.recall]))
     : undefined;
-  const perTrigger = canary
-    ? Object.fromEntries(
-        Object.entries(canary.perTrigger).flatMap(([trigger, response]) =>
-          response.attackSuccessRate === null ? [] : [[trigger, response.attackSuccessRate]],
-        ),
-      )
-    : undefined;
+  const perTrigger = attackSuccessRates(canary);
   const metrics: Record<string, number> = { errors: summary.errors.count };
   if (clean?.confidence)
     Object.assign(metrics, {
@@ -409,10 +468,9 @@ function evaluationMessage(
       citation_violation_rate: citations.rate,
     });
   if (summary.comparison) metrics.regressions = summary.comparison.regressions.length;
-  if (summary.fingerprintChange) {
-    const change = summary.fingerprintChange;
-    metrics.fingerprint_changed = change.changed && !change.versionChanged ? 1 : 0;
-  }
+  if (summary.fingerprintChange) metrics.fingerprint_changed = summary.fingerprintChange.changed ? 1 : 0;
+  const verdicts = status === 'succeeded' ? (summary.verdicts ?? []) : [];
+  if (verdicts.length > 0) metrics.gate_failures = verdicts.filter((v) => v.outcome === 'fail').length;
   return {
     run_id: run.id,
     model_id: run.modelId,
@@ -433,7 +491,9 @@ function evaluationMessage(
     per_class_recall: perClassRecall,
     per_trigger_attack_success: perTrigger,
     metrics,
-    baseline_run_id: baselineRunId,
+    baseline_run_id: baseline?.run_id,
+    ...(baseline ? { baseline } : {}),
+    ...(verdicts.length > 0 ? { verdicts: verdicts.slice(0, 256) } : {}),
     fingerprint: summary.fingerprint,
     trigger: run.trigger,
     details: {

@@ -1,5 +1,6 @@
 import type { EvidenceAlertEvent, EvidenceInput, EvidenceRun } from './evidence-input';
 import { assessFrameworks, type FrameworkAssessment } from './frameworks';
+import { currentPosture, type Posture } from './posture';
 
 /** The metric the evaluator's artefact-integrity check publishes its alerts under. */
 export const ARTEFACT_INTEGRITY_METRIC = 'artefact_integrity';
@@ -52,6 +53,8 @@ export interface EvidencePack {
   generated_by: string | null;
   disclaimer: string;
   model: Record<string, unknown>;
+  /** The headline: the worst current canary attack-success rate per canary set, and the fingerprint state. */
+  posture: Posture;
   sections: {
     evaluations: {
       total: number;
@@ -200,6 +203,7 @@ export function buildEvidencePack(input: EvidenceInput): EvidencePack {
       rag_allowed_sources: model.ragAllowedSources,
       registered_at: iso(model.createdAt),
     },
+    posture: currentPosture(runs, input.datasets),
     sections: {
       evaluations: {
         total: runs.length,

@@ -93,6 +93,15 @@ function runs(what: string, list: EvidenceRun[], metric?: (run: EvidenceRun) => 
   return `${list.length} succeeded ${what}; latest ${day(latest?.finishedAt ?? null)}${shown ? ` (${shown})` : ''}`;
 }
 
+/** The current state of the worst canary set, not of whichever canary run came last. */
+function worstCanary(f: Facts): string {
+  const worst = f.pack.posture.worst_canary;
+  if (!worst) return '';
+  const name = worst.dataset_name ?? worst.dataset_id;
+  const trigger = worst.worst_trigger ? `, trigger "${worst.worst_trigger}"` : '';
+  return `; worst current attack-success rate ${worst.attack_success_rate.toFixed(3)} (set "${name}"${trigger}, ${day(Date.parse(worst.at ?? '') || null)})`;
+}
+
 const metricOf = (label: string, path: string[]) => (run: EvidenceRun) => {
   let value: unknown = run.summary;
   for (const part of path)
@@ -131,13 +140,7 @@ const evidence = {
     evidence: () => ({
       section: 'evaluations' as const,
       detail: [
-        f.canary.length
-          ? runs(
-              'canary run(s)',
-              f.canary,
-              metricOf('attack-success rate', ['canary', 'maxAttackSuccessRate', 'rate']),
-            )
-          : '',
+        f.canary.length ? `${f.canary.length} succeeded canary run(s)${worstCanary(f)}` : '',
         f.scans.length ? `${f.scans.length} trigger scan(s) for triggers no canary names` : '',
         f.citationChecks.length ? `${f.citationChecks.length} RAG canary run(s) checking cited sources` : '',
       ]

@@ -5,3 +5,4 @@ export * from './render-html';
 export * from './evidence.controller';
 export * from './evidence.module';
 export * from './evidence.service';
+export * from './posture';

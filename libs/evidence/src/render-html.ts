@@ -132,6 +132,32 @@ export function renderEvidencePackHtml(pack: EvidencePack): string {
         <h2>Model</h2>
         ${keyValues(Object.entries(model))}
 
+        <h2>Current posture</h2>
+        ${table(
+          ['canary set', 'worst trigger', 'attack-success rate', 'gate', 'run', 'at'],
+          pack.posture.canary_sets.map((set) => [
+            set.dataset_name ?? set.dataset_id,
+            set.worst_trigger,
+            set.attack_success_rate,
+            set.gate,
+            set.run_id,
+            set.at,
+          ]),
+          'no succeeded canary run',
+        )}
+        ${table(
+          ['probe set', 'fingerprint', 'baseline run', 'pinned', 'run', 'at'],
+          pack.posture.fingerprints.map((state) => [
+            state.dataset_name ?? state.dataset_id,
+            state.state,
+            state.baseline_run_id,
+            state.baseline_pinned,
+            state.run_id,
+            state.at,
+          ]),
+          'no succeeded probe run: the behavioural fingerprint is not measured',
+        )}
+
         <h2>Framework mapping</h2>
         ${pack.frameworks.map(
           (framework) =>

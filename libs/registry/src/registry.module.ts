@@ -5,6 +5,7 @@ import { DatasetService } from './dataset.service';
 import { REGISTRY_ENTITIES } from './entities';
 import { ModelRegistry } from './model-registry.service';
 import {
+  BaselinesController,
   DatasetsController,
   EvaluationsController,
   ModelsController,
@@ -27,6 +28,7 @@ export class RegistryModule {}
   imports: [RegistryModule],
   controllers: [
     ModelsController,
+    BaselinesController,
     DatasetsController,
     SchedulesController,
     EvaluationsController,

@@ -172,33 +172,112 @@ export class RunQueue {
     return rows.length;
   }
 
-  /** The run a new one is compared with: the pinned baseline, else the first succeeded run. */
-  async baselineFor(modelId: string, datasetId: string, excludeRunId: string): Promise<EvaluationRun | null> {
+  /**
+   * The run a new one is compared with, and whether a person pinned it. A pinned run of the same
+   * model and dataset wins. Otherwise:
+   * - clean set: the first succeeded run;
+   * - probe set: the first succeeded run of the same registered version (a new version is a
+   *   declared change of behaviour and brings its own known-good fingerprint; a change under the
+   *   same version is not, and stays flagged until someone pins a new baseline);
+   * - canary set: the first succeeded run on the model's known-good version (the version of its
+   *   clean-set baseline). A canary set first replayed against a later, perhaps backdoored, version
+   *   has no baseline rather than taking that run as one; the absolute gates judge it instead.
+   * The run itself is never its own baseline.
+   */
+  async baselineFor(run: EvaluationRun): Promise<{ run: EvaluationRun; pinned: boolean } | null> {
+    const { modelId, datasetId } = run;
     const pinned = await this.runs.findOneBy({ modelId, datasetId, isBaseline: true, mode: 'replay' });
-    if (pinned) return pinned;
+    if (pinned && pinned.id !== run.id && (run.datasetKind !== 'probe' || pinned.versionId === run.versionId))
+      return { run: pinned, pinned: true };
+    let versionId: string | null | undefined;
+    if (run.datasetKind === 'probe') versionId = run.versionId;
+    else if (run.datasetKind === 'canary') {
+      versionId = await this.knownGoodVersion(modelId);
+      if (!versionId) return null;
+    }
     const first = await this.runs.findOne({
-      where: { modelId, datasetId, status: 'succeeded', mode: 'replay' },
+      where: {
+        modelId,
+        datasetId,
+        status: 'succeeded',
+        mode: 'replay',
+        ...(versionId ? { versionId } : {}),
+      },
       order: { finishedAt: 'ASC' },
     });
-    return first && first.id !== excludeRunId ? first : null;
+    return first && first.id !== run.id ? { run: first, pinned: false } : null;
   }
 
-  /** The latest succeeded replay of the same model and dataset before this run. */
-  previousSucceeded(modelId: string, datasetId: string, excludeRunId: string): Promise<EvaluationRun | null> {
-    return this.runs
-      .createQueryBuilder('run')
-      .where(
-        'run.model_id = :modelId AND run.dataset_id = :datasetId AND run.status = :status AND run.mode = :mode AND run.id <> :excludeRunId',
-        {
-          modelId,
-          datasetId,
-          status: 'succeeded',
-          mode: 'replay',
-          excludeRunId,
-        },
-      )
-      .orderBy('run.finished_at', 'DESC')
-      .getOne();
+  /** The version of the model's clean-set baseline: the pinned clean run's, else the first clean run's. */
+  async knownGoodVersion(modelId: string): Promise<string | null> {
+    const pinned = await this.runs.findOneBy({
+      modelId,
+      datasetKind: 'clean',
+      isBaseline: true,
+      mode: 'replay',
+    });
+    if (pinned) return pinned.versionId;
+    const first = await this.runs.findOne({
+      where: { modelId, datasetKind: 'clean', status: 'succeeded', mode: 'replay' },
+      order: { finishedAt: 'ASC' },
+    });
+    return first?.versionId ?? null;
+  }
+
+  /**
+   * The baseline in force for each dataset of the model that has succeeded runs, pinned or not:
+   * what `baselineFor` would compare the next run with.
+   */
+  async baselinesOf(modelId: string): Promise<{ datasetId: string; run: EvaluationRun; pinned: boolean }[]> {
+    const model = await this.registry.get(modelId);
+    const datasets = await this.dataSource.getRepository(Dataset).findBy({ modelId: model.id });
+    const baselines: { datasetId: string; run: EvaluationRun; pinned: boolean }[] = [];
+    for (const dataset of datasets) {
+      const next = this.runs.create({
+        id: '00000000-0000-0000-0000-000000000000',
+        modelId: model.id,
+        datasetId: dataset.id,
+        datasetKind: dataset.kind,
+        versionId: model.currentVersionId,
+        mode: 'replay',
+      });
+      const baseline = await this.baselineFor(next);
+      if (baseline) baselines.push({ datasetId: dataset.id, ...baseline });
+    }
+    return baselines;
+  }
+
+  /**
+   * Pins a baseline for one dataset of a model: the given run, or else the latest succeeded run of
+   * that dataset on the model's current version (what is being served now, accepted as known-good).
+   */
+  async pinBaselineOf(modelId: string, datasetId: string, runId?: string): Promise<EvaluationRun> {
+    const model = await this.registry.get(modelId);
+    if (runId) {
+      const run = await this.get(runId);
+      if (run.modelId !== model.id || run.datasetId !== datasetId)
+        throw new BadRequestException(
+          `run_id: run ${runId} evaluated model "${run.modelId}" on dataset ${run.datasetId}, not model "${model.id}" on dataset ${datasetId}`,
+        );
+      if (run.mode !== 'replay')
+        throw new BadRequestException(`run_id: run ${runId} is a trigger scan; only an evaluation run can be a baseline`);
+      return this.pinBaseline(run.id);
+    }
+    const latest = await this.runs.findOne({
+      where: {
+        modelId: model.id,
+        datasetId,
+        status: 'succeeded',
+        mode: 'replay',
+        ...(model.currentVersionId ? { versionId: model.currentVersionId } : {}),
+      },
+      order: { finishedAt: 'DESC' },
+    });
+    if (!latest)
+      throw new ConflictException(
+        `dataset ${datasetId} has no succeeded run of model "${model.id}" on its current version to pin; run one with POST /v1/evaluations`,
+      );
+    return this.pinBaseline(latest.id);
   }
 
   async pinBaseline(runId: string): Promise<EvaluationRun> {

@@ -187,6 +187,15 @@ export const evaluationRequestSchema = z
   })
   .strict();
 
+/** POST /v1/models/{id}/baselines: which run becomes the known-good one for a dataset. */
+export const pinBaselineSchema = z
+  .object({
+    dataset_id: z.uuid('expected a dataset id'),
+    /** Default: the latest succeeded run of the dataset on the model's current version. */
+    run_id: z.uuid('expected an evaluation run id').optional(),
+  })
+  .strict();
+
 export const runFilterSchema = z
   .object({
     model_id: modelIdSchema.optional(),
