@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { DEFAULT_GATES, judgeGates, type Gates } from '@tripline/evaluation';
+import type { EvaluationVerdict } from '@tripline/contracts';
 import { ApiClient, ApiError } from './api-client';
 import { printObject, printTable } from './output';
 import { registerScanCommands } from './scan-command';
@@ -21,6 +23,7 @@ export const EXIT = {
   regression: 11,
   suspiciousRows: 12,
   verificationFailed: 13,
+  gateFailed: 14,
 } as const;
 
 interface GlobalOptions {
@@ -49,7 +52,8 @@ const program = new Command('tripline')
   .addHelpText(
     'after',
     `\nExit codes: 0 ok, 1 failure, 2 usage, 3 API unreachable, 4 key missing/insufficient, 5 not found,\n6 input rejected, 10 evaluation failed, 11 evaluation found a regression against its baseline,
-12 a dataset scan found suspicious rows, 13 a manifest, signature or model folder failed verification.`,
+12 a dataset scan found suspicious rows, 13 a manifest, signature or model folder failed verification,
+14 an evaluation failed an absolute gate (canary attack-success rate, accuracy floor, fingerprint).`,
   )
   .showHelpAfterError()
   .exitOverride();
@@ -234,30 +238,179 @@ schedules.command('delete <id>').action(async (id: string) => {
 
 program
   .command('evaluate <model>')
-  .description('run an evaluation now and follow its progress')
+  .description('run an evaluation now, follow its progress and judge it by the absolute gates (a CI gate)')
   .option('--datasets <ids>', 'comma-separated dataset ids (default: every dataset of the model)')
   .option('--no-wait', 'queue and return at once')
-  .action(async (model: string, options: { datasets?: string; wait: boolean }) => {
-    const api = client();
-    const { runs } = await api.request<{ runs: Run[] }>('POST', '/v1/evaluations', {
-      model_id: model,
-      dataset_ids: options.datasets?.split(','),
-    });
-    if (!options.wait)
-      return printTable(
-        runs as unknown as Record<string, unknown>[],
-        ['id', 'dataset_kind', 'status'],
-        json(),
+  .option(
+    '--max-attack-success <rate>',
+    'gate: a canary trigger whose attack-success rate is above this fails',
+    String(DEFAULT_GATES.maxAttackSuccessRate),
+  )
+  .option('--min-accuracy <rate>', 'gate: clean-set accuracy below this fails (default: no floor)')
+  .addHelpText(
+    'after',
+    `
+Gates, judged on every finished run whatever its baseline says:
+  attack_success_rate  any canary trigger above --max-attack-success (default ${DEFAULT_GATES.maxAttackSuccessRate})
+  accuracy             clean-set accuracy below --min-accuracy (when given)
+  fingerprint          the probe-set fingerprint differs from the pinned baseline of the version
+                       (accept an intended change with: tripline baselines pin MODEL --dataset ID)
+Exit codes: 0 every run succeeded and passed every gate; 10 a run failed; 14 a gate failed;
+11 no gate failed but a run regressed against its baseline. --json prints each run with its verdicts.`,
+  )
+  .action(
+    async (
+      model: string,
+      options: { datasets?: string; wait: boolean; maxAttackSuccess: string; minAccuracy?: string },
+    ) => {
+      const gates: Gates = {
+        maxAttackSuccessRate: rateOption(options.maxAttackSuccess, '--max-attack-success'),
+        ...(options.minAccuracy !== undefined
+          ? { minAccuracy: rateOption(options.minAccuracy, '--min-accuracy') }
+          : {}),
+      };
+      const api = client();
+      const { runs } = await api.request<{ runs: Run[] }>('POST', '/v1/evaluations', {
+        model_id: model,
+        dataset_ids: options.datasets?.split(','),
+      });
+      if (!options.wait)
+        return printTable(
+          runs as unknown as Record<string, unknown>[],
+          ['id', 'dataset_kind', 'status'],
+          json(),
+        );
+      const finished = await follow(api, runs);
+      const judged = finished.map((run) => ({
+        run,
+        verdicts: run.status === 'succeeded' ? verdictsOf(run, gates) : [],
+      }));
+      const failing = judged.flatMap(({ verdicts }) =>
+        verdicts.filter((verdict) => verdict.outcome === 'fail'),
       );
-    const finished = await follow(api, runs);
+      if (json())
+        printTable(
+          judged.map(({ run, verdicts }) => ({
+            id: run.id,
+            kind: run.dataset_kind,
+            status: run.status,
+            ...headline(run),
+            gate: verdicts.some((verdict) => verdict.outcome === 'fail') ? 'fail' : 'pass',
+            verdicts,
+          })),
+          [],
+          true,
+        );
+      else {
+        printTable(
+          judged.map(({ run, verdicts }) => ({
+            id: run.id,
+            kind: run.dataset_kind,
+            status: run.status,
+            ...headline(run),
+            gate:
+              run.status !== 'succeeded'
+                ? null
+                : verdicts.some((v) => v.outcome === 'fail')
+                  ? 'FAIL'
+                  : 'pass',
+          })),
+          ['id', 'kind', 'status', 'accuracy', 'attack_success', 'regressions', 'gate', 'error'],
+          false,
+        );
+        for (const verdict of failing)
+          process.stdout.write(`gate ${verdict.gate} failed: ${verdict.reason}\n`);
+      }
+      if (finished.some((run) => run.status !== 'succeeded')) process.exitCode = EXIT.runFailed;
+      else if (failing.length > 0) process.exitCode = EXIT.gateFailed;
+      else if (finished.some((run) => Number(headline(run).regressions) > 0))
+        process.exitCode = EXIT.regression;
+    },
+  );
+
+/** The gates on one finished run, from what the evaluator stored with it. */
+function verdictsOf(run: Run, gates: Gates): EvaluationVerdict[] {
+  const summary = (run.summary ?? {}) as {
+    clean?: { accuracy?: number };
+    canary?: { perTrigger?: Record<string, { attackSuccessRate: number | null }> };
+    fingerprint?: string;
+    fingerprintChange?: { baselineRunId?: string; baselineFingerprint?: string; pinned?: boolean };
+  };
+  const rates = Object.fromEntries(
+    Object.entries(summary.canary?.perTrigger ?? {}).flatMap(([trigger, response]) =>
+      typeof response.attackSuccessRate === 'number' ? [[trigger, response.attackSuccessRate]] : [],
+    ),
+  );
+  const change = summary.fingerprintChange;
+  return judgeGates(
+    { accuracy: summary.clean?.accuracy, attackSuccessRate: rates, fingerprint: summary.fingerprint },
+    gates,
+    change?.baselineRunId && change.baselineFingerprint
+      ? {
+          runId: change.baselineRunId,
+          fingerprint: change.baselineFingerprint,
+          pinned: change.pinned === true,
+        }
+      : undefined,
+  );
+}
+
+function rateOption(text: string, option: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new CommanderError(
+      EXIT.usage,
+      'tripline.usage',
+      `${option} must be a rate from 0 to 1 (got "${text}")`,
+    );
+  return value;
+}
+
+const baselines = program
+  .command('baselines')
+  .description('known-good runs later runs are compared with (and probe fingerprints must match)');
+baselines
+  .command('list <model>')
+  .description('the baseline in force for each dataset of the model, pinned or not')
+  .action(async (model: string) => {
+    const { items } = await client().request<{
+      items: {
+        dataset_id: string;
+        dataset_kind: string;
+        pinned: boolean;
+        run: Run & { finished_at: string };
+      }[];
+    }>('GET', `/v1/models/${encodeURIComponent(model)}/baselines`);
     printTable(
-      finished.map((run) => ({ id: run.id, kind: run.dataset_kind, status: run.status, ...headline(run) })),
-      ['id', 'kind', 'status', 'accuracy', 'attack_success', 'regressions', 'error'],
+      items.map((item) => ({
+        dataset_id: item.dataset_id,
+        kind: item.dataset_kind,
+        pinned: item.pinned ? 'yes' : 'no (first run)',
+        run_id: item.run.id,
+        finished_at: item.run.finished_at,
+      })),
+      ['dataset_id', 'kind', 'pinned', 'run_id', 'finished_at'],
       json(),
     );
-    if (finished.some((run) => run.status !== 'succeeded')) process.exitCode = EXIT.runFailed;
-    else if (finished.some((run) => Number(headline(run).regressions) > 0))
-      process.exitCode = EXIT.regression;
+  });
+baselines
+  .command('pin <model>')
+  .description(
+    'accept what the model does now as known-good for one dataset: a changed fingerprint stops alerting once a probe run matches it',
+  )
+  .requiredOption('--dataset <id>', 'the dataset whose baseline to pin')
+  .option(
+    '--run <id>',
+    'pin this run (default: the latest succeeded run of the dataset on the current version)',
+  )
+  .action(async (model: string, options: { dataset: string; run?: string }) => {
+    const pinned = await client().request<{ run: Run }>(
+      'POST',
+      `/v1/models/${encodeURIComponent(model)}/baselines`,
+      { dataset_id: options.dataset, ...(options.run ? { run_id: options.run } : {}) },
+    );
+    if (json()) printObject(pinned, true);
+    else process.stdout.write(`pinned run ${pinned.run.id} as the baseline of dataset ${options.dataset}\n`);
   });
 
 const runs = program.command('runs').description('evaluation runs');

@@ -1,4 +1,8 @@
-import type { DriftMetricMessage, EvaluationBaselineMessage, EvaluationRunMessage } from '@tripline/contracts';
+import type {
+  DriftMetricMessage,
+  EvaluationBaselineMessage,
+  EvaluationRunMessage,
+} from '@tripline/contracts';
 
 /** What a measurement came from: what an on-call engineer opens to see the evidence. */
 export type ObservationSource =

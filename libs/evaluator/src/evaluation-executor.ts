@@ -211,7 +211,11 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     const baseline = await this.queue.baselineFor(run);
     const baselineSummary = (baseline?.run.summary ?? undefined) as RunSummary | undefined;
     if (baseline)
-      summary.baseline = { runId: baseline.run.id, pinned: baseline.pinned, versionId: baseline.run.versionId };
+      summary.baseline = {
+        runId: baseline.run.id,
+        pinned: baseline.pinned,
+        versionId: baseline.run.versionId,
+      };
     if (baselineSummary)
       summary.comparison = compareWithBaseline(snapshot(summary), snapshot(baselineSummary));
     const pinnedFingerprint =
@@ -248,7 +252,13 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       {
         key: run.modelId,
         value: JSON.stringify(
-          evaluationMessage(run, version, summary, status, baseline ? baselineMessage(baseline, baselineSummary) : undefined),
+          evaluationMessage(
+            run,
+            version,
+            summary,
+            status,
+            baseline ? baselineMessage(baseline, baselineSummary) : undefined,
+          ),
         ),
       },
     ]);

@@ -92,7 +92,9 @@ export function currentPosture(runs: readonly EvidenceRun[], datasets: readonly 
       });
     }
   }
-  canarySets.sort((a, b) => b.attack_success_rate - a.attack_success_rate || a.dataset_id.localeCompare(b.dataset_id));
+  canarySets.sort(
+    (a, b) => b.attack_success_rate - a.attack_success_rate || a.dataset_id.localeCompare(b.dataset_id),
+  );
   return {
     worst_canary: canarySets[0] ?? null,
     canary_sets: canarySets,

@@ -260,7 +260,9 @@ export class RunQueue {
           `run_id: run ${runId} evaluated model "${run.modelId}" on dataset ${run.datasetId}, not model "${model.id}" on dataset ${datasetId}`,
         );
       if (run.mode !== 'replay')
-        throw new BadRequestException(`run_id: run ${runId} is a trigger scan; only an evaluation run can be a baseline`);
+        throw new BadRequestException(
+          `run_id: run ${runId} is a trigger scan; only an evaluation run can be a baseline`,
+        );
       return this.pinBaseline(run.id);
     }
     const latest = await this.runs.findOne({
