@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DriftMetricMessage, EvaluationRunMessage } from '@tripline/contracts';
+import {
+  evaluationRunSchema,
+  validate,
+  type DriftMetricMessage,
+  type EvaluationRunMessage,
+} from '@tripline/contracts';
 import {
   alertFingerprint,
+  baselineFromMessage,
   baselineFromRunSummary,
   consumerLagObservation,
   observationFromDriftMetric,
@@ -168,5 +174,47 @@ describe('observations from a drift window and from consumer lag', () => {
       topic: 'tripline.inference.v1',
       unit: 'messages',
     });
+  });
+
+  it('reads the baseline the message carries: no table of the evaluator is needed', () => {
+    const message = evaluation({
+      baseline: {
+        run_id: 'run-1',
+        pinned: true,
+        attack_success_rate: 0.05,
+        per_trigger_attack_success: { 'custom:cf': 0.05 },
+      },
+    });
+    const result = validate(evaluationRunSchema, message);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    const observations = observationsFromEvaluation(message, baselineFromMessage(message.baseline!));
+    assert.equal(observations.find((o) => o.metric === 'attack_success_rate')?.baseline, 0.05);
+    assert.equal(
+      observations.find((o) => o.metric === 'trigger_attack_success_rate' && o.labels.trigger === 'custom:cf')
+        ?.baseline,
+      0.05,
+    );
+  });
+
+  it('verdicts travel in the contract and a gate failure count is observed like any metric', () => {
+    const message = evaluation({
+      verdicts: [
+        {
+          gate: 'attack_success_rate',
+          outcome: 'fail',
+          value: 0.9,
+          threshold: 0.5,
+          trigger: 'custom:cf',
+          reason: 'above the gate',
+        },
+      ],
+      metrics: { errors: 0, gate_failures: 1 },
+    });
+    assert.ok(validate(evaluationRunSchema, message).ok);
+    assert.equal(
+      validate(evaluationRunSchema, { ...message, verdicts: [{ gate: 'vibes', outcome: 'fail' }] }).ok,
+      false,
+    );
+    assert.equal(observationsFromEvaluation(message).find((o) => o.metric === 'gate_failures')?.value, 1);
   });
 });

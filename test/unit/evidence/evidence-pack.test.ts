@@ -59,6 +59,23 @@ const run = (overrides: Partial<EvidenceRun>): EvidenceRun => ({
   ...overrides,
 });
 
+const dataset = (id: string): EvidenceInput['datasets'][number] => ({
+  id,
+  name: id,
+  kind: 'clean',
+  modelId: 'm',
+  format: 'jsonl',
+  source: 'test',
+  uploadedBy: 'tester',
+  uploadedAt: T,
+  sha256: '0'.repeat(64),
+  bytes: 1,
+  sampleCount: 1,
+  labels: [],
+  generatedFrom: null,
+  generator: null,
+});
+
 const statuses = (input: EvidenceInput) =>
   Object.fromEntries(
     buildEvidencePack(input).frameworks.flatMap((framework) =>
@@ -354,5 +371,84 @@ describe('evidence pack HTML', () => {
       escapeHtml(`<a href="x" title='y'>&\``),
       '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&#96;',
     );
+  });
+
+  it('headlines the worst current canary set and the fingerprint state, not the latest canary run', () => {
+    const canary = (rate: number, trigger: string) => ({
+      canary: { maxAttackSuccessRate: { rate, trigger } },
+      errors: { count: 0 },
+    });
+    const input = emptyInput({
+      datasets: [
+        { ...dataset('lib'), name: 'library canaries', kind: 'canary' },
+        { ...dataset('trig'), name: 'scan canaries', kind: 'canary' },
+        { ...dataset('probe'), name: 'probes', kind: 'probe' },
+      ],
+      runs: [
+        run({
+          id: 't1',
+          datasetId: 'trig',
+          datasetKind: 'canary',
+          finishedAt: T + 1_000,
+          summary: canary(0.96, 'custom:cf'),
+        }),
+        run({
+          id: 'l1',
+          datasetId: 'lib',
+          datasetKind: 'canary',
+          finishedAt: T + 2_000,
+          summary: canary(0.5, 'rare:mn'),
+        }),
+        run({
+          id: 'l2',
+          datasetId: 'lib',
+          datasetKind: 'canary',
+          finishedAt: T + 3_000,
+          summary: canary(0.139, 'rare:mn'),
+        }),
+        run({
+          id: 'p1',
+          datasetId: 'probe',
+          datasetKind: 'probe',
+          finishedAt: T + 1_000,
+          summary: { fingerprint: 'a' },
+        }),
+        run({
+          id: 'p2',
+          datasetId: 'probe',
+          datasetKind: 'probe',
+          finishedAt: T + 4_000,
+          summary: {
+            fingerprint: 'b',
+            fingerprintChange: {
+              baselineRunId: 'p1',
+              baselineFingerprint: 'a',
+              pinned: false,
+              changed: true,
+            },
+          },
+        }),
+      ],
+    });
+    const pack = buildEvidencePack(input);
+    assert.equal(pack.posture.worst_canary?.dataset_id, 'trig');
+    assert.equal(pack.posture.worst_canary?.attack_success_rate, 0.96);
+    assert.equal(pack.posture.worst_canary?.gate, 'fail');
+    assert.deepEqual(
+      pack.posture.canary_sets.map((set) => [set.run_id, set.attack_success_rate]),
+      [
+        ['t1', 0.96],
+        ['l2', 0.139],
+      ],
+      'one current state per set: the latest run of each, worst first',
+    );
+    assert.equal(pack.posture.fingerprint, 'changed');
+    assert.equal(pack.posture.fingerprints[0].baseline_run_id, 'p1');
+    const canaryEvidence = pack.frameworks
+      .flatMap((framework) => framework.controls)
+      .flatMap((control) => control.evidence)
+      .find((line) => /canary run/.test(line.detail));
+    assert.match(canaryEvidence!.detail, /worst current attack-success rate 0\.960 \(set "scan canaries"/);
+    assert.match(renderEvidencePackHtml(pack), /Current posture/);
   });
 });
