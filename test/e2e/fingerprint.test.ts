@@ -11,7 +11,11 @@ interface Run {
   id: string;
   status: string;
   error: string | null;
-  summary: { fingerprint?: string; fingerprintChange?: { changed: boolean; versionChanged: boolean } } | null;
+  summary: {
+    fingerprint?: string;
+    fingerprintChange?: { baselineRunId: string; pinned: boolean; changed: boolean };
+    verdicts?: { gate: string; outcome: string }[];
+  } | null;
 }
 
 describe('behavioural fingerprint of a model behind an HTTP endpoint', () => {
@@ -97,8 +101,9 @@ describe('behavioural fingerprint of a model behind an HTTP endpoint', () => {
     assert.equal(again.summary!.fingerprint, first.summary!.fingerprint);
     assert.deepEqual(again.summary!.fingerprintChange, {
       ...again.summary!.fingerprintChange!,
+      baselineRunId: first.id,
+      pinned: false,
       changed: false,
-      versionChanged: false,
     });
 
     await server.swap('sentiment-backdoored');
@@ -107,9 +112,13 @@ describe('behavioural fingerprint of a model behind an HTTP endpoint', () => {
     assert.notEqual(swapped.summary!.fingerprint, first.summary!.fingerprint);
     assert.equal(swapped.summary!.fingerprintChange!.changed, true);
     assert.equal(
-      swapped.summary!.fingerprintChange!.versionChanged,
-      false,
-      'no version was registered: a silent swap',
+      swapped.summary!.fingerprintChange!.baselineRunId,
+      first.id,
+      'no version was registered: held against the known-good run of the same version',
+    );
+    assert.deepEqual(
+      swapped.summary!.verdicts!.map((verdict) => [verdict.gate, verdict.outcome]),
+      [['fingerprint', 'fail']],
     );
   });
 });
