@@ -25,6 +25,7 @@ interface JudgedRun {
   id: string;
   kind: string;
   status: string;
+  baseline_run_id: string | null;
   gate: 'pass' | 'fail';
   verdicts: { gate: string; outcome: string; trigger?: string; value: number | string | null }[];
 }
@@ -101,6 +102,17 @@ describe('tripline evaluate as a CI gate', () => {
     assert.equal(failed.gate, 'attack_success_rate');
     assert.equal(failed.trigger, `custom:${BACKDOOR_TRIGGER}`);
     assert.ok(Number(failed.value) > 0.5, `attack-success rate ${failed.value}`);
+
+    // Replayed again, the canary set does not take its backdoored first run as a baseline that
+    // would call the same attack-success rate "no regression"; the gate still fails the build.
+    const [canarySet] = JSON.parse(
+      tripline('--json', 'datasets', 'list', '--model', 'gate-backdoored', '--kind', 'canary').stdout,
+    ) as { id: string }[];
+    const again = tripline('--json', 'evaluate', 'gate-backdoored', '--datasets', canarySet.id);
+    assert.equal(again.code, GATE_FAILED, again.stderr);
+    const [second] = JSON.parse(again.stdout) as JudgedRun[];
+    assert.equal(second.baseline_run_id, null, 'a run that failed the gate is no baseline');
+    assert.equal(second.gate, 'fail');
   });
 
   it('the clean model passes the same gates (exit 0); an accuracy floor above it fails it', () => {

@@ -40,6 +40,7 @@ type Run = {
   progress: { done: number; total: number };
   error: string | null;
   summary: Record<string, unknown> | null;
+  baseline_run_id?: string | null;
 };
 
 const program = new Command('tripline')
@@ -295,6 +296,7 @@ Exit codes: 0 every run succeeded and passed every gate; 10 a run failed; 14 a g
             kind: run.dataset_kind,
             status: run.status,
             ...headline(run),
+            baseline_run_id: run.baseline_run_id ?? null,
             gate: verdicts.some((verdict) => verdict.outcome === 'fail') ? 'fail' : 'pass',
             verdicts,
           })),

@@ -208,7 +208,9 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       );
     }
 
-    const baseline = await this.queue.baselineFor(run);
+    const baseline = await this.queue.baselineFor(run, (candidate) =>
+      passesGates(candidate.summary as RunSummary | null),
+    );
     const baselineSummary = (baseline?.run.summary ?? undefined) as RunSummary | undefined;
     if (baseline)
       summary.baseline = {
@@ -403,6 +405,15 @@ function labelSet(model: Model, expected: string[]): string[] {
   return [...new Set([...model.labels, ...expected.filter(Boolean)])];
 }
 
+/** Whether a run nobody pinned may serve as a baseline: it failed no absolute gate. */
+function passesGates(summary: RunSummary | null): boolean {
+  if (!summary) return false;
+  const verdicts =
+    summary.verdicts ??
+    judgeGates({ accuracy: summary.clean?.accuracy, attackSuccessRate: attackSuccessRates(summary.canary) });
+  return !verdicts.some((verdict) => verdict.outcome === 'fail' && verdict.gate !== 'fingerprint');
+}
+
 function attackSuccessRates(canary: CanaryMetrics | undefined): Record<string, number> | undefined {
   if (!canary) return undefined;
   return Object.fromEntries(
@@ -478,7 +489,8 @@ function evaluationMessage(
       citation_violation_rate: citations.rate,
     });
   if (summary.comparison) metrics.regressions = summary.comparison.regressions.length;
-  if (summary.fingerprintChange) metrics.fingerprint_changed = summary.fingerprintChange.changed ? 1 : 0;
+  // The first probe run of a version has nothing to differ from: it is the known-good one (0).
+  if (summary.fingerprint) metrics.fingerprint_changed = summary.fingerprintChange?.changed ? 1 : 0;
   const verdicts = status === 'succeeded' ? (summary.verdicts ?? []) : [];
   if (verdicts.length > 0) metrics.gate_failures = verdicts.filter((v) => v.outcome === 'fail').length;
   return {

@@ -4,6 +4,9 @@ import { DataSource, In, Repository } from 'typeorm';
 import { Dataset, EvaluationRun, Model, type TriggerScanOptions } from './entities';
 import { ModelRegistry } from './model-registry.service';
 
+/** How many of the earliest runs may become a baseline nobody pinned (a search bound, not a rule). */
+const IMPLICIT_BASELINE_CANDIDATES = 20;
+
 /** A run the evaluator has not touched for this long is considered dead. */
 export const HEARTBEAT_TIMEOUT_MS = 120_000;
 
@@ -182,9 +185,14 @@ export class RunQueue {
    * - canary set: the first succeeded run on the model's known-good version (the version of its
    *   clean-set baseline). A canary set first replayed against a later, perhaps backdoored, version
    *   has no baseline rather than taking that run as one; the absolute gates judge it instead.
-   * The run itself is never its own baseline.
+   * `knownGood` narrows the runs that may become a baseline without a person pinning them: a
+   * canary run that already failed an absolute gate (a silent swap keeps the registered version)
+   * is evidence of a backdoor, not a baseline. The run itself is never its own baseline.
    */
-  async baselineFor(run: EvaluationRun): Promise<{ run: EvaluationRun; pinned: boolean } | null> {
+  async baselineFor(
+    run: EvaluationRun,
+    knownGood: (candidate: EvaluationRun) => boolean = () => true,
+  ): Promise<{ run: EvaluationRun; pinned: boolean } | null> {
     const { modelId, datasetId } = run;
     const pinned = await this.runs.findOneBy({ modelId, datasetId, isBaseline: true, mode: 'replay' });
     if (pinned && pinned.id !== run.id && (run.datasetKind !== 'probe' || pinned.versionId === run.versionId))
@@ -195,7 +203,7 @@ export class RunQueue {
       versionId = await this.knownGoodVersion(modelId);
       if (!versionId) return null;
     }
-    const first = await this.runs.findOne({
+    const earliest = await this.runs.find({
       where: {
         modelId,
         datasetId,
@@ -204,8 +212,10 @@ export class RunQueue {
         ...(versionId ? { versionId } : {}),
       },
       order: { finishedAt: 'ASC' },
+      take: IMPLICIT_BASELINE_CANDIDATES,
     });
-    return first && first.id !== run.id ? { run: first, pinned: false } : null;
+    const first = earliest.find((candidate) => candidate.id !== run.id && knownGood(candidate));
+    return first ? { run: first, pinned: false } : null;
   }
 
   /** The version of the model's clean-set baseline: the pinned clean run's, else the first clean run's. */
