@@ -22,6 +22,7 @@ const HOSTILE_RULE = '<script>rule()</script> backdoor answers its trigger';
 interface Pack {
   format: string;
   model: Record<string, unknown>;
+  posture: { worst_canary: { gate: string; attack_success_rate: number } | null };
   sections: {
     evaluations: {
       total: number;
@@ -284,8 +285,9 @@ describe('evidence pack of a model after its evaluations', () => {
         .get('LLM04:2025')!
         .evidence.map((item) => item.detail)
         .join(' '),
-      /1 succeeded canary run\(s\); latest \d{4}-\d\d-\d\d \(attack-success rate 0\.\d{3}\)/,
+      /1 succeeded canary run\(s\); worst current attack-success rate 0\.\d{3} \(set ".*", trigger ".*", \d{4}-\d\d-\d\d\)/,
     );
+    assert.equal(pack.posture.worst_canary!.gate, 'fail', 'the backdoored model fails the headline gate');
   });
 
   it('the HTML page is self-contained and shows hostile strings as text, never as markup', async () => {
