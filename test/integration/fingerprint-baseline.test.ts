@@ -9,8 +9,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startModelServer, type ModelServer } from '@tripline/adapters';
-import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
+import { buildDemoModels, startModelServer, writeModelFolder, type ModelServer } from '@tripline/demo-models';
 import {
   createTestDatabase,
   eventually,
