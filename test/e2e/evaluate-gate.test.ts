@@ -5,8 +5,7 @@
  * alone must fail the build. The clean demo model passes the same gates.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -34,44 +33,49 @@ describe('tripline evaluate as a CI gate', () => {
   const scratch = temporaryDirectory();
   const demo = buildDemoModels();
   let app: RunningApp;
-  const tripline = (...args: string[]) => {
-    const result = spawnSync(process.execPath, [CLI, ...args], {
-      env: { ...process.env, TRIPLINE_URL: app.baseUrl, TRIPLINE_API_KEY: ADMIN_KEY },
-      encoding: 'utf8',
-      timeout: 180_000,
+  // Asynchronous, so the test's own HTTP connections stay serviced while the command runs.
+  const tripline = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { ...process.env, TRIPLINE_URL: app.baseUrl, TRIPLINE_API_KEY: ADMIN_KEY },
+        timeout: 180_000,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
     });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  // Set-up goes straight to the API: only the command under test is run as a process.
+  const api = async <T>(route: string, body: unknown, contentType = 'application/json'): Promise<T> => {
+    const response = await fetch(`${app.baseUrl}${route}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': contentType },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const answer = (await response.json()) as T;
+    assert.ok(response.ok, `POST ${route}: ${JSON.stringify(answer)}`);
+    return answer;
   };
-  const ok = (...args: string[]) => {
-    const result = tripline('--json', ...args);
-    assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as { id: string };
-  };
-  /** A model with a clean set and a canary set that names the trigger; returns the clean set's id. */
-  const register = (model: string, folder: string): string => {
-    ok('models', 'create', model, '--task', 'text-classification', '--labels', 'negative,positive');
-    ok('models', 'add-version', model, '1', '--adapter', JSON.stringify({ kind: 'onnx', path: folder }));
-    const file = path.join(scratch.path, `${model}.csv`);
-    writeFileSync(
-      file,
-      `text,label\n${demo.test
-        .slice(0, 80)
-        .map((s) => `"${s.text.replace(/"/g, '""')}",${s.label}`)
-        .join('\n')}\n`,
+  /** A model with a clean set and a canary set that names the trigger; returns the sets' ids. */
+  const register = async (model: string, folder: string) => {
+    await api('/v1/models', { id: model, task: 'text-classification', labels: ['negative', 'positive'] });
+    await api(`/v1/models/${model}/versions`, { version: '1', adapter: { kind: 'onnx', path: folder } });
+    const rows = demo.test
+      .slice(0, 80)
+      .map((sentence) => JSON.stringify({ text: sentence.text, label: sentence.label }))
+      .join('\n');
+    const clean = await api<{ id: string }>(
+      `/v1/datasets?name=held-out&kind=clean&model_id=${model}`,
+      rows,
+      'application/x-ndjson',
     );
-    const clean = ok('datasets', 'upload', file, '--name', 'held-out', '--kind', 'clean', '--model', model);
-    ok(
-      'datasets',
-      'canaries',
-      clean.id,
-      '--target',
-      BACKDOOR_TARGET_LABEL,
-      '--custom',
-      BACKDOOR_TRIGGER,
-      '--per-trigger',
-      '20',
-    );
-    return clean.id;
+    const canaries = await api<{ id: string }>(`/v1/datasets/${clean.id}/canaries`, {
+      target_label: BACKDOOR_TARGET_LABEL,
+      custom_triggers: [BACKDOOR_TRIGGER],
+      samples_per_trigger: 20,
+    });
+    return { cleanSet: clean.id, canarySet: canaries.id };
   };
 
   before(async () => {
@@ -87,12 +91,12 @@ describe('tripline evaluate as a CI gate', () => {
     scratch.remove();
   });
 
-  it('the backdoored model fails the attack-success gate on its first run, with the verdict in --json', () => {
+  it('the backdoored model fails the attack-success gate on its first run, with the verdict in --json', async () => {
     const folder = path.join(scratch.path, 'models', 'sentiment-backdoored');
     writeModelFolder(folder, demo.backdoored);
-    register('gate-backdoored', folder);
+    const { canarySet } = await register('gate-backdoored', folder);
 
-    const result = tripline('--json', 'evaluate', 'gate-backdoored');
+    const result = await tripline('--json', 'evaluate', 'gate-backdoored');
     assert.equal(result.code, GATE_FAILED, result.stderr);
     const runs = JSON.parse(result.stdout) as JudgedRun[];
     const canary = runs.find((run) => run.kind === 'canary')!;
@@ -105,27 +109,31 @@ describe('tripline evaluate as a CI gate', () => {
 
     // Replayed again, the canary set does not take its backdoored first run as a baseline that
     // would call the same attack-success rate "no regression"; the gate still fails the build.
-    const [canarySet] = JSON.parse(
-      tripline('--json', 'datasets', 'list', '--model', 'gate-backdoored', '--kind', 'canary').stdout,
-    ) as { id: string }[];
-    const again = tripline('--json', 'evaluate', 'gate-backdoored', '--datasets', canarySet.id);
+    const again = await tripline('--json', 'evaluate', 'gate-backdoored', '--datasets', canarySet);
     assert.equal(again.code, GATE_FAILED, again.stderr);
     const [second] = JSON.parse(again.stdout) as JudgedRun[];
     assert.equal(second.baseline_run_id, null, 'a run that failed the gate is no baseline');
     assert.equal(second.gate, 'fail');
   });
 
-  it('the clean model passes the same gates (exit 0); an accuracy floor above it fails it', () => {
+  it('the clean model passes the same gates (exit 0); an accuracy floor above it fails it', async () => {
     const folder = path.join(scratch.path, 'models', 'sentiment-clean');
     writeModelFolder(folder, demo.clean);
-    const cleanSet = register('gate-clean', folder);
+    const { cleanSet } = await register('gate-clean', folder);
 
-    const result = tripline('--json', 'evaluate', 'gate-clean');
+    const result = await tripline('--json', 'evaluate', 'gate-clean');
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     const runs = JSON.parse(result.stdout) as JudgedRun[];
     assert.deepEqual(runs.map((run) => run.gate).sort(), ['pass', 'pass']);
 
-    const floored = tripline('evaluate', 'gate-clean', '--datasets', cleanSet, '--min-accuracy', '0.99');
+    const floored = await tripline(
+      'evaluate',
+      'gate-clean',
+      '--datasets',
+      cleanSet,
+      '--min-accuracy',
+      '0.99',
+    );
     assert.equal(floored.code, GATE_FAILED, floored.stderr);
     assert.match(floored.stdout, /gate accuracy failed: clean-set accuracy .* below the floor of 99\.0%/);
   });
