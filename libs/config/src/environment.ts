@@ -146,6 +146,16 @@ export const environmentSchema = z.object({
     .default(600_000),
   /** A PEM file of trusted Ed25519 public keys; when set, onnx versions need a manifest signed by one. */
   TRIPLINE_MANIFEST_KEYS: optionalText,
+  /**
+   * How long a dataset upload may take from first to last byte. Uploads are staged on disk, so a
+   * slow one holds no database connection, but it still holds a socket and a staging file.
+   */
+  TRIPLINE_UPLOAD_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000, 'expected milliseconds >= 1000')
+    .max(86_400_000)
+    .default(300_000),
   DRIFT_WINDOW_SECONDS: z.coerce
     .number()
     .int('expected whole seconds')

@@ -22,6 +22,7 @@ import type { z } from 'zod';
 import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
+import { UploadRejected } from './dataset-upload';
 import { DatasetService } from './dataset.service';
 import { ModelRegistry } from './model-registry.service';
 import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
@@ -44,6 +45,36 @@ import {
   scheduleSchema,
   uploadQuerySchema,
 } from './schemas';
+
+/**
+ * Caps how long an upload may take (the signal aborts with a 408 and the connection closes after
+ * the answer), and lets the rest of a refused upload drain, within the same cap, so that the
+ * client reads the answer instead of a reset connection.
+ */
+function boundUpload(request: AuthenticatedRequest, response: Response, ms: number): AbortSignal {
+  const deadline = new AbortController();
+  const started = Date.now();
+  const timer = setTimeout(() => {
+    if (request.readableEnded) return;
+    response.setHeader('connection', 'close');
+    deadline.abort(
+      new UploadRejected(
+        [{ line: 0, field: '(upload)', message: `not received within ${ms} ms (TRIPLINE_UPLOAD_TIMEOUT_MS)` }],
+        408,
+      ),
+    );
+  }, ms);
+  response.once('close', () => clearTimeout(timer));
+  response.once('finish', () => {
+    clearTimeout(timer);
+    if (request.readableEnded) return;
+    if (deadline.signal.aborted) return void request.destroy();
+    request.resume();
+    const drain = setTimeout(() => request.destroy(), Math.max(0, ms - (Date.now() - started)));
+    request.once('close', () => clearTimeout(drain));
+  });
+  return deadline.signal;
+}
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 404 });
 const modelId = new ZodValidationPipe(modelIdSchema);
@@ -125,6 +156,7 @@ export class DatasetsController {
   constructor(
     private readonly datasets: DatasetService,
     private readonly canaryFactory: CanaryFactory,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
   ) {}
 
   @Post()
@@ -138,6 +170,7 @@ export class DatasetsController {
   async upload(
     @Query(new ZodValidationPipe(uploadQuerySchema)) query: z.infer<typeof uploadQuerySchema>,
     @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) response: Response,
   ) {
     const contentType = String(request.headers['content-type'] ?? '');
     const format = query.format ?? (contentType.includes('csv') ? 'csv' : 'jsonl');
@@ -152,6 +185,7 @@ export class DatasetsController {
         maxBytes: 2 * 1024 ** 3,
       },
       request,
+      boundUpload(request, response, this.environment.TRIPLINE_UPLOAD_TIMEOUT_MS),
     );
     return presentDataset(dataset);
   }
