@@ -280,7 +280,11 @@ export async function readSampleUpload(
       if (content.trim() === '') continue;
       const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
       if (!gauge.feed(bytes)) {
-        problems.push({ line, field: '(line)', message: describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!) });
+        problems.push({
+          line,
+          field: '(line)',
+          message: describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!),
+        });
         if (problems.length >= MAX_PROBLEMS) break;
         continue;
       }

@@ -228,7 +228,8 @@ function asHttpError(error: unknown): unknown {
   if (!(error instanceof UploadRejected)) return error;
   const body = {
     statusCode: error.status,
-    error: error.status === 413 ? 'Payload Too Large' : error.status === 408 ? 'Request Timeout' : 'Bad Request',
+    error:
+      error.status === 413 ? 'Payload Too Large' : error.status === 408 ? 'Request Timeout' : 'Bad Request',
     message: [
       error.message,
       ...error.problems.slice(0, 20).map((p) => `line ${p.line}: ${p.field}: ${p.message}`),

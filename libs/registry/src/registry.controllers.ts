@@ -59,7 +59,13 @@ function boundUpload(request: AuthenticatedRequest, response: Response, ms: numb
     response.setHeader('connection', 'close');
     deadline.abort(
       new UploadRejected(
-        [{ line: 0, field: '(upload)', message: `not received within ${ms} ms (TRIPLINE_UPLOAD_TIMEOUT_MS)` }],
+        [
+          {
+            line: 0,
+            field: '(upload)',
+            message: `not received within ${ms} ms (TRIPLINE_UPLOAD_TIMEOUT_MS)`,
+          },
+        ],
         408,
       ),
     );
