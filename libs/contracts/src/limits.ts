@@ -24,9 +24,10 @@ export const LIMITS = {
   itemDepth: 32,
   /**
    * Nesting of a whole JSON request body or upload line, checked on the bytes before they are
-   * parsed: an envelope ({"events": [...]}) around items of itemDepth, with room to spare.
+   * parsed. Deeper than any valid body: an item nested past itemDepth inside a batch still gets
+   * its own answer naming the field; only bodies nested far past that are refused whole.
    */
-  bodyDepth: 64,
+  bodyDepth: 1_024,
   /** Bytes per line of a JSONL or CSV dataset upload. */
   uploadLineBytes: 1024 * 1024,
   /** Earliest and latest accepted event time (epoch ms): 2000-01-01 to 2100-01-01. */

@@ -82,6 +82,19 @@ function boundUpload(request: AuthenticatedRequest, response: Response, ms: numb
   return deadline.signal;
 }
 
+/**
+ * A manifest lists every file of a model folder with its digest; operators register and check
+ * them, viewers only learn that there is one and how many files it covers.
+ */
+function manifestForRole<T extends { manifest: { files: unknown[] } | null }>(
+  version: T,
+  request: AuthenticatedRequest,
+): T | (Omit<T, 'manifest'> & { manifest: null; manifest_files: number | null }) {
+  const role = request.principal?.role;
+  if (role === 'operator' || role === 'admin') return version;
+  return { ...version, manifest: null, manifest_files: version.manifest?.files.length ?? null };
+}
+
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 404 });
 const modelId = new ZodValidationPipe(modelIdSchema);
 const who = (request: AuthenticatedRequest) => request.principal?.name ?? 'unknown';
@@ -149,9 +162,13 @@ export class ModelsController {
   }
 
   @Get(':id/versions')
-  async versions(@Param('id', modelId) id: string) {
+  async versions(@Param('id', modelId) id: string, @Req() request: AuthenticatedRequest) {
     await this.registry.get(id);
-    return { items: (await this.registry.listVersions(id)).map(presentVersion) };
+    return {
+      items: (await this.registry.listVersions(id)).map((version) =>
+        manifestForRole(presentVersion(version), request),
+      ),
+    };
   }
 }
 

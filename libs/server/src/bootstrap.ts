@@ -139,6 +139,14 @@ export async function createApplication(
   // The limit applies to the inflated body: a gzip bomb stops at 8 MiB, then meets the depth check.
   app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb', verify: verifyJsonBody });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
+  // body-parser hangs the whole refused body on its error; logging that error serialised it byte
+  // by byte (4 MB of "[" became 12 MB of log and seconds of a blocked event loop).
+  app.use(
+    (error: unknown, _request: express.Request, _response: express.Response, next: express.NextFunction) => {
+      if (error && typeof error === 'object' && 'body' in error) delete (error as { body?: unknown }).body;
+      next(error);
+    },
+  );
   app.set('trust proxy', false);
   app.disable('x-powered-by');
   app.useGlobalFilters(new StoreUnavailableFilter(app.get(HttpAdapterHost).httpAdapter));
