@@ -1,6 +1,7 @@
 import { HttpException, Logger as NestLogger, type INestApplication, type Type } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
 import express from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -179,6 +180,13 @@ export async function runApplication(
   installShutdown(app, environment.SHUTDOWN_TIMEOUT_MS);
   registerOwnListener(environment.PORT, "this process's API");
   await app.listen(environment.PORT, environment.HOST);
+  // Node closes an idle keep-alive connection after 5 s and tells clients so; a client whose event
+  // loop was busy for a second past its own 4 s then writes a request into a socket the server is
+  // closing (EPIPE, "other side closed"). Above the usual proxy idle timeout of 60 s, clients and
+  // proxies close first. headersTimeout must stay above it.
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   app
     .get(Logger)
     .log(`${options.service} listening on http://${environment.HOST}:${environment.PORT}`, 'Tripline');
