@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LIMITS } from '@tripline/contracts';
 import { eventually, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
@@ -920,6 +922,60 @@ describe('hostile input over HTTP: freezes, floods and oversized uploads (issue 
     const text = await channel.text();
     assert.equal(channel.status, 400, text);
     assert.match(text, /never calls/);
+  });
+
+  it('shows viewers no manifest of a local model and bounds what registering one may hash', async () => {
+    const folder = path.join(scratch.path, 'a-model-folder');
+    mkdirSync(path.join(folder, 'onnx'), { recursive: true });
+    writeFileSync(path.join(folder, 'config.json'), '{}');
+    writeFileSync(path.join(folder, 'onnx', 'model.onnx'), 'not really a model');
+    const crowded = path.join(scratch.path, 'a-crowded-folder');
+    mkdirSync(crowded);
+    for (let i = 0; i < 1_001; i++) writeFileSync(path.join(crowded, `f${i}`), '');
+    const post = (route: string, body: object) =>
+      fetch(`${app.baseUrl}${route}`, {
+        method: 'POST',
+        headers: { ...admin, ...json },
+        body: JSON.stringify(body),
+      });
+    assert.equal(
+      (await post('/v1/models', { id: 'local', task: 'text-classification', labels: ['a', 'b'] })).status,
+      201,
+    );
+    const registered = await post('/v1/models/local/versions', {
+      version: '1',
+      adapter: { kind: 'onnx', path: folder },
+    });
+    assert.equal(registered.status, 201, await registered.text());
+    const crowdedAnswer = await post('/v1/models/local/versions', {
+      version: '2',
+      adapter: { kind: 'onnx', path: crowded },
+    });
+    const crowdedText = await crowdedAnswer.text();
+    assert.equal(crowdedAnswer.status, 400, crowdedText);
+    assert.match(crowdedText, /more than the 1000 files a model may have/);
+
+    const viewer = (
+      (await (await post('/v1/keys', { name: 'a viewer', role: 'viewer' })).json()) as { key: string }
+    ).key;
+    const versionsAs = async (key: string) =>
+      (
+        (await (
+          await fetch(`${app.baseUrl}/v1/models/local/versions`, {
+            headers: { authorization: `Bearer ${key}` },
+          })
+        ).json()) as {
+          items: { manifest: { files: { path: string }[] } | null; manifest_files?: number }[];
+        }
+      ).items[0];
+    const seenByViewer = await versionsAs(viewer);
+    assert.equal(seenByViewer.manifest, null);
+    assert.equal(seenByViewer.manifest_files, 2);
+    const seenByAdmin = await versionsAs(ADMIN);
+    assert.deepEqual(
+      seenByAdmin.manifest?.files.map((file) => file.path),
+      ['config.json', 'onnx/model.onnx'],
+    );
   });
 
   // Last: it leaves this client's address over the failure limit for a minute.

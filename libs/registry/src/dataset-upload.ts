@@ -28,17 +28,19 @@ const assertionsSchema = z
 export async function* csvRecords(
   source: Readable,
 ): AsyncGenerator<{ record: Record<string, string>; line: number }> {
-  const parser = source.pipe(
-    parseCsv({
-      columns: (header: string[]) => header.map((name) => name.trim()),
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      // A quoted cell may span lines; the record as a whole is bounded like a line.
-      max_record_size: LIMITS.uploadLineBytes,
-    }),
-  );
+  // pipe() does not pass a source's error on: unhandled, it would end the process. The parser
+  // fails with it instead, and so does the iteration below.
+  const parser = parseCsv({
+    columns: (header: string[]) => header.map((name) => name.trim()),
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    // A quoted cell may span lines; the record as a whole is bounded like a line.
+    max_record_size: LIMITS.uploadLineBytes,
+  });
+  source.on('error', (error) => parser.destroy(error));
+  source.pipe(parser);
   for await (const { record, info } of parser as AsyncIterable<{
     record: Record<string, string>;
     info: { lines: number };

@@ -54,6 +54,9 @@ import {
 function boundUpload(request: AuthenticatedRequest, response: Response, ms: number): AbortSignal {
   const deadline = new AbortController();
   const started = Date.now();
+  // A client that hangs up mid-upload errors the request after the reading may have stopped;
+  // the reading path reports what it saw, and nothing else needs to hear of it.
+  request.on('error', () => undefined);
   const timer = setTimeout(() => {
     if (request.readableEnded) return;
     response.setHeader('connection', 'close');
