@@ -11,6 +11,7 @@
  * Items are bytes, not objects: duplicate keys, own "__proto__" keys, lone-surrogate escapes, 1e400
  * and invalid UTF-8 cannot survive a round through JSON.stringify. The same seed gives the same bytes.
  */
+import { gzipSync } from 'node:zlib';
 import { LIMITS } from '@tripline/contracts';
 
 export const HOSTILE_CATEGORIES = [
@@ -1081,3 +1082,98 @@ export function countByCategory(items: { category: string }[]): Record<string, n
   for (const item of items) counts[item.category] = (counts[item.category] ?? 0) + 1;
   return counts;
 }
+
+// --- freeze payloads (issue 11) ---------------------------------------------------------------------
+
+/** What a freeze payload may use against a running app. */
+export interface FreezeContext {
+  baseUrl: string;
+  /** An admin key of the app. */
+  adminKey: string;
+}
+
+/** What came back for one request of a payload. */
+export interface FreezeAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * A request (or a few) that once held the event loop of the whole process for seconds: the test
+ * sends `parallel` copies at once while it probes /health/live, and checks every answer with
+ * `expect`. Items 4 and 5 of issue 11 (catastrophic regexes in canary assertions and silence
+ * matchers) add theirs here; `prepare` sets up what a payload needs (a model, a dataset) once.
+ */
+export interface FreezePayload {
+  /** The issue item it reproduces, e.g. "11.3". */
+  item: string;
+  description: string;
+  parallel: number;
+  prepare?: (context: FreezeContext) => Promise<void>;
+  send: (context: FreezeContext) => Promise<FreezeAnswer>;
+  /** Throws (assert) when the answer is not the refusal the payload must get. */
+  expect: (answer: FreezeAnswer) => void;
+}
+
+async function post(
+  context: FreezeContext,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<FreezeAnswer> {
+  const response = await fetch(`${context.baseUrl}${path}`, { method: 'POST', headers, body });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Four million "[" gzipped: about 8 KB on the wire, 4 MB once inflated, 4 million levels once parsed. */
+let nestedBracketBomb: Buffer | undefined;
+export function nestedBracketGzip(): Buffer {
+  nestedBracketBomb ??= gzipSync(Buffer.alloc(4_000_000, '['), { level: 9 });
+  return nestedBracketBomb;
+}
+
+export const FREEZE_PAYLOADS: FreezePayload[] = [
+  {
+    item: '11.3',
+    description: 'gzipped body of 4 million nested "[" without an API key',
+    parallel: 4,
+    send: (context) =>
+      post(
+        context,
+        '/v1/events',
+        { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        nestedBracketGzip(),
+      ),
+    expect: (answer) => {
+      if (answer.status !== 401)
+        throw new Error(
+          `expected 401 before the body is read, got ${answer.status}: ${answer.text.slice(0, 200)}`,
+        );
+    },
+  },
+  {
+    item: '11.3',
+    description: 'gzipped body of 4 million nested "[" with a valid API key',
+    parallel: 4,
+    send: (context) =>
+      post(
+        context,
+        '/v1/events',
+        {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          authorization: `Bearer ${context.adminKey}`,
+        },
+        nestedBracketGzip(),
+      ),
+    expect: (answer) => {
+      if (
+        answer.status !== 400 ||
+        !new RegExp(`nested deeper than ${LIMITS.bodyDepth} levels`).test(answer.text)
+      )
+        throw new Error(
+          `expected 400 naming the nesting limit of ${LIMITS.bodyDepth}, got ${answer.status}: ${answer.text.slice(0, 200)}`,
+        );
+    },
+  },
+];

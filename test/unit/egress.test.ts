@@ -11,6 +11,7 @@ import {
   redactAdapterConfig,
   REDACTED,
 } from '@tripline/adapters';
+import { registerOwnListener } from '@tripline/config';
 
 const open: EgressPolicy = { allowHosts: [], allowLinkLocal: false };
 
@@ -364,5 +365,62 @@ describe('redactAdapterConfig', () => {
     assert.deepEqual(redactAdapterConfig(onnx), onnx);
     const oip: AdapterConfig = { kind: 'oip-v2', url: 'http://127.0.0.1:8000', modelName: 'sentiment' };
     assert.deepEqual(redactAdapterConfig(oip), oip);
+  });
+});
+
+describe("egress guard: the platform's own listeners (issue 11)", () => {
+  // Ports no test of this file serves; registered the way bootstrap and the embedded store do.
+  const apiPort = 48_181;
+  const storePort = 48_182;
+  registerOwnListener(apiPort, "this process's API");
+  registerOwnListener(storePort, 'the embedded PostgreSQL');
+
+  it('refuses this machine on its own ports under the default policy, whatever the host spelling', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.9.9.9',
+      'localhost',
+      'api.localhost',
+      '[::1]',
+      '0.0.0.0',
+      '[::ffff:127.0.0.1]',
+    ]) {
+      assert.match(
+        refusal(`http://${host}:${apiPort}/v2/models/m/infer`),
+        /this process's API, which Tripline never calls/,
+      );
+      assert.match(refusal(`https://${host}:${storePort}/`), /the embedded PostgreSQL/);
+    }
+    assert.match(
+      refusal(`http://127.0.0.1:${apiPort}/`, { allowHosts: ['127.0.0.1'], allowLinkLocal: true }),
+      /never calls/,
+    );
+  });
+
+  it('still allows this machine on other ports and other hosts on the same port', () => {
+    allowed(`http://127.0.0.1:${apiPort + 10}/v2/models/m/infer`);
+    allowed(`http://10.1.2.3:${apiPort}/v2/models/m/infer`);
+    allowed(`http://models.example:${apiPort}/`);
+  });
+
+  it('refuses a name that resolves to this machine when connecting to an own port', async () => {
+    const resolver = (
+      _host: string,
+      _options: LookupAllOptions,
+      callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+    ) => callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    const resolve = (port: number) =>
+      new Promise<string>((done, fail) =>
+        createEgressLookup(open, resolver, port)(
+          'models.example',
+          { all: false } as LookupOptions,
+          (error, address) => (error ? fail(error) : done(String(address))),
+        ),
+      );
+    await assert.rejects(
+      resolve(storePort),
+      /resolves to 127\.0\.0\.1\) refused: port 48182 on this machine is the embedded PostgreSQL/,
+    );
+    assert.equal(await resolve(storePort + 10), '127.0.0.1');
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
+import { JsonDepthGauge, jsonDepthProblem, LIMITS } from '@tripline/contracts';
 import { ZodValidationPipe } from '@tripline/http';
 
 describe('request validation', () => {
@@ -36,5 +37,30 @@ describe('request validation', () => {
         body.message.join('\n'),
       );
     }
+  });
+});
+
+describe('JSON nesting is measured on the bytes, before parsing (issue 11)', () => {
+  it('refuses one level past the limit and accepts the limit itself', () => {
+    const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    assert.equal(jsonDepthProblem(nested(LIMITS.bodyDepth), LIMITS.bodyDepth), undefined);
+    assert.match(
+      jsonDepthProblem(nested(LIMITS.bodyDepth + 1), LIMITS.bodyDepth) ?? '',
+      new RegExp(`nested deeper than ${LIMITS.bodyDepth} levels \\(at byte ${LIMITS.bodyDepth}\\)`),
+    );
+  });
+
+  it('ignores brackets inside strings, escaped quotes included, and multi-byte text', () => {
+    const text = JSON.stringify({ a: '[[[[[[[[ \\" {{{{{ ü 🙂 [[[[' });
+    assert.equal(jsonDepthProblem(text, 1), undefined);
+    assert.match(jsonDepthProblem('{"a":{"b":"[[["}}', 1) ?? '', /deeper than 1 levels/);
+  });
+
+  it('measures across chunks the way a body arrives', () => {
+    const gauge = new JsonDepthGauge(3);
+    assert.equal(gauge.feed(Buffer.from('{"x":"[')), true);
+    assert.equal(gauge.feed(Buffer.from('[[","y":[[')), true);
+    assert.equal(gauge.feed(Buffer.from('[')), false);
+    assert.equal(gauge.exceededAt, 17);
   });
 });

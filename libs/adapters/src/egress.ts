@@ -1,5 +1,7 @@
 import dns from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { ownListener } from '@tripline/config';
 import type { AdapterConfig, EgressPolicy } from './model-adapter';
 
 /**
@@ -168,6 +170,33 @@ export function isLinkLocalOrMetadata(address: string): boolean {
   return parsed !== undefined && BLOCKED_RANGES.some((range) => inCidr(parsed, range));
 }
 
+const THIS_MACHINE_RANGES: Cidr[] = ['127.0.0.0/8', '0.0.0.0/32', '::1/128', '::/128'].map(
+  (range) => parseCidr(range)!,
+);
+
+/** Whether a connection to `address` ends on this machine: loopback, unspecified, or an interface's own address. */
+function isThisMachine(address: Address): boolean {
+  if (THIS_MACHINE_RANGES.some((range) => inCidr(address, range))) return true;
+  return Object.values(networkInterfaces()).some((entries) =>
+    (entries ?? []).some((entry) => {
+      const own = parseAddress(entry.address);
+      return own !== undefined && own.family === address.family && own.value === address.value;
+    }),
+  );
+}
+
+/**
+ * Why a destination is one of this process's own listeners (its API port, its embedded
+ * PostgreSQL), refused whatever the policy allows; undefined when it is not.
+ */
+function refuseOwnListener(address: Address, port: number | undefined): string | undefined {
+  const what = port === undefined ? undefined : ownListener(port);
+  if (!what || !isThisMachine(address)) return undefined;
+  return `port ${port} on this machine is ${what}, which Tripline never calls`;
+}
+
+const portOf = (url: URL) => (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
+
 // ---------------------------------------------------------------------------------------------
 // Policy
 
@@ -250,6 +279,15 @@ export function assertEgressAllowed(url: string | URL, policy: EgressPolicy): UR
   // 169.254.169.254, so the literal checks below see the canonical dotted quad.
   const host = normaliseHostname(parsed.hostname.replace(/^\[|\]$/g, ''));
   const address = parseAddress(host);
+  const port = portOf(parsed);
+  // "localhost" is loopback by definition (RFC 6761); other names are checked when they resolve.
+  const loopbackName = host === 'localhost' || host.endsWith('.localhost');
+  const own = address
+    ? refuseOwnListener(address, port)
+    : loopbackName
+      ? refuseOwnListener({ family: 4, value: 0x7f000001 }, port)
+      : undefined;
+  if (own) throw new EgressRefusedError(`egress to ${parsed.host} refused: ${own}`);
   if (address) {
     const reason = refuseAddress(address, policy, false);
     if (reason) throw new EgressRefusedError(`egress to ${formatAddress(address)} refused: ${reason}`);
@@ -281,7 +319,12 @@ type Resolver = (
  * the socket is about to connect to, not on an earlier answer. Node skips lookup for IP literals,
  * which is why assertEgressAllowed() must run on the URL as well.
  */
-export function createEgressLookup(policy: EgressPolicy, resolver: Resolver = dns.lookup): LookupFunction {
+export function createEgressLookup(
+  policy: EgressPolicy,
+  resolver: Resolver = dns.lookup,
+  /** The port about to be connected to: an address of this machine serving one of our own listeners there is refused. */
+  port?: number,
+): LookupFunction {
   return (hostname, options, callback) => {
     const host = normaliseHostname(hostname);
     const done = (error: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => {
@@ -295,7 +338,7 @@ export function createEgressLookup(policy: EgressPolicy, resolver: Resolver = dn
       for (const { address } of addresses) {
         const parsed = parseAddress(address);
         const reason = parsed
-          ? refuseAddress(parsed, policy, nameIsAllowed)
+          ? (refuseOwnListener(parsed, port) ?? refuseAddress(parsed, policy, nameIsAllowed))
           : `it resolved to "${address}", which is not an IP address`;
         if (reason) {
           const shown = parsed ? formatAddress(parsed) : address;
@@ -323,6 +366,11 @@ export function createEgressLookup(policy: EgressPolicy, resolver: Resolver = dn
  * TRIPLINE_EGRESS_ALLOW_HOSTS (comma-separated names, "*.suffix", IPs, CIDRs; empty = any host
  * except link-local/metadata) and TRIPLINE_EGRESS_ALLOW_LINK_LOCAL ("true"/"false", default false).
  */
+/** The port a URL connects to, for createEgressLookup. */
+export function egressPort(url: URL): number {
+  return portOf(url);
+}
+
 export function egressPolicyFromEnvironment(environment: Record<string, string | undefined>): EgressPolicy {
   const allowHosts = (environment.TRIPLINE_EGRESS_ALLOW_HOSTS ?? '')
     .split(',')

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, redactUrl } from './egress';
+import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, egressPort, redactUrl } from './egress';
 import type { EgressPolicy, HttpCallOptions } from './model-adapter';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -117,7 +117,6 @@ export class JsonHttpClient {
   readonly retries: number;
   private readonly semaphore: Semaphore;
   private readonly headers: Record<string, string>;
-  private readonly lookup;
   private readonly agents: { http: http.Agent; https: https.Agent };
 
   constructor(
@@ -133,7 +132,6 @@ export class JsonHttpClient {
     }
     this.semaphore = new Semaphore(concurrency);
     this.headers = options.headers ?? {};
-    this.lookup = createEgressLookup(egress);
     this.agents = {
       http: new http.Agent({ keepAlive: true, maxSockets: concurrency }),
       https: new https.Agent({ keepAlive: true, maxSockets: concurrency }),
@@ -218,7 +216,7 @@ export class JsonHttpClient {
           method,
           headers,
           signal: combined,
-          lookup: this.lookup,
+          lookup: createEgressLookup(this.egress, undefined, egressPort(url)),
           agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
         },
         (response) => {

@@ -7,6 +7,7 @@ export {
   EGRESS_REFUSED,
   EgressRefusedError,
   egressPolicyFromEnvironment,
+  egressPort,
   isLinkLocalOrMetadata,
   redactAdapterConfig,
   redactUrl,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdapterConfig, ModelAdapter, PredictionOutcome } from './model-adapter';
@@ -60,16 +60,38 @@ export function pointAtModelsParent(
   env.localModelPath = `${path.dirname(folder)}/`;
 }
 
-/** The model folder a config names: relative paths resolve against modelsRoot, which also bounds absolute ones. */
+/**
+ * The model folder a config names: relative paths resolve against modelsRoot, which also bounds
+ * absolute ones. Bounded by where the folder really is: symbolic links are resolved on both sides
+ * (a link inside the root pointing at /etc escapes it), and the comparison is by path segment, so a
+ * folder named "..sneaky" inside the root is inside, while "../x" is not.
+ */
 export function resolveModelFolder(configured: string, modelsRoot?: string): string {
   if (!modelsRoot) return path.resolve(configured);
-  const root = path.resolve(modelsRoot);
-  const folder = path.resolve(root, configured);
+  const root = realPath(path.resolve(modelsRoot));
+  const folder = realPath(path.resolve(root, configured));
   const relative = path.relative(root, folder);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+  const [first] = relative.split(path.sep);
+  if (relative === '' || first === '..' || path.isAbsolute(relative)) {
     throw new Error(`onnx model path "${configured}" is outside the models directory ${root}`);
   }
   return folder;
+}
+
+/** The real path of `target`; for a path that does not exist yet, its deepest existing ancestor's real path plus the rest. */
+function realPath(target: string): string {
+  const missing: string[] = [];
+  let current = target;
+  for (;;) {
+    try {
+      return path.join(realpathSync(current), ...missing.reverse());
+    } catch {
+      const parent = path.dirname(current);
+      if (parent === current) return target;
+      missing.push(path.basename(current));
+      current = parent;
+    }
+  }
 }
 
 /**

@@ -3,7 +3,13 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import nodemailer from 'nodemailer';
-import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, redactUrl } from '@tripline/adapters';
+import {
+  assertEgressAllowed,
+  createEgressLookup,
+  EGRESS_REFUSED,
+  egressPort,
+  redactUrl,
+} from '@tripline/adapters';
 import {
   channelSecrets,
   DEFAULT_PAGERDUTY_EVENTS_URL,
@@ -100,7 +106,7 @@ export class NotificationSender {
         {
           method: 'POST',
           headers: { 'user-agent': USER_AGENT, ...headers, 'content-length': payload.length },
-          lookup: createEgressLookup(this.settings.egress),
+          lookup: createEgressLookup(this.settings.egress, undefined, egressPort(target)),
           signal: AbortSignal.timeout(this.settings.requestTimeoutMs),
           agent: false,
         },
@@ -141,7 +147,7 @@ export class NotificationSender {
         this.settings.egress,
       );
       // Connect to the address the guard approved, so a second resolution cannot rebind the name.
-      address = await resolveGuarded(config.host, this.settings.egress);
+      address = await resolveGuarded(config.host, this.settings.egress, config.port);
     } catch (error) {
       const refused = (error as { code?: string }).code === EGRESS_REFUSED;
       return { ok: false, retryable: !refused, error: `${shown}: ${(error as Error).message}`, status: null };
@@ -215,8 +221,8 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-function resolveGuarded(host: string, egress: AlerterSettings['egress']): Promise<string> {
-  const lookup = createEgressLookup(egress);
+function resolveGuarded(host: string, egress: AlerterSettings['egress'], port: number): Promise<string> {
+  const lookup = createEgressLookup(egress, undefined, port);
   return new Promise((resolve, reject) => {
     lookup(host, { all: false }, (error, address) => {
       if (error) reject(error);

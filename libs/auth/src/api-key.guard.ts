@@ -1,26 +1,9 @@
-import {
-  ForbiddenException,
-  Injectable,
-  UnauthorizedException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
 import { PUBLIC_ROUTE } from '@tripline/http';
 import { ACCESS_REQUIREMENT } from './access.decorator';
-import { ApiKeyService } from './api-key.service';
-import {
-  defaultRequirement,
-  describeRequirement,
-  isGranted,
-  type AccessRequirement,
-  type Principal,
-} from './roles';
-
-export interface AuthenticatedRequest extends Request {
-  principal?: Principal;
-}
+import { ApiKeyAuthentication, type AuthenticatedRequest } from './api-key-authentication';
+import { defaultRequirement, describeRequirement, isGranted, type AccessRequirement } from './roles';
 
 /**
  * Guards every route: 401 when no valid key is presented, 403 when the key is valid but does not
@@ -32,7 +15,7 @@ export interface AuthenticatedRequest extends Request {
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: ApiKeyService,
+    private readonly authentication: ApiKeyAuthentication,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -44,12 +27,8 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (isPublic === true) return true;
 
-    const secret = bearerToken(request.headers.authorization);
-    if (!secret)
-      throw new UnauthorizedException('Missing API key: send the header "Authorization: Bearer <api key>"');
-    const principal = await this.keys.authenticate(secret);
-    if (!principal) throw new UnauthorizedException('The API key is unknown, revoked or expired');
-    request.principal = principal;
+    // Requests with a body were authenticated before it was read; the principal is reused.
+    const principal = await this.authentication.authenticate(request);
 
     const requirement =
       this.reflector.getAllAndOverride<AccessRequirement | undefined>(ACCESS_REQUIREMENT, [
@@ -64,9 +43,4 @@ export class ApiKeyGuard implements CanActivate {
     }
     return true;
   }
-}
-
-function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
 }

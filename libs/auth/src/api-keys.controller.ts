@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { RequireRole } from './access.decorator';
 import type { ApiKey } from './api-key.entity';
-import type { AuthenticatedRequest } from './api-key.guard';
+import type { AuthenticatedRequest } from './api-key-authentication';
 import { ApiKeyService } from './api-key.service';
 import { ROLES, SCOPES } from './roles';
 

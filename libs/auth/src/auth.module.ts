@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RequestAuthentication } from '@tripline/http';
+import { ApiKeyAuthentication } from './api-key-authentication';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyService } from './api-key.service';
@@ -10,7 +12,12 @@ import { ApiKeysController } from './api-keys.controller';
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey])],
   controllers: [ApiKeysController],
-  providers: [ApiKeyService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
-  exports: [ApiKeyService],
+  providers: [
+    ApiKeyService,
+    ApiKeyAuthentication,
+    { provide: RequestAuthentication, useExisting: ApiKeyAuthentication },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+  ],
+  exports: [ApiKeyService, ApiKeyAuthentication, RequestAuthentication],
 })
 export class AuthModule {}

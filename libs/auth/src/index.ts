@@ -1,3 +1,4 @@
+export * from './api-key-authentication';
 export * from './access.decorator';
 export * from './api-key.entity';
 export * from './api-key.guard';

@@ -146,6 +146,26 @@ export const environmentSchema = z.object({
     .default(600_000),
   /** A PEM file of trusted Ed25519 public keys; when set, onnx versions need a manifest signed by one. */
   TRIPLINE_MANIFEST_KEYS: optionalText,
+  /**
+   * How long a dataset upload may take from first to last byte. Uploads are staged on disk, so a
+   * slow one holds no database connection, but it still holds a socket and a staging file.
+   */
+  /**
+   * API keys from one client address that may be looked up and found unknown per minute; past it,
+   * that address gets 429 for new keys (keys that recently worked still pass).
+   */
+  TRIPLINE_AUTH_FAILURES_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1, 'expected an integer >= 1')
+    .max(1_000_000)
+    .default(30),
+  TRIPLINE_UPLOAD_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000, 'expected milliseconds >= 1000')
+    .max(86_400_000)
+    .default(300_000),
   DRIFT_WINDOW_SECONDS: z.coerce
     .number()
     .int('expected whole seconds')

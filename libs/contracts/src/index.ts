@@ -5,3 +5,4 @@ export * from './validation';
 export * from './json-schemas';
 export * from './history';
 export { identifierPattern } from './fields';
+export * from './json-depth';

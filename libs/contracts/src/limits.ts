@@ -20,6 +20,16 @@ export const LIMITS = {
   batchEvents: 10_000,
   /** Bytes per HTTP batch body. */
   batchBytes: 8 * 1024 * 1024,
+  /** Nesting of objects and arrays inside one item (an event, a dataset row). */
+  itemDepth: 32,
+  /**
+   * Nesting of a whole JSON request body or upload line, checked on the bytes before they are
+   * parsed. Deeper than any valid body: an item nested past itemDepth inside a batch still gets
+   * its own answer naming the field; only bodies nested far past that are refused whole.
+   */
+  bodyDepth: 1_024,
+  /** Bytes per line of a JSONL or CSV dataset upload. */
+  uploadLineBytes: 1024 * 1024,
   /** Earliest and latest accepted event time (epoch ms): 2000-01-01 to 2100-01-01. */
   minTimestampMs: 946_684_800_000,
   maxTimestampMs: 4_102_444_800_000,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LIMITS } from './limits';
 
 export interface FieldError {
   field: string;
@@ -76,7 +77,7 @@ function describeReceived(value: unknown): string {
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 // An unpaired UTF-16 surrogate is not Unicode text: ClickHouse refuses it and JSON tools mangle it.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const MAX_DEPTH = 32;
+const MAX_DEPTH = LIMITS.itemDepth;
 
 function textProblem(text: string): string | undefined {
   if (text.includes('\u0000')) return 'contains a NUL character (U+0000), which cannot be stored';

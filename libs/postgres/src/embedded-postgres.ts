@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Logger } from '@nestjs/common';
+import { registerOwnListener } from '@tripline/config';
 
 /**
  * PostgreSQL for standalone mode: PGlite (Postgres compiled to WebAssembly) persisted under the
@@ -26,6 +27,7 @@ export class EmbeddedPostgres {
     this.database = database;
     this.server = server;
     const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+    registerOwnListener(Number(server.getServerConn().split(':').pop()), 'the embedded PostgreSQL');
     this.logger.log(`embedded PostgreSQL serving ${directory} on ${server.getServerConn()}`);
     return url;
   }

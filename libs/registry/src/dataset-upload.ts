@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import { PassThrough, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { z } from 'zod';
+import { describeTooDeep, JsonDepthGauge, LIMITS, validate } from '@tripline/contracts';
 import { allowListEntryProblem } from '@tripline/rag';
 import type { DatasetKind } from './entities';
 
@@ -28,15 +28,19 @@ const assertionsSchema = z
 export async function* csvRecords(
   source: Readable,
 ): AsyncGenerator<{ record: Record<string, string>; line: number }> {
-  const parser = source.pipe(
-    parseCsv({
-      columns: (header: string[]) => header.map((name) => name.trim()),
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-    }),
-  );
+  // pipe() does not pass a source's error on: unhandled, it would end the process. The parser
+  // fails with it instead, and so does the iteration below.
+  const parser = parseCsv({
+    columns: (header: string[]) => header.map((name) => name.trim()),
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    // A quoted cell may span lines; the record as a whole is bounded like a line.
+    max_record_size: LIMITS.uploadLineBytes,
+  });
+  source.on('error', (error) => parser.destroy(error));
+  source.pipe(parser);
   for await (const { record, info } of parser as AsyncIterable<{
     record: Record<string, string>;
     info: { lines: number };
@@ -72,7 +76,11 @@ export interface UploadProblem {
 }
 
 export class UploadRejected extends Error {
-  constructor(readonly problems: UploadProblem[]) {
+  constructor(
+    readonly problems: UploadProblem[],
+    /** 413 when the upload or one of its lines is over a size limit, 408 when it took too long. */
+    readonly status: 400 | 408 | 413 = 400,
+  ) {
     super(
       `${problems.length}${problems.length >= MAX_PROBLEMS ? '+' : ''} problem(s) in the upload; nothing was stored`,
     );
@@ -115,46 +123,125 @@ function kindProblems(row: SampleRow, kind: DatasetKind): { field: string; messa
   return [];
 }
 
-function describeIssues(error: z.ZodError, row: unknown): { field: string; message: string }[] {
-  return error.issues.map((issue) => {
-    const field = issue.path.map(String).join('.') || '(row)';
-    let value: unknown = row;
-    for (const part of issue.path)
-      value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[part] : undefined;
-    const got = value === undefined ? 'it is missing' : `got ${JSON.stringify(value)?.slice(0, 40)}`;
-    return {
-      field,
-      message: issue.code === 'unrecognized_keys' ? issue.message : `${issue.message} (${got})`,
-    };
-  });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The physical lines of an upload, each at most `maxLineBytes` long and valid UTF-8, numbered
+ * from 1, without their "\n". Memory stays at one line plus one chunk whatever the upload holds:
+ * a line past the limit is refused as soon as it gets there, not after it was buffered whole.
+ */
+export async function* uploadLines(
+  chunks: AsyncIterable<Buffer>,
+  maxLineBytes: number = LIMITS.uploadLineBytes,
+): AsyncGenerator<{ line: number; bytes: Buffer; text: string }> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let line = 0;
+  const complete = (bytes: Buffer) => {
+    line++;
+    try {
+      return { line, bytes, text: strictUtf8.decode(bytes) };
+    } catch {
+      throw new UploadRejected([
+        { line, field: '(line)', message: 'not valid UTF-8 text; uploads must be UTF-8 encoded' },
+      ]);
+    }
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline < 0 ? chunk.length : newline;
+      if (pendingBytes + end - start > maxLineBytes) {
+        throw new UploadRejected(
+          [
+            {
+              line: line + 1,
+              field: '(line)',
+              message: `longer than the limit of ${maxLineBytes} bytes per line (${maxLineBytes / 1024 / 1024} MiB)`,
+            },
+          ],
+          413,
+        );
+      }
+      if (newline < 0) {
+        pending.push(chunk.subarray(start));
+        pendingBytes += chunk.length - start;
+        break;
+      }
+      const piece = chunk.subarray(start, newline);
+      const bytes = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
+      pending = [];
+      pendingBytes = 0;
+      yield complete(bytes);
+      start = newline + 1;
+    }
+  }
+  if (pendingBytes > 0) yield complete(Buffer.concat(pending));
 }
 
 /**
- * Reads an upload as a stream — never whole — validating each row and handing valid rows to
- * `accept` in batches. Every problem names its line and field; with any problem the upload is
- * rejected as a whole (the caller's transaction rolls back), after at most 100 problems.
+ * Chunks of a body, counted and hashed, refused past `maxBytes`. The body is read with
+ * destroyOnReturn off: when a problem stops the reading, the caller still answers on the same
+ * connection and lets the rest drain, instead of resetting it before the client sees why.
+ */
+async function* countedChunks(
+  source: Readable,
+  maxBytes: number | undefined,
+  tally: { bytes: number; hash: ReturnType<typeof createHash> },
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  const chunks = source.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer | string>;
+  // A stalled client sends nothing, so the deadline must interrupt the wait for the next chunk.
+  const aborted = signal
+    ? new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason as Error);
+        else signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      })
+    : undefined;
+  aborted?.catch(() => undefined);
+  try {
+    for (;;) {
+      const next = aborted ? await Promise.race([chunks.next(), aborted]) : await chunks.next();
+      if (next.done) return;
+      const buffer = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      tally.bytes += buffer.length;
+      tally.hash.update(buffer);
+      if (maxBytes !== undefined && tally.bytes > maxBytes) {
+        throw new UploadRejected(
+          [{ line: 0, field: '(upload)', message: `larger than the limit of ${maxBytes} bytes` }],
+          413,
+        );
+      }
+      yield buffer;
+    }
+  } finally {
+    // Not awaited: after a deadline a read is still pending, and return() would queue behind it.
+    void chunks.return?.();
+  }
+}
+
+/**
+ * Reads an upload as a stream — never whole — validating each row with the same checks as an
+ * inference event (no NUL, no unpaired surrogates, no prototype keys, bounded nesting) and handing
+ * valid rows to `accept` in batches. Every problem names its line and field; with any problem the
+ * upload is rejected as a whole, after at most 100 problems. A line over LIMITS.uploadLineBytes or
+ * bytes that are not UTF-8 stop the reading at once.
  */
 export async function readSampleUpload(
   source: Readable,
-  options: { format: UploadFormat; kind: DatasetKind; batchSize?: number; maxBytes?: number },
+  options: {
+    format: UploadFormat;
+    kind: DatasetKind;
+    batchSize?: number;
+    maxBytes?: number;
+    /** Aborted with an UploadRejected (408) when the upload took too long. */
+    signal?: AbortSignal;
+  },
   accept: (rows: (SampleRow & { line: number })[]) => Promise<void>,
 ): Promise<UploadSummary> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tapped = new PassThrough();
-  source.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    hash.update(chunk);
-    if (options.maxBytes !== undefined && bytes > options.maxBytes) {
-      source.destroy(
-        new UploadRejected([
-          { line: 0, field: '(upload)', message: `larger than the limit of ${options.maxBytes} bytes` },
-        ]),
-      );
-    }
-  });
-  source.on('error', (error) => tapped.destroy(error));
-  source.pipe(tapped);
+  const tally = { bytes: 0, hash: createHash('sha256') };
+  const lines = uploadLines(countedChunks(source, options.maxBytes, tally, options.signal));
 
   const problems: UploadProblem[] = [];
   const labels = new Set<string>();
@@ -164,23 +251,26 @@ export async function readSampleUpload(
   const batchSize = options.batchSize ?? 500;
 
   const consider = async (raw: unknown, line: number) => {
-    const parsed = sampleRowSchema.safeParse(raw);
-    const rowProblems = parsed.success
-      ? kindProblems(parsed.data, options.kind)
-      : describeIssues(parsed.error, raw);
-    if (parsed.success && parsed.data.id !== undefined) {
-      if (ids.has(parsed.data.id))
-        rowProblems.push({ field: 'id', message: `duplicate id "${parsed.data.id}"` });
-      ids.add(parsed.data.id);
+    const validated = validate(sampleRowSchema, raw);
+    const rowProblems = validated.ok
+      ? kindProblems(validated.value, options.kind)
+      : validated.errors.map((error) => ({
+          field: error.field === '(event)' ? '(row)' : error.field,
+          message: error.message,
+        }));
+    if (validated.ok && validated.value.id !== undefined) {
+      if (ids.has(validated.value.id))
+        rowProblems.push({ field: 'id', message: `duplicate id "${validated.value.id}"` });
+      ids.add(validated.value.id);
     }
-    if (rowProblems.length > 0 || !parsed.success) {
+    if (rowProblems.length > 0 || !validated.ok) {
       for (const problem of rowProblems) problems.push({ line, ...problem });
       return;
     }
     samples++;
-    if (parsed.data.label) labels.add(parsed.data.label);
+    if (validated.value.label) labels.add(validated.value.label);
     if (problems.length > 0) return; // already rejected: keep validating, stop writing
-    batch.push({ ...parsed.data, line });
+    batch.push({ ...validated.value, line });
     if (batch.length >= batchSize) {
       await accept(batch);
       batch = [];
@@ -188,10 +278,18 @@ export async function readSampleUpload(
   };
 
   if (options.format === 'jsonl') {
-    let line = 0;
-    for await (const content of createInterface({ input: tapped, crlfDelay: Infinity })) {
-      line++;
+    for await (const { line, bytes, text: content } of lines) {
       if (content.trim() === '') continue;
+      const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
+      if (!gauge.feed(bytes)) {
+        problems.push({
+          line,
+          field: '(line)',
+          message: describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!),
+        });
+        if (problems.length >= MAX_PROBLEMS) break;
+        continue;
+      }
       let raw: unknown;
       try {
         raw = JSON.parse(content);
@@ -208,8 +306,14 @@ export async function readSampleUpload(
       if (problems.length >= MAX_PROBLEMS) break;
     }
   } else {
+    // csv-parse sees lines that were already bounded and decoded strictly.
+    const text = Readable.from(
+      (async function* () {
+        for await (const { text: content } of lines) yield `${content}\n`;
+      })(),
+    );
     try {
-      for await (const { record, line } of csvRecords(tapped)) {
+      for await (const { record, line } of csvRecords(text)) {
         // CSV cells are strings and empty means absent.
         const row = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ''));
         await consider(row, line);
@@ -218,15 +322,15 @@ export async function readSampleUpload(
     } catch (error) {
       if (error instanceof UploadRejected) throw error;
       const line = (error as { lines?: number }).lines ?? 0;
-      problems.push({ line, field: '(csv)', message: (error as Error).message });
+      const tooLarge = (error as { code?: string }).code === 'CSV_MAX_RECORD_SIZE';
+      const problem = { line, field: '(csv)', message: (error as Error).message };
+      if (tooLarge) throw new UploadRejected([problem], 413);
+      problems.push(problem);
     }
-  }
-  if (source.destroyed && (source as unknown as { errored?: unknown }).errored instanceof UploadRejected) {
-    throw (source as unknown as { errored: UploadRejected }).errored;
   }
   if (samples === 0 && problems.length === 0)
     problems.push({ line: 0, field: '(upload)', message: 'the upload holds no samples' });
   if (problems.length > 0) throw new UploadRejected(problems.slice(0, MAX_PROBLEMS));
   if (batch.length > 0) await accept(batch);
-  return { sha256: hash.digest('hex'), bytes, samples, labels: [...labels].sort() };
+  return { sha256: tally.hash.digest('hex'), bytes: tally.bytes, samples, labels: [...labels].sort() };
 }

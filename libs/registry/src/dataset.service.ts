@@ -1,9 +1,23 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
 import { DataSource, Repository } from 'typeorm';
 import { Dataset, DatasetSample, Model, type DatasetKind } from './entities';
-import { readSampleUpload, UploadRejected, type SampleRow, type UploadFormat } from './dataset-upload';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { LIMITS } from '@tripline/contracts';
+import {
+  readSampleUpload,
+  uploadLines,
+  UploadRejected,
+  type SampleRow,
+  type UploadFormat,
+  type UploadSummary,
+} from './dataset-upload';
 
 export interface DatasetUpload {
   name: string;
@@ -34,62 +48,70 @@ export class DatasetService {
     @InjectRepository(DatasetSample) private readonly samples: Repository<DatasetSample>,
   ) {}
 
-  /** Streams an upload into a new dataset in one transaction: all rows or none. */
-  async upload(request: DatasetUpload, body: Readable): Promise<Dataset> {
+  /**
+   * Stores an upload as a new dataset: all rows or none. The body is validated and staged on disk
+   * first, with no database connection held, so a client that uploads slowly cannot starve other
+   * requests of the (in standalone mode, single) connection; the rows then go in in one short
+   * transaction, at disk speed.
+   */
+  async upload(request: DatasetUpload, body: Readable, signal?: AbortSignal): Promise<Dataset> {
     if (request.modelId && !(await this.dataSource.getRepository(Model).existsBy({ id: request.modelId }))) {
       throw new NotFoundException(`model "${request.modelId}" does not exist`);
     }
-    return this.dataSource.transaction(async (manager) => {
-      const dataset = await manager.save(
-        manager.create(Dataset, {
-          name: request.name,
-          kind: request.kind,
-          format: request.format,
-          modelId: request.modelId ?? null,
-          source: request.source ?? '',
-          uploadedBy: request.uploadedBy,
-          sha256: '',
-          bytes: 0,
-          sampleCount: 0,
-          labels: [],
-          generatedFrom: null,
-          generator: null,
-        }),
-      );
-      let ordinal = 0;
+    const staging = await mkdtemp(path.join(tmpdir(), 'tripline-upload-'));
+    try {
+      const file = path.join(staging, 'rows.jsonl');
+      const out = createWriteStream(file);
+      const stagedWriting = finished(out);
+      stagedWriting.catch(() => undefined);
+      let summary: UploadSummary;
       try {
-        const summary = await readSampleUpload(
+        summary = await readSampleUpload(
           body,
-          { format: request.format, kind: request.kind, maxBytes: request.maxBytes },
+          { format: request.format, kind: request.kind, maxBytes: request.maxBytes, signal },
           async (rows) => {
-            await manager.insert(
-              DatasetSample,
-              rows.map((row) => sampleEntity(dataset.id, ordinal++, row)),
-            );
+            if (!out.write(rows.map((row) => `${JSON.stringify(row)}\n`).join(''))) await once(out, 'drain');
           },
         );
-        Object.assign(dataset, {
-          sha256: summary.sha256,
-          bytes: summary.bytes,
-          sampleCount: summary.samples,
-          labels: summary.labels,
-        });
       } catch (error) {
-        if (error instanceof UploadRejected) {
-          throw new BadRequestException({
-            statusCode: 400,
-            error: 'Bad Request',
-            message: [
-              error.message,
-              ...error.problems.slice(0, 20).map((p) => `line ${p.line}: ${p.field}: ${p.message}`),
-            ],
-            problems: error.problems,
-          });
-        }
-        throw error;
+        out.destroy();
+        throw asHttpError(error);
       }
-      return manager.save(dataset);
-    });
+      out.end();
+      await stagedWriting;
+      return await this.dataSource.transaction(async (manager) => {
+        const dataset = await manager.save(
+          manager.create(Dataset, {
+            name: request.name,
+            kind: request.kind,
+            format: request.format,
+            modelId: request.modelId ?? null,
+            source: request.source ?? '',
+            uploadedBy: request.uploadedBy,
+            sha256: summary.sha256,
+            bytes: summary.bytes,
+            sampleCount: summary.samples,
+            labels: summary.labels,
+            generatedFrom: null,
+            generator: null,
+          }),
+        );
+        let ordinal = 0;
+        let batch: Partial<DatasetSample>[] = [];
+        // Staged rows were written by us from validated rows; JSON escaping can make one longer than its upload line.
+        for await (const { text } of uploadLines(createReadStream(file), 8 * LIMITS.uploadLineBytes)) {
+          batch.push(sampleEntity(dataset.id, ordinal++, JSON.parse(text) as SampleRow));
+          if (batch.length >= 500) {
+            await manager.insert(DatasetSample, batch);
+            batch = [];
+          }
+        }
+        if (batch.length > 0) await manager.insert(DatasetSample, batch);
+        return dataset;
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
   }
 
   /** Stores a set built by Tripline itself (e.g. canaries generated from a clean set). */
@@ -199,4 +221,20 @@ function sampleEntity(datasetId: string, ordinal: number, row: SampleRow): Parti
         : null,
     metadata: row.metadata ?? null,
   };
+}
+
+/** An upload's problems as the answer: 400 for bad rows, 413 over a size limit, 408 too slow. */
+function asHttpError(error: unknown): unknown {
+  if (!(error instanceof UploadRejected)) return error;
+  const body = {
+    statusCode: error.status,
+    error:
+      error.status === 413 ? 'Payload Too Large' : error.status === 408 ? 'Request Timeout' : 'Bad Request',
+    message: [
+      error.message,
+      ...error.problems.slice(0, 20).map((p) => `line ${p.line}: ${p.field}: ${p.message}`),
+    ],
+    problems: error.problems,
+  };
+  return error.status === 400 ? new BadRequestException(body) : new HttpException(body, error.status);
 }

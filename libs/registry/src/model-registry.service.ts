@@ -41,6 +41,9 @@ export interface NewModelVersion {
   createdBy: string;
 }
 
+/** What hashing a folder at registration may cost: a model, not a home directory. */
+const MANIFEST_LIMITS = { maxFiles: 1_000, maxBytes: 20 * 1024 ** 3, timeoutMs: 120_000 };
+
 @Injectable()
 export class ModelRegistry {
   constructor(
@@ -150,7 +153,7 @@ export class ModelRegistry {
     }
     try {
       const folder = resolveModelFolder(configuredPath, this.environment.TRIPLINE_MODELS_DIR);
-      if (!given) return await buildManifest(folder);
+      if (!given) return await buildManifest(folder, MANIFEST_LIMITS);
       await assertManifest(folder, given);
       return given;
     } catch (error) {

@@ -22,6 +22,7 @@ import type { z } from 'zod';
 import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
+import { UploadRejected } from './dataset-upload';
 import { DatasetService } from './dataset.service';
 import { ModelRegistry } from './model-registry.service';
 import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
@@ -45,6 +46,58 @@ import {
   scheduleSchema,
   uploadQuerySchema,
 } from './schemas';
+
+/**
+ * Caps how long an upload may take (the signal aborts with a 408 and the connection closes after
+ * the answer), and lets the rest of a refused upload drain, within the same cap, so that the
+ * client reads the answer instead of a reset connection.
+ */
+function boundUpload(request: AuthenticatedRequest, response: Response, ms: number): AbortSignal {
+  const deadline = new AbortController();
+  const started = Date.now();
+  // A client that hangs up mid-upload errors the request after the reading may have stopped;
+  // the reading path reports what it saw, and nothing else needs to hear of it.
+  request.on('error', () => undefined);
+  const timer = setTimeout(() => {
+    if (request.readableEnded) return;
+    response.setHeader('connection', 'close');
+    deadline.abort(
+      new UploadRejected(
+        [
+          {
+            line: 0,
+            field: '(upload)',
+            message: `not received within ${ms} ms (TRIPLINE_UPLOAD_TIMEOUT_MS)`,
+          },
+        ],
+        408,
+      ),
+    );
+  }, ms);
+  response.once('close', () => clearTimeout(timer));
+  response.once('finish', () => {
+    clearTimeout(timer);
+    if (request.readableEnded) return;
+    if (deadline.signal.aborted) return void request.destroy();
+    request.resume();
+    const drain = setTimeout(() => request.destroy(), Math.max(0, ms - (Date.now() - started)));
+    request.once('close', () => clearTimeout(drain));
+  });
+  return deadline.signal;
+}
+
+/**
+ * A manifest lists every file of a model folder with its digest; operators register and check
+ * them, viewers only learn that there is one and how many files it covers.
+ */
+function manifestForRole<T extends { manifest: { files: unknown[] } | null }>(
+  version: T,
+  request: AuthenticatedRequest,
+): T | (Omit<T, 'manifest'> & { manifest: null; manifest_files: number | null }) {
+  const role = request.principal?.role;
+  if (role === 'operator' || role === 'admin') return version;
+  return { ...version, manifest: null, manifest_files: version.manifest?.files.length ?? null };
+}
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 404 });
 const modelId = new ZodValidationPipe(modelIdSchema);
@@ -113,9 +166,13 @@ export class ModelsController {
   }
 
   @Get(':id/versions')
-  async versions(@Param('id', modelId) id: string) {
+  async versions(@Param('id', modelId) id: string, @Req() request: AuthenticatedRequest) {
     await this.registry.get(id);
-    return { items: (await this.registry.listVersions(id)).map(presentVersion) };
+    return {
+      items: (await this.registry.listVersions(id)).map((version) =>
+        manifestForRole(presentVersion(version), request),
+      ),
+    };
   }
 }
 
@@ -126,6 +183,7 @@ export class DatasetsController {
   constructor(
     private readonly datasets: DatasetService,
     private readonly canaryFactory: CanaryFactory,
+    @Inject(ENVIRONMENT) private readonly environment: Environment,
   ) {}
 
   @Post()
@@ -139,6 +197,7 @@ export class DatasetsController {
   async upload(
     @Query(new ZodValidationPipe(uploadQuerySchema)) query: z.infer<typeof uploadQuerySchema>,
     @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) response: Response,
   ) {
     const contentType = String(request.headers['content-type'] ?? '');
     const format = query.format ?? (contentType.includes('csv') ? 'csv' : 'jsonl');
@@ -153,6 +212,7 @@ export class DatasetsController {
         maxBytes: 2 * 1024 ** 3,
       },
       request,
+      boundUpload(request, response, this.environment.TRIPLINE_UPLOAD_TIMEOUT_MS),
     );
     return presentDataset(dataset);
   }

@@ -1,11 +1,14 @@
-import { Logger as NestLogger, type INestApplication, type Type } from '@nestjs/common';
+import { HttpException, Logger as NestLogger, type INestApplication, type Type } from '@nestjs/common';
 import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
 import express from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { loadEnvironmentOrExit, type Environment } from '@tripline/config';
-import { StoreUnavailableFilter } from './store-unavailable.filter';
+import { loadEnvironmentOrExit, registerOwnListener, type Environment } from '@tripline/config';
+import { describeTooDeep, JsonDepthGauge, LIMITS } from '@tripline/contracts';
+import { RequestAuthentication } from '@tripline/http';
+import { isStoreUnavailable, StoreUnavailableFilter } from './store-unavailable.filter';
 
 export interface ApplicationOptions {
   /** The service name in logs and metrics: api, ingestor, evaluator, alerter or standalone. */
@@ -18,17 +21,66 @@ export interface ApplicationOptions {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The JSON parser would replace invalid bytes with U+FFFD and store altered text; refuse instead. */
-function refuseInvalidUtf8(_request: unknown, _response: unknown, body: Buffer): void {
+const clientError = (message: string, type: string) =>
+  Object.assign(new Error(message), { status: 400, statusCode: 400, expose: true, type });
+
+/**
+ * Runs on the (inflated, size-limited) body before JSON.parse sees it. The JSON parser would
+ * replace invalid bytes with U+FFFD and store altered text; and it would build every level of a
+ * body nested millions deep, holding the event loop for seconds, before any check on the parsed
+ * value could refuse it. Both are refused on the bytes, in one linear scan.
+ */
+function verifyJsonBody(_request: unknown, _response: unknown, body: Buffer): void {
   try {
     strictUtf8.decode(body);
   } catch {
-    throw Object.assign(new Error('the request body is not valid UTF-8'), {
-      status: 400,
-      statusCode: 400,
-      expose: true,
-      type: 'encoding.invalid',
-    });
+    throw clientError('the request body is not valid UTF-8', 'encoding.invalid');
+  }
+  const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
+  if (!gauge.feed(body))
+    throw clientError(describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!), 'entity.too.deep');
+}
+
+const carriesBody = (request: express.Request) =>
+  request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+
+/**
+ * Checks the API key of every request that carries a body before a byte of it is read: a caller
+ * without a valid key gets its 401 (or 429) at once, and no body is inflated, parsed or buffered
+ * for it. The principal stays on the request, so the route guard does not look the key up again.
+ * Every route that accepts a body is a protected one; public routes (/health, /metrics) are GETs.
+ */
+function authenticateBeforeBody(authentication: RequestAuthentication): express.RequestHandler {
+  return (request, response, next) => {
+    if (!carriesBody(request)) return next();
+    authentication.authenticate(request).then(
+      () => next(),
+      (error: unknown) => {
+        // The body stays unread; closing the connection spares the server reading it to reuse it.
+        response.setHeader('connection', 'close');
+        if (error instanceof HttpException) {
+          const answer = error.getResponse();
+          response
+            .status(error.getStatus())
+            .json(typeof answer === 'string' ? { statusCode: error.getStatus(), message: answer } : answer);
+        } else if (isStoreUnavailable(error)) {
+          response.status(503).setHeader('Retry-After', '5').json({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: 'a store (PostgreSQL or ClickHouse) is unavailable; retry shortly',
+          });
+        } else next(error);
+      },
+    );
+  };
+}
+
+/** The app's RequestAuthentication, when it has one (apps without the auth module have none). */
+function requestAuthentication(app: INestApplication): RequestAuthentication | undefined {
+  try {
+    return app.get(RequestAuthentication, { strict: false });
+  } catch {
+    return undefined;
   }
 }
 
@@ -83,8 +135,19 @@ export async function createApplication(
     },
   );
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb', verify: refuseInvalidUtf8 });
+  const authentication = requestAuthentication(app);
+  if (authentication) app.use(authenticateBeforeBody(authentication));
+  // The limit applies to the inflated body: a gzip bomb stops at 8 MiB, then meets the depth check.
+  app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb', verify: verifyJsonBody });
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
+  // body-parser hangs the whole refused body on its error; logging that error serialised it byte
+  // by byte (4 MB of "[" became 12 MB of log and seconds of a blocked event loop).
+  app.use(
+    (error: unknown, _request: express.Request, _response: express.Response, next: express.NextFunction) => {
+      if (error && typeof error === 'object' && 'body' in error) delete (error as { body?: unknown }).body;
+      next(error);
+    },
+  );
   app.set('trust proxy', false);
   app.disable('x-powered-by');
   app.useGlobalFilters(new StoreUnavailableFilter(app.get(HttpAdapterHost).httpAdapter));
@@ -115,7 +178,15 @@ export async function runApplication(
     process.exit(1);
   }
   installShutdown(app, environment.SHUTDOWN_TIMEOUT_MS);
+  registerOwnListener(environment.PORT, "this process's API");
   await app.listen(environment.PORT, environment.HOST);
+  // Node closes an idle keep-alive connection after 5 s and tells clients so; a client whose event
+  // loop was busy for a second past its own 4 s then writes a request into a socket the server is
+  // closing (EPIPE, "other side closed"). Above the usual proxy idle timeout of 60 s, clients and
+  // proxies close first. headersTimeout must stay above it.
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   app
     .get(Logger)
     .log(`${options.service} listening on http://${environment.HOST}:${environment.PORT}`, 'Tripline');

@@ -6,6 +6,15 @@ import type { Response } from 'express';
 const UNAVAILABLE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection terminated|connection is closed|the database system is (starting up|shutting down)|terminating connection due to administrator command/i;
 
+/** Whether an error says that PostgreSQL or ClickHouse is unreachable (a temporary condition). */
+export function isStoreUnavailable(exception: unknown): boolean {
+  const text =
+    exception instanceof Error
+      ? `${exception.message} ${String((exception as { cause?: unknown }).cause ?? '')}`
+      : '';
+  return !(exception instanceof HttpException) && UNAVAILABLE.test(text);
+}
+
 /**
  * A request that fails because PostgreSQL or ClickHouse is unreachable is a temporary condition:
  * answer 503 with Retry-After and say so, rather than a bare 500 that reads like a bug.
@@ -13,11 +22,7 @@ const UNAVAILABLE =
 @Catch()
 export class StoreUnavailableFilter extends BaseExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
-    const text =
-      exception instanceof Error
-        ? `${exception.message} ${String((exception as { cause?: unknown }).cause ?? '')}`
-        : '';
-    if (host.getType() === 'http' && !(exception instanceof HttpException) && UNAVAILABLE.test(text)) {
+    if (host.getType() === 'http' && isStoreUnavailable(exception)) {
       const response = host.switchToHttp().getResponse<Response>();
       if (!response.headersSent) {
         response.status(503).setHeader('Retry-After', '5').json({

@@ -71,7 +71,7 @@ export function sha256File(file: string): Promise<{ sha256: string; bytes: numbe
  * followed only when they stay inside the folder: a link out of it would let a manifest vouch for
  * a file the folder's owner does not control.
  */
-export async function listArtefactFiles(folder: string): Promise<string[]> {
+export async function listArtefactFiles(folder: string, maxFiles = Infinity): Promise<string[]> {
   const root = path.resolve(folder);
   const rootInfo = await stat(root).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`model folder ${root} cannot be read: ${error.code ?? error.message}`);
@@ -91,6 +91,8 @@ export async function listArtefactFiles(folder: string): Promise<string[]> {
       }
       if (info.isDirectory()) await walk(absolute);
       else if (info.isFile() && relative !== MANIFEST_FILE_NAME) files.push(relative);
+      if (files.length > maxFiles)
+        throw new Error(`model folder ${root} holds more than the ${maxFiles} files a model may have`);
     }
   };
   await walk(root);
@@ -98,11 +100,31 @@ export async function listArtefactFiles(folder: string): Promise<string[]> {
   return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** Bounds on what building a manifest may read: a path typed by an API user may name any folder. */
+export interface ManifestLimits {
+  maxFiles: number;
+  maxBytes: number;
+  /** Milliseconds the whole listing and hashing may take. */
+  timeoutMs: number;
+}
+
 /** The manifest of a model folder: SHA-256 and size of every file, sorted by path. */
-export async function buildManifest(folder: string): Promise<ArtefactManifest> {
+export async function buildManifest(folder: string, limits?: ManifestLimits): Promise<ArtefactManifest> {
   const root = path.resolve(folder);
   const files: ManifestFile[] = [];
-  for (const relative of await listArtefactFiles(root)) {
+  const deadline = limits ? Date.now() + limits.timeoutMs : Infinity;
+  const listed = await listArtefactFiles(root, limits?.maxFiles);
+  if (limits) {
+    let total = 0;
+    for (const relative of listed) total += (await stat(path.join(root, ...relative.split('/')))).size;
+    if (total > limits.maxBytes)
+      throw new Error(
+        `model folder ${root} holds ${total} bytes, more than the ${limits.maxBytes} a model may have`,
+      );
+  }
+  for (const relative of listed) {
+    if (Date.now() > deadline)
+      throw new Error(`model folder ${root} could not be hashed within ${limits!.timeoutMs} ms`);
     files.push({ path: relative, ...(await sha256File(path.join(root, ...relative.split('/')))) });
   }
   if (files.length === 0) throw new Error(`model folder ${root} holds no files`);
