@@ -50,6 +50,23 @@ export interface TokenFinding {
   /** ln(tested / contextAlpha): the log likelihood ratio at which the token is flagged. */
   contextThreshold: number;
   flagged: boolean;
+  /** Set when the term was pure only through the rows of a stronger flagged term (its trigger). */
+  explainedBy?: string;
+}
+
+function combinedHeldOut(a: HeldOut, b: HeldOut): HeldOut {
+  return {
+    rows: (c) => a.rows(c) + b.rows(c),
+    words: (c) => a.words(c) + b.words(c),
+    count: (t, c) => a.count(t, c) + b.count(t, c),
+  };
+}
+
+/** What a context model leaves out of its training counts (disjoint sets of rows when combined). */
+interface HeldOut {
+  rows(label: number): number;
+  words(label: number): number;
+  count(word: number, label: number): number;
 }
 
 /**
@@ -95,7 +112,9 @@ export function tokenAssociation(
     for (let i = 0; i < rows; i++) sizes.set(clusters[i], (sizes.get(clusters[i]) ?? 0) + 1);
     for (let i = 0; i < rows; i++) weight[i] = 1 / sizes.get(clusters[i])!;
   }
-  for (let i = 0; i < rows; i++) foldOf[i] = mix32(clusters ? clusters[i] : i) % folds;
+  // The fold follows the text of the cluster's first row, so copies share a fold and the folds do
+  // not depend on where in the file a row stands.
+  for (let i = 0; i < rows; i++) foldOf[i] = mix32(features.digests[2 * (clusters ? clusters[i] : i)]) % folds;
 
   // Term counts (words and pairs) for the purity test; per-fold word counts for the context model.
   const termRows = new Float64Array(V);
@@ -138,22 +157,22 @@ export function tokenAssociation(
   }
 
   /**
-   * P(label | the row's words other than `excluded`), by a multinomial naive Bayes fitted on the
-   * other folds (Laplace smoothing).
+   * P(label | the row's words other than `removed`), by a multinomial naive Bayes (Laplace
+   * smoothing) fitted on every row except the held-out ones: the row's own fold, or all the rows
+   * holding the term under test, so that neither the row's label nor the term's other rows (its
+   * other poisoned rows, with the trigger's companion words) inform the verdict on its context.
    */
   const posterior = new Float64Array(L);
-  const contextPosterior = (i: number, excluded: readonly number[]): Float64Array => {
-    const fold = foldOf[i];
+  const contextPosterior = (i: number, removed: readonly number[], heldOut: HeldOut): Float64Array => {
     let trainingRows = effectiveRows;
-    for (let c = 0; c < L; c++) trainingRows -= foldLabelRows[fold * L + c];
+    for (let c = 0; c < L; c++) trainingRows -= heldOut.rows(c);
     for (let c = 0; c < L; c++) {
-      const classRows = labelRows[c] - foldLabelRows[fold * L + c];
-      const classWords = labelWords[c] - foldLabelWords[fold * L + c];
-      let score = Math.log((classRows + 1) / (trainingRows + L));
+      const classWords = labelWords[c] - heldOut.words(c);
+      let score = Math.log((labelRows[c] - heldOut.rows(c) + 1) / (trainingRows + L));
       for (let p = tokenStart[i]; p < tokenStart[i + 1]; p++) {
         const t = tokenIds[p];
-        if (excluded.includes(t)) continue;
-        const count = wordCounts[t * L + c] - foldWordCounts[(fold * V + t) * L + c];
+        if (removed.includes(t)) continue;
+        const count = wordCounts[t * L + c] - heldOut.count(t, c);
         score += Math.log((Math.max(0, count) + 1) / (classWords + words));
       }
       posterior[c] = score;
@@ -164,6 +183,31 @@ export function tokenAssociation(
     for (let c = 0; c < L; c++) total += posterior[c] = Math.exp(posterior[c] - top);
     for (let c = 0; c < L; c++) posterior[c] /= total;
     return posterior;
+  };
+  const foldHeldOut = (fold: number): HeldOut => ({
+    rows: (c) => foldLabelRows[fold * L + c],
+    words: (c) => foldLabelWords[fold * L + c],
+    count: (t, c) => foldWordCounts[(fold * V + t) * L + c],
+  });
+  const rowsHeldOut = (held: readonly number[]): HeldOut => {
+    const heldRows = new Float64Array(L);
+    const heldWords = new Float64Array(L);
+    const heldCounts = new Map<number, Float64Array>();
+    for (const j of held) {
+      const c = labelOf[j];
+      heldRows[c] += weight[j];
+      heldWords[c] += weight[j] * (tokenStart[j + 1] - tokenStart[j]);
+      for (let p = tokenStart[j]; p < tokenStart[j + 1]; p++) {
+        let perLabel = heldCounts.get(tokenIds[p]);
+        if (!perLabel) heldCounts.set(tokenIds[p], (perLabel = new Float64Array(L)));
+        perLabel[c] += weight[j];
+      }
+    }
+    return {
+      rows: (c) => heldRows[c],
+      words: (c) => heldWords[c],
+      count: (t, c) => heldCounts.get(t)?.[c] ?? 0,
+    };
   };
 
   const tested: number[] = [];
@@ -189,14 +233,29 @@ export function tokenAssociation(
   });
 
   // The corpus's own support distributions: for each label y, the support the full context gives
-  // to y over rows labelled y and over rows labelled otherwise. Only the candidates' labels are needed.
+  // to y over rows labelled y and over rows labelled otherwise, each row judged by a model that
+  // never saw its fold. Rows of a trigger already accepted (`excluded`) are left out of both the
+  // models and the distributions, so that one poison does not make clean words look poisoned.
   const neededLabels = new Set([...candidates.values()].map((k) => majority[k]));
-  const labelledHistograms = new Map<number, SupportHistogram>();
-  const otherHistograms = new Map<number, SupportHistogram>();
-  if (neededLabels.size > 0) {
+  let labelledHistograms = new Map<number, SupportHistogram>();
+  let otherHistograms = new Map<number, SupportHistogram>();
+  const measureCorpus = (excluded?: readonly number[]) => {
+    labelledHistograms = new Map();
+    otherHistograms = new Map();
+    if (neededLabels.size === 0) return;
+    const isExcluded = new Uint8Array(rows);
+    const heldOut = Array.from({ length: folds }, (_, fold) => {
+      if (!excluded?.length) return foldHeldOut(fold);
+      for (const i of excluded) isExcluded[i] = 1;
+      return combinedHeldOut(
+        foldHeldOut(fold),
+        rowsHeldOut(excluded.filter((i) => foldOf[i] !== fold)),
+      );
+    });
     const support = Array.from({ length: L }, () => new Float64Array(rows));
     for (let i = 0; i < rows; i++) {
-      const p = contextPosterior(i, []);
+      if (isExcluded[i]) continue;
+      const p = contextPosterior(i, [], heldOut[foldOf[i]]);
       for (const y of neededLabels) support[y][i] = p[y];
     }
     for (const y of neededLabels) {
@@ -205,41 +264,41 @@ export function tokenAssociation(
       const labelledWeights: number[] = [];
       const otherWeights: number[] = [];
       for (let i = 0; i < rows; i++) {
+        if (isExcluded[i]) continue;
         (labelOf[i] === y ? labelled : other).push(support[y][i]);
         (labelOf[i] === y ? labelledWeights : otherWeights).push(weight[i]);
       }
       labelledHistograms.set(y, supportHistogram(labelled, labelledWeights, DEFAULT_SUPPORT_BINS));
       otherHistograms.set(y, supportHistogram(other, otherWeights, DEFAULT_SUPPORT_BINS));
     }
-  }
+  };
+  measureCorpus();
 
-  // Each candidate's rows of its label, and their support for that label once the term is removed.
+  // Each candidate's rows, and the support their context gives to its label once the term is removed.
   const wordId = new Map<string, number>();
   for (let t = 0; t < V; t++) if (isWord[t]) wordId.set(vocabulary[t], t);
   const removedWords = (t: number): number[] =>
     isWord[t] ? [t] : vocabulary[t].split(' ').flatMap((word) => wordId.get(word) ?? []);
-  const supports = new Map<number, { values: number[]; weights: number[] }>();
-  for (const t of candidates.keys()) supports.set(t, { values: [], weights: [] });
+  const rowsOf = new Map<number, number[]>();
+  for (const t of candidates.keys()) rowsOf.set(t, []);
   if (candidates.size > 0) {
     for (let i = 0; i < rows; i++) {
       const seen = new Set<number>();
       const visit = (t: number) => {
-        const k = candidates.get(t);
-        if (k === undefined || labelOf[i] !== majority[k] || seen.has(t)) return;
+        if (!rowsOf.has(t) || seen.has(t)) return;
         seen.add(t);
-        const entry = supports.get(t)!;
-        entry.values.push(contextPosterior(i, removedWords(t))[majority[k]]);
-        entry.weights.push(weight[i]);
+        rowsOf.get(t)!.push(i);
       };
       for (let p = tokenStart[i]; p < tokenStart[i + 1]; p++) visit(tokenIds[p]);
       for (let p = phraseStart[i]; p < phraseStart[i + 1]; p++) visit(phraseIds[p]);
     }
   }
   const threshold = mixtureThreshold(candidates.size, contextAlpha);
-
-  const found = [...candidates].map(([t, k]) => {
-    const y = majority[k];
-    const { values, weights } = supports.get(t)!;
+  const support = new Float64Array(rows);
+  const testContext = (t: number, y: number, termRowsHere: readonly number[]) => {
+    const labelled = termRowsHere.filter((i) => labelOf[i] === y);
+    const values = labelled.map((i) => support[i]);
+    const weights = labelled.map((i) => weight[i]);
     const labelShare = labelRows[y] / effectiveRows;
     const llr = randomRowMixtureLogLikelihoodRatio(
       values,
@@ -250,13 +309,24 @@ export function tokenAssociation(
     );
     const weighted = weights.reduce((sum, w) => sum + w, 0) || 1;
     const contradiction = values.reduce((sum, value, j) => sum + weights[j] * (1 - value), 0) / weighted;
+    return { llr, contradiction };
+  };
+
+  const found = [...candidates].map(([t, k]) => {
+    const y = majority[k];
+    const termRowList = rowsOf.get(t)!;
+    const heldOut = rowsHeldOut(termRowList);
+    const removed = removedWords(t);
+    for (const i of termRowList) if (labelOf[i] === y) support[i] = contextPosterior(i, removed, heldOut)[y];
+    const { llr, contradiction } = testContext(t, y, termRowList);
+    const supports = new Map(termRowList.map((i) => [i, support[i]]));
     const finding: TokenFinding = {
       token: vocabulary[t],
       rows: rawRows[t],
       distinctRows: Math.round(termRows[t]),
       label: labels[y],
       purity: counts[t * L + y] / termRows[t],
-      baseRate: labelShare,
+      baseRate: labelRows[y] / effectiveRows,
       pValue: pValues[k],
       qValue: qValues[k],
       contextContradiction: contradiction,
@@ -264,8 +334,54 @@ export function tokenAssociation(
       contextThreshold: threshold,
       flagged: llr >= threshold,
     };
-    return { id: t, finding };
+    return { id: t, label: y, supports, finding };
   });
+  found.sort(
+    ({ finding: a }, { finding: b }) =>
+      Number(b.flagged) - Number(a.flagged) ||
+      b.contextLogLikelihoodRatio - a.contextLogLikelihoodRatio ||
+      a.qValue - b.qValue,
+  );
+
+  /**
+   * A trigger drags its parts and neighbours along: the words of a flagged pair ("actually" of
+   * "well actually"), or a pair overlapping a three-word trigger ("by the" of "by the way"), are
+   * pure only through the trigger's rows. So, strongest first, each further flagged term is
+   * tested again on its rows that hold no term already accepted, and stays flagged only if those
+   * rows are still pure and still read like random rows; a term whose rows all hold an accepted
+   * term adds no row and stays flagged as part of it.
+   */
+  const coveredBy = new Int32Array(rows).fill(-1);
+  const coveredRows = () => Array.from(coveredBy.keys()).filter((i) => coveredBy[i] >= 0);
+  for (const entry of found) {
+    if (!entry.finding.flagged) continue;
+    const y = entry.label;
+    const own = rowsOf.get(entry.id)!.filter((i) => coveredBy[i] < 0);
+    const ownRows = own.reduce((sum, i) => sum + weight[i], 0);
+    if (ownRows >= minRows && coveredBy.some((term) => term >= 0)) {
+      const inLabel = own.reduce((sum, i) => sum + (labelOf[i] === y ? weight[i] : 0), 0);
+      const pure =
+        inLabel / ownRows >= minPurity &&
+        binomialTest(
+          Math.round(inLabel),
+          Math.round(ownRows),
+          labelRows[y] / effectiveRows,
+          'greater',
+        ).pValue <= alpha;
+      const accepted = coveredRows();
+      measureCorpus(accepted);
+      const heldOut = rowsHeldOut([...new Set([...rowsOf.get(entry.id)!, ...accepted])]);
+      const removed = removedWords(entry.id);
+      for (const i of own) if (labelOf[i] === y) support[i] = contextPosterior(i, removed, heldOut)[y];
+      if (!pure || testContext(entry.id, y, own).llr < threshold) {
+        entry.finding.flagged = false;
+        const by = rowsOf.get(entry.id)!.find((i) => coveredBy[i] >= 0);
+        if (by !== undefined) entry.finding.explainedBy = vocabulary[coveredBy[by]];
+        continue;
+      }
+    }
+    for (const i of rowsOf.get(entry.id)!) if (coveredBy[i] < 0) coveredBy[i] = entry.id;
+  }
   found.sort(
     ({ finding: a }, { finding: b }) =>
       Number(b.flagged) - Number(a.flagged) ||
