@@ -114,7 +114,8 @@ export function tokenAssociation(
   }
   // The fold follows the text of the cluster's first row, so copies share a fold and the folds do
   // not depend on where in the file a row stands.
-  for (let i = 0; i < rows; i++) foldOf[i] = mix32(features.digests[2 * (clusters ? clusters[i] : i)]) % folds;
+  for (let i = 0; i < rows; i++)
+    foldOf[i] = mix32(features.digests[2 * (clusters ? clusters[i] : i)]) % folds;
 
   // Term counts (words and pairs) for the purity test; per-fold word counts for the context model.
   const termRows = new Float64Array(V);
@@ -247,10 +248,7 @@ export function tokenAssociation(
     const heldOut = Array.from({ length: folds }, (_, fold) => {
       if (!excluded?.length) return foldHeldOut(fold);
       for (const i of excluded) isExcluded[i] = 1;
-      return combinedHeldOut(
-        foldHeldOut(fold),
-        rowsHeldOut(excluded.filter((i) => foldOf[i] !== fold)),
-      );
+      return combinedHeldOut(foldHeldOut(fold), rowsHeldOut(excluded.filter((i) => foldOf[i] !== fold)));
     });
     const support = Array.from({ length: L }, () => new Float64Array(rows));
     for (let i = 0; i < rows; i++) {
@@ -362,12 +360,8 @@ export function tokenAssociation(
       const inLabel = own.reduce((sum, i) => sum + (labelOf[i] === y ? weight[i] : 0), 0);
       const pure =
         inLabel / ownRows >= minPurity &&
-        binomialTest(
-          Math.round(inLabel),
-          Math.round(ownRows),
-          labelRows[y] / effectiveRows,
-          'greater',
-        ).pValue <= alpha;
+        binomialTest(Math.round(inLabel), Math.round(ownRows), labelRows[y] / effectiveRows, 'greater')
+          .pValue <= alpha;
       const accepted = coveredRows();
       measureCorpus(accepted);
       const heldOut = rowsHeldOut([...new Set([...rowsOf.get(entry.id)!, ...accepted])]);
