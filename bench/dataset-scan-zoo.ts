@@ -5,20 +5,12 @@
  * as the reference representation. Used by the integration test (as properties) and by
  * `npm run detection-report` (as figures); nothing here is fitted to the zoo.
  */
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OnnxRepresentations } from '@tripline/adapters';
 import { DatasetScan, type ScanRow } from '@tripline/poisoning';
+import { copyZooModel, zooDirectory } from '@tripline/testing';
 
 /** The zoo's poisoned training sets, and a clean control built from one of them. */
 export const POISONED_TRAINING_SETS = ['dev-word-random', 'dev-rare-prefix', 'dev-phrase'] as const;
@@ -41,24 +33,6 @@ export interface DatasetScanFigures {
   flaggedTokens: string[];
   /** The scan alone; the reference model's forward passes are reported apart. */
   scanSeconds: number;
-}
-
-/** $TRIPLINE_ZOO_DIR, else ../shared/models beside the repository, else /work/shared/models; throws if none holds the zoo. */
-export function datasetZooDirectory(repositoryRoot: string): string {
-  const candidates = [
-    process.env.TRIPLINE_ZOO_DIR,
-    path.resolve(repositoryRoot, '..', 'shared', 'models'),
-    '/work/shared/models',
-  ].filter((candidate): candidate is string => Boolean(candidate));
-  const found = candidates.find((candidate) =>
-    existsSync(path.join(candidate, `${POISONED_TRAINING_SETS[0]}.train.jsonl`)),
-  );
-  if (!found)
-    throw new Error(
-      `model zoo not found (looked for ${POISONED_TRAINING_SETS[0]}.train.jsonl in ${candidates.join(', ')}): ` +
-        'set TRIPLINE_ZOO_DIR to the folder holding the zoo',
-    );
-  return found;
 }
 
 interface LabelledRow extends ScanRow {
@@ -127,10 +101,12 @@ export function measure(
  * reference model is copied into a temporary folder (the shared zoo stays untouched) and embeds
  * each distinct text once: the sets share most of their sentences.
  */
-export async function measureZoo(
-  repositoryRoot: string,
-): Promise<{ figures: DatasetScanFigures[]; embeddingSeconds: number; embeddedTexts: number }> {
-  const zoo = datasetZooDirectory(repositoryRoot);
+export async function measureZoo(): Promise<{
+  figures: DatasetScanFigures[];
+  embeddingSeconds: number;
+  embeddedTexts: number;
+}> {
+  const zoo = zooDirectory();
   const sets = [...POISONED_TRAINING_SETS, CLEAN_CONTROL].map((set) => ({
     set,
     rows: loadTrainingSet(zoo, set),
@@ -138,9 +114,7 @@ export async function measureZoo(
   const figures = sets.map(({ set, rows }) => measure(set, rows, 'hashing'));
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'tripline-dataset-zoo-'));
   try {
-    const folder = path.join(scratch, REFERENCE_MODEL);
-    cpSync(path.join(zoo, REFERENCE_MODEL), folder, { recursive: true });
-    makeWritable(folder);
+    const folder = copyZooModel(REFERENCE_MODEL, scratch);
     const representations = new OnnxRepresentations(folder);
     const texts = [...new Set(sets.flatMap(({ rows }) => rows.map((row) => row.text)))];
     const began = process.hrtime.bigint();
@@ -158,11 +132,4 @@ export async function measureZoo(
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-/** The shared zoo is read-only and a copy keeps its modes; the copy must be removable. */
-function makeWritable(target: string): void {
-  chmodSync(target, statSync(target).mode | 0o200);
-  if (statSync(target).isDirectory())
-    for (const entry of readdirSync(target)) makeWritable(path.join(target, entry));
 }

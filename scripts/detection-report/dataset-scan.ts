@@ -33,7 +33,7 @@ export const datasetScanSection = {
   id: 'dataset-scan',
   title: 'Dataset scan',
   async render(): Promise<string> {
-    const { figures, embeddingSeconds, embeddedTexts } = await measureZoo(ROOT);
+    const { figures, embeddingSeconds, embeddedTexts } = await measureZoo();
     const rows = figures.map((entry: DatasetScanFigures) => [
       entry.set === CLEAN_CONTROL ? 'clean control (dev-word-random minus its poisoned rows)' : entry.set,
       entry.representation === 'hashing' ? 'default (hashing)' : `\`--model ${entry.representation}\``,

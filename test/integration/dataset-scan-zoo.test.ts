@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
   CLEAN_CONTROL,
@@ -8,13 +7,10 @@ import {
   type DatasetScanFigures,
 } from '../../bench/dataset-scan-zoo';
 
-// Compiled to dist/test/integration: the repository root is three levels up.
-const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
-
 describe('dataset scan on the model zoo (poison drawn from both classes, a rare prefix, a two-word phrase)', () => {
   let figures: DatasetScanFigures[] = [];
   before(async () => {
-    ({ figures } = await measureZoo(repositoryRoot));
+    ({ figures } = await measureZoo());
   });
 
   for (const representation of ['hashing', 'dev-clean-a'] as const) {
