@@ -202,7 +202,11 @@ export function scanFeatures(
     for (let i = 0; i < n; i++) scores[i] += weight * ranks[d][i];
   });
   const { suspicious, review } = suspicionOf(outcomes, n);
-  const ranking = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  // Rows with specific evidence (suspicious) come first, then the rest by combined score: a
+  // representation detector's vote must not push a row the token test convicted below a row it cleared.
+  const ranking = Uint32Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => suspicious[b] - suspicious[a] || scores[b] - scores[a] || a - b,
+  );
 
   progress('report', 0, 1);
   const rowReport = (i: number): SuspiciousRow => ({
@@ -254,7 +258,7 @@ export function scanFeatures(
     combination:
       'Each detector score is rank-normalised over the rows (the share of rows scoring strictly lower, so a ' +
       'row without evidence ranks 0), and the combined score is the weighted mean of those ranks with the ' +
-      `weights listed per detector.`,
+      `weights listed per detector. Rows are listed suspicious ones first, then by combined score.`,
     suspicionRule: SUSPICION_RULE,
     suspicious: suspicious.reduce((sum, flag) => sum + flag, 0),
     review: review.reduce((sum, flag) => sum + flag, 0),
@@ -280,9 +284,13 @@ export function rankNormalise(scores: Float64Array): Float64Array {
 }
 
 export const SUSPICION_RULE =
-  'A row is suspicious when the token-association detector flags it (it holds a rare token whose rows are ' +
-  'significantly pure in one label that their other words contradict) or a near-duplicate of it carries another ' +
-  'label. A row is for review when at least three of the four representation detectors (k-NN label ' +
+  'A row is suspicious when the token-association detector flags it or a near-duplicate of it carries another ' +
+  'label. The token detector flags a row that carries the label of a word or word pair whose rows are ' +
+  'significantly pure in that label (binomial test, Benjamini–Hochberg) while, with the word removed, the rest ' +
+  'of those rows reads like random rows of the corpus or like another label rather than like that label ' +
+  '(likelihood-ratio test against a cross-fitted naive Bayes of the other words; at most a 1e-4 chance, by ' +
+  "Ville's inequality and Bonferroni, that any word is flagged when every pure word's rows read like its label). " +
+  'A row is for review when at least three of the four representation detectors (k-NN label ' +
   'disagreement, class outlier, spectral signature, activation clustering) flag it: the representation reads it ' +
   'as another class, which a flipped label does, but so does a hard example the representing model gets wrong.';
 

@@ -1,5 +1,13 @@
 import { Growable } from './growable';
-import { minHashSignature, normaliseText, preview, shingleHashes, textDigest, textTokens } from './text';
+import {
+  minHashSignature,
+  normaliseText,
+  preview,
+  shingleHashes,
+  textBigrams,
+  textDigest,
+  textTokens,
+} from './text';
 
 /** One training or fine-tuning example. */
 export interface ScanRow {
@@ -37,6 +45,9 @@ export interface ScanFeatures {
   /** Row i's token ids are tokenIds[tokenStart[i] .. tokenStart[i + 1]). */
   tokenStart: Uint32Array;
   tokenIds: Uint32Array;
+  /** Row i's word pairs ("you know"), as ids into the same vocabulary: phraseIds[phraseStart[i] .. phraseStart[i + 1]). */
+  phraseStart: Uint32Array;
+  phraseIds: Uint32Array;
   vocabulary: string[];
   /** Two 32-bit halves per row: exact duplicates (after normalisation) share them. */
   digests: Uint32Array;
@@ -61,6 +72,8 @@ export class FeatureAccumulator {
   private readonly lineOf = new Growable(Uint32Array);
   private readonly tokenStart = new Growable(Uint32Array);
   private readonly tokenIds = new Growable(Uint32Array, 16_384);
+  private readonly phraseStart = new Growable(Uint32Array);
+  private readonly phraseIds = new Growable(Uint32Array, 16_384);
   private readonly digests = new Growable(Uint32Array);
   private readonly minHashes = new Growable(Uint32Array, 65_536);
   private readonly representations = new Growable(Float32Array, 16_384);
@@ -75,6 +88,7 @@ export class FeatureAccumulator {
     this.previewLength = options.previewLength ?? 200;
     this.signature = new Uint32Array(this.minHashSize);
     this.tokenStart.push(0);
+    this.phraseStart.push(0);
   }
 
   /** Adds one row; `line` is where it sits in its file, for the report. */
@@ -96,20 +110,24 @@ export class FeatureAccumulator {
     this.labelOf.push(label);
     this.sourceOf.push(idOf(this.sourceIds, row.source?.trim() || NO_SOURCE));
     this.lineOf.push(line);
-    for (const token of textTokens(row.text, this.maxTokens)) {
-      let id = this.tokenIdsByText.get(token);
-      if (id === undefined) {
-        id = this.vocabulary.push(token) - 1;
-        this.tokenIdsByText.set(token, id);
-      }
-      this.tokenIds.push(id);
-    }
+    for (const token of textTokens(row.text, this.maxTokens)) this.tokenIds.push(this.termId(token));
     this.tokenStart.push(this.tokenIds.length);
+    for (const phrase of textBigrams(row.text, this.maxTokens)) this.phraseIds.push(this.termId(phrase));
+    this.phraseStart.push(this.phraseIds.length);
     const normalised = normaliseText(row.text);
     this.digests.pushAll(textDigest(normalised));
     this.minHashes.pushAll(minHashSignature(shingleHashes(normalised), this.minHashSize, this.signature));
     this.previews.push(preview(row.text, this.previewLength));
     return this.rows++;
+  }
+
+  private termId(term: string): number {
+    let id = this.tokenIdsByText.get(term);
+    if (id === undefined) {
+      id = this.vocabulary.push(term) - 1;
+      this.tokenIdsByText.set(term, id);
+    }
+    return id;
   }
 
   finish(): ScanFeatures {
@@ -123,6 +141,8 @@ export class FeatureAccumulator {
       lineOf: this.lineOf.view(),
       tokenStart: this.tokenStart.view(),
       tokenIds: this.tokenIds.view(),
+      phraseStart: this.phraseStart.view(),
+      phraseIds: this.phraseIds.view(),
       vocabulary: this.vocabulary,
       digests: this.digests.view(),
       minHashSize: this.minHashSize,
@@ -142,7 +162,7 @@ function idOf(ids: Map<string, number>, name: string): number {
   return id;
 }
 
-/** Rows that hold each token (document frequency), by token id. */
+/** Rows that hold each token (document frequency), by token id; word pairs count 0 here. */
 export function documentFrequencies(features: ScanFeatures): Uint32Array {
   const frequencies = new Uint32Array(features.vocabulary.length);
   for (let i = 0; i < features.tokenIds.length; i++) frequencies[features.tokenIds[i]]++;

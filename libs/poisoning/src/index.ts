@@ -1,5 +1,6 @@
 export * from './activation-clustering';
 export * from './class-outliers';
+export * from './context-test';
 export * from './dataset-scan';
 export * from './features';
 export * from './knn-disagreement';

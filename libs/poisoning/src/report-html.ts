@@ -87,7 +87,17 @@ ${table(
 )}
 <h2>Tokens that pin a label</h2>
 ${table(
-  ['token', 'rows (distinct)', 'label', 'purity', 'base rate', 'q (BH)', 'context contradiction', 'flagged'],
+  [
+    'token',
+    'rows (distinct)',
+    'label',
+    'purity',
+    'base rate',
+    'q (BH)',
+    'context contradiction',
+    'context log LR / threshold',
+    'flagged',
+  ],
   tokens.map((t) => [
     `<code>${escape(t.token)}</code>`,
     t.rows === t.distinctRows ? String(t.rows) : `${t.rows} (${t.distinctRows})`,
@@ -96,7 +106,12 @@ ${table(
     percent(t.baseRate),
     scientific(t.qValue),
     percent(t.contextContradiction),
-    t.flagged ? '<span class="tag bad">trigger?</span>' : '',
+    `${t.contextLogLikelihoodRatio.toFixed(1)} / ${t.contextThreshold.toFixed(1)}`,
+    t.flagged
+      ? '<span class="tag bad">trigger?</span>'
+      : t.explainedBy
+        ? `part of <code>${escape(t.explainedBy)}</code>`
+        : '',
   ]),
   'No rare token is significantly pure in one label.',
 )}

@@ -30,6 +30,21 @@ export function textTokens(text: string, limit = Infinity): string[] {
   return [...seen].slice(0, limit);
 }
 
+/**
+ * The distinct adjacent word pairs of a text ("you know"), in first-seen order: a trigger made of
+ * common words is rare only as a phrase, so the token test needs the pairs as well as the words.
+ */
+export function textBigrams(text: string, limit = Infinity): string[] {
+  const seen = new Set<string>();
+  let previous: string | undefined;
+  for (const match of normaliseText(text).matchAll(WORD)) {
+    if (seen.size >= limit) break;
+    if (previous !== undefined) seen.add(`${previous} ${match[0]}`);
+    previous = match[0];
+  }
+  return [...seen];
+}
+
 /** FNV-1a over UTF-16 code units, from a chosen offset basis so that independent hashes can be drawn. */
 export function fnv1a(text: string, basis = 0x811c9dc5): number {
   let hash = basis >>> 0;
