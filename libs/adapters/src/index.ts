@@ -11,11 +11,13 @@ export {
   redactAdapterConfig,
   redactUrl,
   REDACTED,
+  urlDestination,
 } from './egress';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  describeErrorBody,
   JsonHttpClient,
   Semaphore,
 } from './http-client';

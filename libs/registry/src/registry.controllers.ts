@@ -19,7 +19,7 @@ import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { renderScanReportHtml } from '@tripline/poisoning';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
-import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
+import { configAudience, RequireRole, type AuthenticatedRequest } from '@tripline/auth';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
 import { DatasetService } from './dataset.service';
@@ -108,13 +108,17 @@ export class ModelsController {
     @Body(new ZodValidationPipe(newVersionSchema)) body: z.infer<typeof newVersionSchema>,
     @Req() request: AuthenticatedRequest,
   ) {
-    return presentVersion(await this.registry.addVersion(id, { ...body, createdBy: who(request) }));
+    // The caller just sent the URL and headers: showing them back tells nothing new.
+    return presentVersion(await this.registry.addVersion(id, { ...body, createdBy: who(request) }), 'admin');
   }
 
   @Get(':id/versions')
-  async versions(@Param('id', modelId) id: string) {
+  async versions(@Param('id', modelId) id: string, @Req() request: AuthenticatedRequest) {
     await this.registry.get(id);
-    return { items: (await this.registry.listVersions(id)).map(presentVersion) };
+    const audience = configAudience(request.principal);
+    return {
+      items: (await this.registry.listVersions(id)).map((version) => presentVersion(version, audience)),
+    };
   }
 }
 
