@@ -10,6 +10,7 @@ import {
   egressPolicyFromEnvironment,
   redactAdapterConfig,
   describeErrorBody,
+  withPath,
   REDACTED,
   urlDestination,
 } from '@tripline/adapters';
@@ -411,5 +412,17 @@ describe('model error answers', () => {
       '39-byte body not shown (not a JSON error)',
     );
     assert.equal(describeErrorBody(' '), 'empty body');
+  });
+});
+
+describe('endpoint paths', () => {
+  it('appends a protocol path to the path of the URL, before its query string', () => {
+    assert.equal(
+      withPath('https://models.example/base/?api-version=2&sig=x', '/v2/models/m/infer'),
+      'https://models.example/base/v2/models/m/infer?api-version=2&sig=x',
+    );
+    assert.equal(withPath('http://127.0.0.1:8000', '/v2/models/m'), 'http://127.0.0.1:8000/v2/models/m');
+    assert.equal(withPath('http://h/v1//', '/chat/completions'), 'http://h/v1/chat/completions');
+    assert.equal(withPath('http://h/p#frag', '/x'), 'http://h/p/x#frag');
   });
 });

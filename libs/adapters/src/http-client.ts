@@ -81,6 +81,22 @@ type Attempt =
   | { kind: 'answer'; status: number; text: string; retryAfterMs?: number }
   | { kind: 'failure'; message: string; retry: boolean; egress?: boolean };
 
+/**
+ * The endpoint URL with a protocol path appended to its path, before any query string or
+ * fragment: `https://h/base?api-version=2` + `/v2/models/m/infer` is
+ * `https://h/base/v2/models/m/infer?api-version=2`, not a path glued onto the query.
+ */
+export function withPath(base: string, path: string): string {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    return `${base.replace(/\/+$/, '')}${path}`;
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  return url.toString();
+}
+
 const MAX_ERROR_MESSAGE = 200;
 
 /**

@@ -20,6 +20,7 @@ export {
   describeErrorBody,
   JsonHttpClient,
   Semaphore,
+  withPath,
 } from './http-client';
 export { parseJsonPath, resolveJsonPath } from './json-path';
 export { DEFAULT_ONNX_BATCH_SIZE, OnnxAdapter, resolveModelFolder } from './onnx-adapter';
