@@ -395,6 +395,20 @@ describe('bad input over HTTP (standalone)', () => {
     await assertHealthy('the whole bodies');
   });
 
+  it('logs refused bodies (over the limit, invalid UTF-8) as one-line warnings, never as errors with a stack', () => {
+    const lines = app
+      .output()
+      .split('\n')
+      .filter((line) => /request entity too large|not valid UTF-8/.test(line));
+    const level = (line: string) => (JSON.parse(line) as { level: number }).level;
+    assert.ok(
+      lines.some((line) => line.startsWith('{') && level(line) === 40),
+      'the refusals are logged as warnings',
+    );
+    const loud = lines.filter((line) => !line.startsWith('{') || level(line) >= 50 || /\\n\s+at /.test(line));
+    assert.deepEqual(loud.slice(0, 3), [], `${loud.length} refusals logged as errors or with a stack`);
+  });
+
   it('answers hostile path and query parameters on every GET route without a 5xx', async () => {
     const document = (await (await fetch(`${app.baseUrl}/docs-json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;

@@ -42,9 +42,16 @@ export class ApiKeyGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    if (isPublic === true) return true;
-
     const secret = bearerToken(request.headers.authorization);
+    if (isPublic === true) {
+      // Public routes answer everyone; a valid key sent along still says who asks (/health shows
+      // its callers the details it hides from anonymous ones).
+      // A store that is down must not turn /health into an error: the caller is then anonymous.
+      const principal = secret ? await this.keys.authenticate(secret).catch(() => null) : null;
+      if (principal) request.principal = principal;
+      return true;
+    }
+
     if (!secret)
       throw new UnauthorizedException('Missing API key: send the header "Authorization: Bearer <api key>"');
     const principal = await this.keys.authenticate(secret);

@@ -1,3 +1,4 @@
 export * from './zod-body.pipe';
 export * from './openapi';
 export * from './public-route';
+export * from './html-report';

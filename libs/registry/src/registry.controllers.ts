@@ -20,7 +20,7 @@ import { renderScanReportHtml } from '@tripline/poisoning';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { configAudience, RequireRole, type AuthenticatedRequest } from '@tripline/auth';
-import { openApiSchema, ZodValidationPipe } from '@tripline/http';
+import { openApiSchema, sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
 import { DatasetService } from './dataset.service';
 import { ModelRegistry } from './model-registry.service';
@@ -353,7 +353,7 @@ export class ScansController {
       );
       response.status(HttpStatus.OK);
       if (format !== 'html') return report;
-      response.type('text/html');
+      sendAsHtmlReport(response);
       return renderScanReportHtml(report, `Tripline dataset scan of ${body.dataset_id}`);
     }
     if (body.type === 'rag') {
