@@ -158,10 +158,10 @@ describe('standalone first run and restart', () => {
     }
   });
 
-  it('a revoked TRIPLINE_ADMIN_KEY stays revoked after a restart, and a new value gets an operator back in', async () => {
+  // A new value is registered like the first one was (the first start above): that is the way back in.
+  it('a revoked TRIPLINE_ADMIN_KEY stays revoked after a restart, and the start says how to get back in', async () => {
     const data = temporaryDirectory();
     const first = 'tl_e2e-bootstrap-first-0123456789abcdef';
-    const second = 'tl_e2e-bootstrap-second-0123456789abcde';
     const call = (app: RunningApp, key: string, method = 'GET', path = '/v1/keys', body?: unknown) =>
       fetch(`${app.baseUrl}${path}`, {
         method,
@@ -184,13 +184,6 @@ describe('standalone first run and restart', () => {
           app.output(),
           /TRIPLINE_ADMIN_KEY is the key .* it stays revoked\. To get back in, set TRIPLINE_ADMIN_KEY to a new value/,
         );
-      } finally {
-        assert.equal(await app.stop('SIGTERM'), 0);
-      }
-      app = await startApp('standalone', { TRIPLINE_DATA_DIR: data.path, TRIPLINE_ADMIN_KEY: second });
-      try {
-        assert.equal((await call(app, second)).status, 200, 'the new value is an admin key');
-        assert.equal((await call(app, first)).status, 401);
       } finally {
         assert.equal(await app.stop('SIGTERM'), 0);
       }

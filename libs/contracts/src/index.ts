@@ -4,4 +4,4 @@ export * from './inference-event';
 export * from './validation';
 export * from './json-schemas';
 export * from './history';
-export { identifierPattern } from './fields';
+export { identifierPattern, parseInstant, parseRfc3339 } from './fields';
