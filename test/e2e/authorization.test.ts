@@ -73,7 +73,12 @@ describe('authorization matrix over every /v1/ route', () => {
   };
 
   before(async () => {
-    app = await startApp('standalone', { TRIPLINE_DATA_DIR: scratch.path, TRIPLINE_ADMIN_KEY: ADMIN_KEY });
+    app = await startApp('standalone', {
+      TRIPLINE_DATA_DIR: scratch.path,
+      TRIPLINE_ADMIN_KEY: ADMIN_KEY,
+      // Request lines are logged at info: the query-string test reads them.
+      LOG_LEVEL: 'info',
+    });
     const issue = async (name: string, grant: { role?: Role; scopes?: 'ingest'[] }) => {
       const response = await fetch(`${app.baseUrl}/v1/keys`, {
         method: 'POST',
