@@ -117,8 +117,8 @@ describe('bad input over HTTP (standalone)', () => {
       // The last (TODO) test can leave the sink retrying an insert; do not wait 15 s for it at exit.
       SHUTDOWN_TIMEOUT_MS: '5000',
       // The catastrophic-regex test waits for an evaluation and an alerter tick.
-      TRIPLINE_EVALUATOR_POLL_MS: '200',
-      TRIPLINE_ALERTER_TICK_MS: '200',
+      TRIPLINE_EVALUATOR_POLL_MS: '1000',
+      TRIPLINE_ALERTER_TICK_MS: '1000',
     });
     const createKey = async (body: object) => {
       const response = await request('/v1/keys', {
