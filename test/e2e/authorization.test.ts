@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
+import path from 'node:path';
+import { eventually, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
 
 /**
  * Issue 8, the authorization matrix: every route under /v1/ in the OpenAPI document, every method,
@@ -72,7 +73,12 @@ describe('authorization matrix over every /v1/ route', () => {
   };
 
   before(async () => {
-    app = await startApp('standalone', { TRIPLINE_DATA_DIR: scratch.path, TRIPLINE_ADMIN_KEY: ADMIN_KEY });
+    app = await startApp('standalone', {
+      TRIPLINE_DATA_DIR: scratch.path,
+      TRIPLINE_ADMIN_KEY: ADMIN_KEY,
+      // Request lines are logged at info: the query-string test reads them.
+      LOG_LEVEL: 'info',
+    });
     const issue = async (name: string, grant: { role?: Role; scopes?: 'ingest'[] }) => {
       const response = await fetch(`${app.baseUrl}/v1/keys`, {
         method: 'POST',
@@ -270,5 +276,88 @@ describe('authorization matrix over every /v1/ route', () => {
         .map((needle) => `${body.what}: ${needle.what}`),
     );
     assert.deepEqual(leaks, []);
+  });
+
+  const keyOf = (role: Role) => callers.find((caller) => caller.role === role)!.authorization!;
+  const send = (route: string, authorization: string, method = 'GET', body?: unknown) =>
+    fetch(`${app.baseUrl}${route}`, {
+      method,
+      headers: { authorization, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  it('refuses an expired key on the first request after its expiry, though it was just used', async () => {
+    const expiresAt = Date.now() + 1_500;
+    const created = await send('/v1/keys', keyOf('admin'), 'POST', {
+      name: 'short-lived',
+      role: 'viewer',
+      expiresAt: new Date(expiresAt).toISOString(),
+    });
+    assert.equal(created.status, 201);
+    const authorization = `Bearer ${((await created.json()) as { key: string }).key}`;
+    assert.equal((await send('/v1/models', authorization)).status, 200, 'valid (and now cached)');
+    await eventually(async () => (Date.now() > expiresAt ? true : undefined), 5_000);
+    assert.equal((await send('/v1/models', authorization)).status, 401, 'expired');
+  });
+
+  it('shows the data directory in /health only to callers with a key', async () => {
+    const directory = path.basename(scratch.path);
+    const anonymous = await (await fetch(`${app.baseUrl}/health`)).text();
+    assert.doesNotMatch(anonymous, new RegExp(directory), anonymous);
+    const viewer = await (await send('/health', keyOf('viewer'))).text();
+    assert.match(viewer, new RegExp(directory), 'a viewer still sees where the data is');
+    const unknown = await (
+      await send('/health', `Bearer tl_${randomBytes(32).toString('base64url')}`)
+    ).text();
+    assert.doesNotMatch(unknown, new RegExp(directory), 'an unknown key is anonymous');
+  });
+
+  it('never writes a key sent in the query string to the log', async () => {
+    const secret = `tl_${randomBytes(32).toString('base64url')}`;
+    await send(`/v1/models?api_key=${secret}&token=${secret}x`, keyOf('viewer'));
+    await eventually(async () =>
+      app.output().includes('api_key=[redacted]&token=[redacted]') ? true : undefined,
+    );
+    assert.ok(!app.output().includes(secret));
+  });
+
+  it('shows viewers and operators only where a model endpoint is; admins see path and plain headers', async () => {
+    assert.equal(
+      (await send('/v1/models', keyOf('admin'), 'POST', { id: 'authz-endpoint', task: 'text-generation' }))
+        .status,
+      201,
+    );
+    const registered = await send('/v1/models/authz-endpoint/versions', keyOf('operator'), 'POST', {
+      version: '1',
+      adapter: {
+        kind: 'openai-chat',
+        url: 'http://127.0.0.1:9/tenant-7f3a9c/v1?sig=s1gn4ture',
+        model: 'm',
+        headers: { 'X-Auth': 'opaque-credential', 'X-Team': 'ml' },
+      },
+    });
+    assert.equal(registered.status, 201, await registered.clone().text());
+    assert.match(
+      await registered.text(),
+      /tenant-7f3a9c/,
+      'the create response shows its caller what it sent',
+    );
+    for (const role of ['viewer', 'operator'] as const) {
+      const listed = (await (await send('/v1/models/authz-endpoint/versions', keyOf(role))).json()) as {
+        items: { adapter: { url: string; headers: Record<string, string> } }[];
+      };
+      assert.deepEqual(listed.items[0].adapter.url, 'http://127.0.0.1:9/[redacted]', role);
+      assert.deepEqual(
+        listed.items[0].adapter.headers,
+        { 'X-Auth': '[redacted]', 'X-Team': '[redacted]' },
+        role,
+      );
+      assert.doesNotMatch(JSON.stringify(listed), /tenant-7f3a9c|s1gn4ture|opaque-credential/, role);
+    }
+    const admin = (await (await send('/v1/models/authz-endpoint/versions', keyOf('admin'))).json()) as {
+      items: { adapter: { url: string; headers: Record<string, string> } }[];
+    };
+    assert.equal(admin.items[0].adapter.url, 'http://127.0.0.1:9/tenant-7f3a9c/v1?sig=s1gn4ture');
+    assert.equal(admin.items[0].adapter.headers['X-Team'], 'ml');
   });
 });

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { LIMITS } from '@tripline/contracts';
 import { eventually, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
 import {
   FREEZE_PAYLOADS,
+  CATASTROPHIC_ANSWER,
+  CATASTROPHIC_ASSERTIONS,
+  CATASTROPHIC_MATCHER,
   HOSTILE_LOOKING_MODEL_IDS,
   hostilePayloads,
   seededRandom,
@@ -115,6 +120,9 @@ describe('bad input over HTTP (standalone)', () => {
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
       // The last (TODO) test can leave the sink retrying an insert; do not wait 15 s for it at exit.
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // The catastrophic-regex test waits for an evaluation and an alerter tick.
+      TRIPLINE_EVALUATOR_POLL_MS: '1000',
+      TRIPLINE_ALERTER_TICK_MS: '1000',
     });
     const createKey = async (body: object) => {
       const response = await request('/v1/keys', {
@@ -397,6 +405,137 @@ describe('bad input over HTTP (standalone)', () => {
       );
     assert.deepEqual(failures, []);
     await assertHealthy('the whole bodies');
+  });
+
+  it('logs refused bodies (over the limit, invalid UTF-8) as one-line warnings, never as errors with a stack', () => {
+    const lines = app
+      .output()
+      .split('\n')
+      .filter((line) => /request entity too large|not valid UTF-8/.test(line));
+    const level = (line: string) => (JSON.parse(line) as { level: number }).level;
+    assert.ok(
+      lines.some((line) => line.startsWith('{') && level(line) === 40),
+      'the refusals are logged as warnings',
+    );
+    const loud = lines.filter((line) => !line.startsWith('{') || level(line) >= 50 || /\\n\s+at /.test(line));
+    assert.deepEqual(loud.slice(0, 3), [], `${loud.length} refusals logged as errors or with a stack`);
+  });
+
+  it('stays live while user regexes that backtrack catastrophically run: canary assertions and silence matchers', async () => {
+    // A generation model whose every answer is the review's 25 "a"s and "!".
+    const endpoint: Server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ answer: CATASTROPHIC_ANSWER }));
+      });
+    });
+    await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+    const admin = (path: string, method: string, body: unknown, type = 'application/json') =>
+      request(path, {
+        method,
+        key: ADMIN_KEY,
+        headers: { 'content-type': type },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    let slowest = 0;
+    let polling = true;
+    // /health/live is asked throughout; a frozen event loop would hold every answer back.
+    const liveness = (async () => {
+      while (polling) {
+        const started = Date.now();
+        const live = await fetch(`${app.baseUrl}/health/live`, { signal: AbortSignal.timeout(30_000) });
+        assert.equal(live.status, 200);
+        slowest = Math.max(slowest, Date.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      const modelId = 'regex-freeze';
+      assert.equal((await admin('/v1/models', 'POST', { id: modelId, task: 'text-generation' })).status, 201);
+      const { port } = endpoint.address() as AddressInfo;
+      const version = await admin(`/v1/models/${modelId}/versions`, 'POST', {
+        version: '1',
+        adapter: {
+          kind: 'custom-json',
+          url: `http://127.0.0.1:${port}/answer`,
+          requestTemplate: { question: '{{input}}' },
+          responsePaths: { text: 'answer' },
+        },
+      });
+      assert.equal(version.status, 201, await version.text());
+      const rows = CATASTROPHIC_ASSERTIONS.map((assertion, i) =>
+        JSON.stringify({ id: `r${i}`, text: `question ${i}`, assertions: { regex: assertion.regex } }),
+      );
+      const upload = await admin(
+        `/v1/datasets?name=catastrophic&kind=canary&model_id=${modelId}`,
+        'POST',
+        rows.join('\n'),
+        'application/x-ndjson',
+      );
+      assert.equal(upload.status, 201, await upload.clone().text());
+      const datasetId = ((await upload.json()) as { id: string }).id;
+      // The alert this raises is named so that the silence's pattern backtracks on its name: the
+      // name does not match it (the slow case), so a `!~` matcher silences the alert.
+      const rule = await admin('/v1/rules', 'POST', {
+        name: CATASTROPHIC_MATCHER.label,
+        metric: 'assertion_pass_rate',
+        selector: { model_id: modelId },
+        condition: { type: 'threshold', op: '<', value: 1 },
+      });
+      assert.equal(rule.status, 201, await rule.text());
+      const silence = await admin('/v1/silences', 'POST', {
+        matchers: [{ name: 'alertname', op: '!~', value: CATASTROPHIC_MATCHER.pattern }],
+        duration_seconds: 3_600,
+      });
+      assert.equal(silence.status, 201, await silence.clone().text());
+      const silenceId = ((await silence.json()) as { id: string }).id;
+
+      const queued = await admin('/v1/evaluations', 'POST', { model_id: modelId, dataset_ids: [datasetId] });
+      assert.equal(queued.status, 202, await queued.clone().text());
+      const runId = ((await queued.json()) as { runs: { id: string }[] }).runs[0].id;
+      const run = await eventually(async () => {
+        const body = (await (await request(`/v1/evaluations/${runId}`, { key: ADMIN_KEY })).json()) as {
+          status: string;
+          error: string | null;
+          summary: { generation: { assertions: number; passed: number; failures: { sampleId: string }[] } };
+        };
+        return ['succeeded', 'failed'].includes(body.status) ? body : undefined;
+      }, 60_000);
+      assert.equal(run.status, 'succeeded', run.error ?? '');
+      const generation = run.summary.generation;
+      assert.equal(generation.assertions, CATASTROPHIC_ASSERTIONS.length);
+      assert.deepEqual(
+        generation.failures.map((failure) => failure.sampleId).sort(),
+        CATASTROPHIC_ASSERTIONS.flatMap((assertion, i) => (assertion.matches ? [] : [`r${i}`])).sort(),
+        'each pattern judged by its plain meaning',
+      );
+      // The alerter checks the silence's pattern against the alert's name on every tick.
+      const alert = await eventually(async () => {
+        const { items } = (await (
+          await request(`/v1/alerts?model_id=${modelId}`, { key: ADMIN_KEY })
+        ).json()) as {
+          items: { silenced_by: string | null }[];
+        };
+        return items[0];
+      }, 30_000);
+      assert.equal(alert.silenced_by, silenceId, 'the pattern was evaluated: the alert is silenced');
+    } finally {
+      polling = false;
+      await liveness;
+      await new Promise((resolve) => endpoint.close(resolve));
+    }
+    // A pass/fail bound of several seconds, not a benchmark: the review saw 4.5 to 27 s freezes.
+    assert.ok(slowest < 5_000, `/health/live took ${slowest} ms to answer while the patterns ran`);
+  });
+
+  it('refuses negative epochs and impossible dates in query times with a 400 naming the value', async () => {
+    for (const query of ['from=-1', 'to=2026-02-30T00:00:00Z', 'from=1e3']) {
+      const response = await request(`/v1/models/bad-input-plain/stats?${query}`, { key: viewerKey });
+      const text = await response.text();
+      assert.equal(response.status, 400, `${query}: ${text}`);
+      assert.match(text, /expected an RFC 3339 timestamp or non-negative epoch milliseconds/, query);
+    }
   });
 
   it('answers hostile path and query parameters on every GET route without a 5xx', async () => {

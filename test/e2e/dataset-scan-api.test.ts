@@ -40,6 +40,7 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
     return {
       status: response.status,
       type,
+      headers: response.headers,
       text,
       body: (type.includes('json') && text ? JSON.parse(text) : undefined) as T,
     };
@@ -129,6 +130,9 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
     assert.equal(html.status, 200);
     assert.match(html.type, /^text\/html/);
     assert.match(html.text, /72 suspicious row\(s\)/);
+    // The report quotes uploaded rows: like the evidence pack, the browser is told to run nothing.
+    assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.equal(html.headers.get('x-content-type-options'), 'nosniff');
   });
 
   it('registration refuses a signed manifest the folder does not match, and accepts the right one', async () => {

@@ -158,6 +158,40 @@ describe('standalone first run and restart', () => {
     }
   });
 
+  // A new value is registered like the first one was (the first start above): that is the way back in.
+  it('a revoked TRIPLINE_ADMIN_KEY stays revoked after a restart, and the start says how to get back in', async () => {
+    const data = temporaryDirectory();
+    const first = 'tl_e2e-bootstrap-first-0123456789abcdef';
+    const call = (app: RunningApp, key: string, method = 'GET', path = '/v1/keys', body?: unknown) =>
+      fetch(`${app.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    try {
+      let app = await startApp('standalone', { TRIPLINE_DATA_DIR: data.path, TRIPLINE_ADMIN_KEY: first });
+      const other = await call(app, first, 'POST', '/v1/keys', { name: 'second admin', role: 'admin' });
+      assert.equal(other.status, 201);
+      const { items } = (await (await call(app, first)).json()) as { items: { id: string; name: string }[] };
+      const bootstrap = items.find((item) => item.name.includes('TRIPLINE_ADMIN_KEY'))!;
+      assert.equal((await call(app, first, 'DELETE', `/v1/keys/${bootstrap.id}`)).status, 200);
+      assert.equal(await app.stop('SIGTERM'), 0);
+
+      app = await startApp('standalone', { TRIPLINE_DATA_DIR: data.path, TRIPLINE_ADMIN_KEY: first });
+      try {
+        assert.equal((await call(app, first)).status, 401, 'a restart does not bring a revoked key back');
+        assert.match(
+          app.output(),
+          /TRIPLINE_ADMIN_KEY is the key .* it stays revoked\. To get back in, set TRIPLINE_ADMIN_KEY to a new value/,
+        );
+      } finally {
+        assert.equal(await app.stop('SIGTERM'), 0);
+      }
+    } finally {
+      data.remove();
+    }
+  });
+
   it('refuses to start with an invalid variable, naming it', async () => {
     await assert.rejects(
       startApp('standalone', {

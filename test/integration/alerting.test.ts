@@ -9,7 +9,13 @@ import { PostgresModule } from '@tripline/postgres';
 import { OperabilityModule } from '@tripline/server';
 import { EventBus, TransportModule, type Subscription } from '@tripline/transport';
 import { createTestDatabase, eventually, freePort, kafkaBrokers, uniqueName } from '@tripline/testing';
-import { AlertEvaluator, AlerterModule } from '@tripline/alerter';
+import {
+  AlertEvaluator,
+  AlerterModule,
+  NotificationSender,
+  type ChannelEntity,
+  type DeliveryEntity,
+} from '@tripline/alerter';
 import { HttpReceiver, SmtpReceiver } from './alerting-receivers';
 
 const ADMIN_KEY = 'tl_alerting-integration-admin-key-0123';
@@ -187,6 +193,8 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     await create('mail', 'email', {
       host: '127.0.0.1',
       port: smtpPort,
+      // The loopback receiver speaks plain SMTP only; TLS is required unless a channel says this.
+      allow_plaintext: true,
       from: 'tripline@example.com',
       to: ['oncall@example.com'],
     });
@@ -329,6 +337,75 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     // The resolve below is signed with the stored secret: it survived the update.
   });
 
+  it('a viewer sees only where a channel sends; a new destination needs every credential again', async () => {
+    const hook = await api<{ config: { url: string; secret: string } }>(
+      'GET',
+      `/v1/channels/${channels.failing}`,
+      undefined,
+      viewerKey,
+    );
+    assert.equal(hook.body.config.url, `${receiverUrl}/[redacted]`, 'no path for a viewer');
+    const admin = await api<{ config: { url: string } }>('GET', `/v1/channels/${channels.failing}`);
+    assert.equal(admin.body.config.url, `${receiverUrl}/failing`, 'an admin sees the path');
+
+    const moved = await api<{ message: string }>('PATCH', `/v1/channels/${channels.failing}`, {
+      config: { ...hook.body.config, url: 'https://elsewhere.example/collect' },
+    });
+    assert.equal(moved.status, 400, JSON.stringify(moved.body));
+    assert.match(moved.body.message, /supply config\.secret again instead of "\[redacted\]"/);
+    const pagerduty = await api<{ config: Record<string, string> }>(
+      'GET',
+      `/v1/channels/${channels.pagerduty}`,
+    );
+    const redirected = await api<{ message: string }>('PATCH', `/v1/channels/${channels.pagerduty}`, {
+      config: { ...pagerduty.body.config, events_url: 'https://elsewhere.example/enqueue' },
+    });
+    assert.equal(redirected.status, 400, JSON.stringify(redirected.body));
+    assert.match(redirected.body.message, /supply config\.routing_key again/);
+    const mail = await api<{ config: Record<string, unknown> }>('GET', `/v1/channels/${channels.mail}`);
+    const withPassword = await api('PATCH', `/v1/channels/${channels.mail}`, {
+      config: { ...mail.body.config, password: 'smtp-password-1' },
+    });
+    assert.equal(withPassword.status, 200, JSON.stringify(withPassword.body));
+    const rehosted = await api<{ message: string }>('PATCH', `/v1/channels/${channels.mail}`, {
+      config: { ...mail.body.config, password: '[redacted]', host: 'smtp.elsewhere.example' },
+    });
+    assert.equal(rehosted.status, 400, JSON.stringify(rehosted.body));
+    assert.match(rehosted.body.message, /supply config\.password again/);
+    const stored = await api<{ config: { host: string; url?: string } }>(
+      'GET',
+      `/v1/channels/${channels.mail}`,
+    );
+    assert.equal(stored.body.config.host, '127.0.0.1', 'a refused update changes nothing');
+  });
+
+  it('an e-mail channel does not send in clear unless it allows plaintext', async () => {
+    const sender = app!.get(NotificationSender);
+    const received = smtp.messages.length;
+    const notification = { event: 'firing', title: 'TLS check', alerts: [], group: { key: 'tls' } };
+    const outcome = await sender.send(
+      {
+        kind: 'email',
+        config: {
+          host: '127.0.0.1',
+          port: smtpPort,
+          secure: false,
+          from: 'a@example.com',
+          to: ['b@example.com'],
+        },
+      } as unknown as ChannelEntity,
+      { id: randomUUID(), event: 'firing', notification } as unknown as DeliveryEntity,
+      1,
+    );
+    assert.equal(outcome.ok, false);
+    assert.match(
+      (outcome as { error: string }).error,
+      /offers no STARTTLS and the channel requires TLS \(set allow_plaintext: true/,
+    );
+    assert.equal((outcome as { retryable: boolean }).retryable, false);
+    assert.equal(smtp.messages.length, received, 'nothing was sent in clear');
+  });
+
   it('a later evaluation under the threshold resolves the alert; PagerDuty resolves the same dedup_key', async () => {
     const alert = firstAlert;
     await publish(evaluation('backdoored', { attack_success_rate: 0.1 }));
@@ -439,7 +516,9 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
     });
     assert.equal(failed.attempts, 3);
     assert.equal(failed.last_status, 500);
-    assert.match(failed.last_error!, /answered 500: receiver is down for maintenance/);
+    // The receiver's plain-text body is not a JSON error: only its size is kept, never its text.
+    assert.match(failed.last_error!, /answered 500: 32-byte body not shown/);
+    assert.doesNotMatch(failed.last_error!, /maintenance/);
     const attempts = receiver.at('/failing');
     assert.deepEqual(
       attempts.map((request) => (request.json as { attempt: number }).attempt),

@@ -126,6 +126,44 @@ describe('ingestion through the real Kafka broker into the ClickHouse engine', (
     assert.match(reasons, /input.text: expected input text of at most 32768 characters/);
   });
 
+  it('a re-sent event_id keeps the first write: a later label or timestamp does not replace it', async () => {
+    const modelId = uniqueName('first-write');
+    const event = (label: string, timestamp: number) => ({
+      key: modelId,
+      value: Buffer.from(
+        JSON.stringify({ event_id: 'e-1', model_id: modelId, timestamp, output: { label } }),
+      ),
+    });
+    const stored = async () => {
+      const result = await clickHouse.client.query({
+        query: `SELECT output_label AS label, toUnixTimestamp64Milli(timestamp) AS ms
+                FROM tripline.inference_events FINAL WHERE model_id = {m:String}`,
+        query_params: { m: modelId },
+        format: 'JSONEachRow',
+      });
+      const rows = await result.json<{ label: string; ms: string | number }>();
+      return rows.map((row) => ({ label: row.label, ms: Number(row.ms) }));
+    };
+    const producer = await rawProducer();
+    const first = Date.UTC(2026, 5, 1);
+    await produceAll(producer, `${prefix}inference.v1`, [event('positive', first)]);
+    await eventually(async () => ((await stored()).length === 1 ? true : undefined), 60_000);
+    // The same id again, once in a batch of its own and twice within one batch.
+    await produceAll(producer, `${prefix}inference.v1`, [event('negative', first + 60_000)]);
+    await produceAll(producer, `${prefix}inference.v1`, [
+      event('neutral', first + 120_000),
+      event('negative', first + 180_000),
+    ]);
+    await producer.disconnect();
+    const sink = ingestor.get(EventSink);
+    await eventually(
+      () => groupCaughtUp(sink.groupId, [`${prefix}inference.v1`]).then((done) => (done ? true : undefined)),
+      60_000,
+      500,
+    );
+    assert.deepEqual(await stored(), [{ label: 'positive', ms: first }]);
+  });
+
   it('while ClickHouse is unavailable consumption pauses and retries; when it is back nothing is lost', async () => {
     const stream = generateStream(3_000, 0, 0, 11);
     clickHouse.down = true;

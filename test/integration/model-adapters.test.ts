@@ -418,7 +418,11 @@ describe('faults', () => {
     ];
     for (const config of configs) {
       const [message] = errors(await adapter(config).predict(['fine']));
-      assert.match(message, /answered 200 with a body that is not JSON: "\{"outputs": \[/, config.kind);
+      assert.match(
+        message,
+        /answered 200 with a body that is not JSON \(\d+ bytes, not shown\)$/,
+        config.kind,
+      );
     }
     server.setFaults({});
   });

@@ -1177,3 +1177,22 @@ export const FREEZE_PAYLOADS: FreezePayload[] = [
     },
   },
 ];
+
+// --- Catastrophic regular expressions (issue 11, items 4 and 5) ----------------------------------
+
+/**
+ * Canary assertion patterns that backtrack exponentially on a JavaScript engine against
+ * CATASTROPHIC_ANSWER (each froze the process for seconds in the outside review), with whether
+ * the answer matches each one.
+ */
+export const CATASTROPHIC_ASSERTIONS: readonly { regex: string; matches: boolean }[] = [
+  { regex: '(a|a)*$', matches: true },
+  { regex: '(\\w|\\d)+$', matches: false },
+  { regex: '(a{1,5})*$', matches: true },
+  { regex: '\\d*\\d*\\d*\\d*\\d*x', matches: false },
+  { regex: '^(a+)+$', matches: false },
+];
+/** 25 "a"s and "!": the answer of the review's reproduction. */
+export const CATASTROPHIC_ANSWER = `${'a'.repeat(25)}!`;
+/** A silence matcher pattern and a 28-character label value it backtracks on. */
+export const CATASTROPHIC_MATCHER = { pattern: '(a+)+', label: `${'a'.repeat(27)}!` };

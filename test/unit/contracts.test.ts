@@ -7,6 +7,7 @@ import {
   feedbackSchema,
   inferenceEventSchema,
   LIMITS,
+  parseInstant,
   validate,
   validateJson,
 } from '@tripline/contracts';
@@ -51,9 +52,63 @@ describe('inference event and feedback contracts', () => {
     assert.equal(local.errors[0].field, 'timestamp');
   });
 
+  it('refuses impossible calendar dates and times instead of rolling them over', () => {
+    const at = (timestamp: string) =>
+      validate(inferenceEventSchema, { event_id: 'e', model_id: 'm', timestamp });
+    for (const impossible of [
+      '2026-02-30T00:00:00Z',
+      '2026-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T10:60:00Z',
+      '2026-01-01T10:00:60Z',
+      '2026-01-01T10:00:00+24:00',
+    ]) {
+      const result = at(impossible);
+      assert.ok(!result.ok, `${impossible} was accepted`);
+      assert.equal(result.errors[0].field, 'timestamp');
+    }
+    const leap = at('2024-02-29T23:59:59.5+01:00');
+    assert.ok(leap.ok);
+    assert.equal(leap.value.timestamp, Date.UTC(2024, 1, 29, 22, 59, 59, 500));
+  });
+
+  it('reads query times strictly: no negative epochs, no signs, no impossible dates', () => {
+    assert.equal(parseInstant('1795510800000'), 1795510800000);
+    assert.equal(parseInstant('2026-11-24T10:00:00Z'), Date.UTC(2026, 10, 24, 10));
+    for (const bad of ['-1', '+5', '1e3', '2026-02-30T00:00:00Z', 'yesterday', '', ' 1'])
+      assert.ok(Number.isNaN(parseInstant(bad)), bad);
+    assert.ok(Number.isNaN(parseInstant(-1)));
+  });
+
+  it('takes scores as class probabilities: each 0..1, adding up to at most 1', () => {
+    const scored = (scores: Record<string, number>) =>
+      validate(inferenceEventSchema, {
+        event_id: 'e',
+        model_id: 'm',
+        timestamp: Date.now(),
+        output: { scores },
+      });
+    assert.ok(scored({ positive: 0.7, negative: 0.3 }).ok);
+    assert.ok(scored({ positive: 0.6 }).ok, 'a top-k subset may add up to less than 1');
+    assert.ok(scored({ a: 0.333334, b: 0.333334, c: 0.333334 }).ok, 'rounding is tolerated');
+    for (const [scores, pattern] of [
+      [{ positive: -5 }, /between 0 and 1/],
+      [{ positive: 1e308 }, /between 0 and 1/],
+      [{ positive: 2.3, negative: -1.1 }, /between 0 and 1/],
+      [{ positive: 0.9, negative: 0.6 }, /adding up to at most 1 .*add up to 1\.5/],
+    ] as const) {
+      const result = scored(scores);
+      assert.ok(!result.ok, JSON.stringify(scores));
+      assert.match(result.errors[0].field, /^output\.scores/);
+      assert.match(result.errors[0].message, pattern);
+    }
+  });
+
   it('enforces the documented size limits', () => {
     const scores = Object.fromEntries(
-      Array.from({ length: LIMITS.scoreEntries + 1 }, (_, i) => [`l${i}`, 0.1]),
+      Array.from({ length: LIMITS.scoreEntries + 1 }, (_, i) => [`l${i}`, 0.0001]),
     );
     const result = validate(inferenceEventSchema, {
       event_id: 'e',

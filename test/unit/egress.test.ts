@@ -9,7 +9,10 @@ import {
   EgressPolicy,
   egressPolicyFromEnvironment,
   redactAdapterConfig,
+  describeErrorBody,
+  withPath,
   REDACTED,
+  urlDestination,
 } from '@tripline/adapters';
 import { registerOwnListener } from '@tripline/config';
 
@@ -313,7 +316,7 @@ describe('redactAdapterConfig', () => {
         'X-Request-Source': 'tripline',
       },
     };
-    const redacted = redactAdapterConfig(config);
+    const redacted = redactAdapterConfig(config, 'admin');
     assert.deepEqual(redacted, {
       kind: 'openai-chat',
       url: `https://user:${REDACTED}@llm.example.com/v1?api_key=${REDACTED}&region=eu`,
@@ -336,17 +339,20 @@ describe('redactAdapterConfig', () => {
   });
 
   it('redacts credentials in a custom request template but keeps the input placeholder', () => {
-    const redacted = redactAdapterConfig({
-      kind: 'custom-json',
-      url: 'http://models.internal/predict',
-      requestTemplate: {
-        api_key: 'abc',
-        inputs: [{ text: '{{input}}' }],
-        prompt_key: '{{input}}',
-        options: { top_k: 5 },
+    const redacted = redactAdapterConfig(
+      {
+        kind: 'custom-json',
+        url: 'http://models.internal/predict',
+        requestTemplate: {
+          api_key: 'abc',
+          inputs: [{ text: '{{input}}' }],
+          prompt_key: '{{input}}',
+          options: { top_k: 5 },
+        },
+        responsePaths: { label: 'result.label' },
       },
-      responsePaths: { label: 'result.label' },
-    });
+      'admin',
+    );
     assert.deepEqual(redacted, {
       kind: 'custom-json',
       url: 'http://models.internal/predict',
@@ -365,6 +371,60 @@ describe('redactAdapterConfig', () => {
     assert.deepEqual(redactAdapterConfig(onnx), onnx);
     const oip: AdapterConfig = { kind: 'oip-v2', url: 'http://127.0.0.1:8000', modelName: 'sentiment' };
     assert.deepEqual(redactAdapterConfig(oip), oip);
+  });
+
+  it('shows readers who are not admins only where the endpoint is: no header value, no URL beyond host and port', () => {
+    const config: AdapterConfig = {
+      kind: 'openai-chat',
+      url: 'https://llm.example.com:8443/tenant-7f3a9c/v1?sig=abc&code=xyz',
+      model: 'gpt-x',
+      headers: { 'X-Auth': 'opaque-credential', 'X-Request-Source': 'tripline' },
+    };
+    assert.deepEqual(redactAdapterConfig(config, 'reader'), {
+      kind: 'openai-chat',
+      url: `https://llm.example.com:8443/${REDACTED}`,
+      model: 'gpt-x',
+      headers: { 'X-Auth': REDACTED, 'X-Request-Source': REDACTED },
+    });
+    assert.deepEqual(
+      redactAdapterConfig(config),
+      redactAdapterConfig(config, 'reader'),
+      'reader is the default',
+    );
+    assert.equal(urlDestination('http://10.0.0.5:8000'), 'http://10.0.0.5:8000');
+    assert.equal(urlDestination('http://user:pw@10.0.0.5:8000/'), `http://10.0.0.5:8000/${REDACTED}`);
+  });
+});
+
+describe('model error answers', () => {
+  it('keep the JSON error message of the model protocols and drop every other body, keeping its size', () => {
+    assert.equal(describeErrorBody('{"error":"model \\"fraud\\" not found"}'), 'model "fraud" not found');
+    assert.equal(
+      describeErrorBody('{"error":{"message":"The model does not exist"}}'),
+      'The model does not exist',
+    );
+    assert.equal(describeErrorBody('{"detail":"input 0 is not valid text"}'), 'input 0 is not valid text');
+    assert.equal(
+      describeErrorBody('<html><title>Jenkins</title>internal build console</html>'),
+      '57-byte body not shown (not a JSON error)',
+    );
+    assert.equal(
+      describeErrorBody('{"config":{"db":"postgres://10.0.0.7"}}'),
+      '39-byte body not shown (not a JSON error)',
+    );
+    assert.equal(describeErrorBody(' '), 'empty body');
+  });
+});
+
+describe('endpoint paths', () => {
+  it('appends a protocol path to the path of the URL, before its query string', () => {
+    assert.equal(
+      withPath('https://models.example/base/?api-version=2&sig=x', '/v2/models/m/infer'),
+      'https://models.example/base/v2/models/m/infer?api-version=2&sig=x',
+    );
+    assert.equal(withPath('http://127.0.0.1:8000', '/v2/models/m'), 'http://127.0.0.1:8000/v2/models/m');
+    assert.equal(withPath('http://h/v1//', '/chat/completions'), 'http://h/v1/chat/completions');
+    assert.equal(withPath('http://h/p#frag', '/x'), 'http://h/p/x#frag');
   });
 });
 

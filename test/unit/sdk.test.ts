@@ -197,7 +197,7 @@ describe('SDK recorder over HTTP', () => {
       );
       assert.throws(
         () => recorder.record(event(2, { output: { scores: { positive: 'high' as unknown as number } } })),
-        /invalid inference event: output\.scores\.positive: expected a finite number/,
+        /invalid inference event: output\.scores\.positive: expected a probability between 0 and 1/,
       );
       assert.throws(
         () => recorder.recordFeedback({ event_id: 'e-1', model_id: 'm', timestamp: Date.now() } as never),

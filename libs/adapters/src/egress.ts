@@ -454,20 +454,42 @@ function redactTemplate(value: unknown): unknown {
   return value;
 }
 
+/** `scheme://host[:port]`, then `/[redacted]` when the URL carried anything more. */
+export function urlDestination(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return REDACTED;
+  }
+  const bare = `${parsed.protocol}//${parsed.host}`;
+  const more = parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash;
+  return more ? `${bare}/${REDACTED}` : bare;
+}
+
 /**
  * A copy of the config that is safe to return from the API or write to a log: secret header
  * values, URL passwords and secret query parameters, and credential-looking fields of a request
- * template become "[redacted]".
+ * template become "[redacted]". For a `reader` (any role but admin) every header value and every
+ * URL beyond scheme, host and port goes too: credentials hide where no name gives them away
+ * (URL path tokens, `sig=` parameters, headers such as `X-Auth`).
  */
-export function redactAdapterConfig<T extends AdapterConfig>(config: T): T {
+export function redactAdapterConfig<T extends AdapterConfig>(
+  config: T,
+  audience: 'admin' | 'reader' = 'reader',
+): T {
   const copy = structuredClone(config) as T & { headers?: Record<string, string>; url?: string };
   if (copy.kind === 'onnx') return copy;
+  const reader = audience === 'reader';
   if (copy.headers) {
     copy.headers = Object.fromEntries(
-      Object.entries(copy.headers).map(([name, value]) => [name, isSecretHeader(name) ? REDACTED : value]),
+      Object.entries(copy.headers).map(([name, value]) => [
+        name,
+        reader || isSecretHeader(name) ? REDACTED : value,
+      ]),
     );
   }
-  if (typeof copy.url === 'string') copy.url = redactUrl(copy.url);
+  if (typeof copy.url === 'string') copy.url = reader ? urlDestination(copy.url) : redactUrl(copy.url);
   if (copy.kind === 'custom-json') {
     (copy as { requestTemplate: unknown }).requestTemplate = redactTemplate(copy.requestTemplate);
   }

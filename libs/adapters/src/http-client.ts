@@ -81,7 +81,31 @@ type Attempt =
   | { kind: 'answer'; status: number; text: string; retryAfterMs?: number }
   | { kind: 'failure'; message: string; retry: boolean; egress?: boolean };
 
-/** The part of an error answer a person can act on: a JSON error message when there is one, else the start of the body. */
+/**
+ * The endpoint URL with a protocol path appended to its path, before any query string or
+ * fragment: `https://h/base?api-version=2` + `/v2/models/m/infer` is
+ * `https://h/base/v2/models/m/infer?api-version=2`, not a path glued onto the query.
+ */
+export function withPath(base: string, path: string): string {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    return `${base.replace(/\/+$/, '')}${path}`;
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
+  return url.toString();
+}
+
+const MAX_ERROR_MESSAGE = 200;
+
+/**
+ * The part of an error answer a person can act on: the message of a JSON error as the model
+ * protocols write it (OIP v2 `{"error": "..."}`, OpenAI `{"error": {"message": "..."}}`, or
+ * `message` / `detail`), else only the body's size. The body itself is never repeated: an endpoint
+ * may be an internal address that answers with pages, stack traces or configuration, and run
+ * errors are readable by every viewer and written to logs.
+ */
 export function describeErrorBody(text: string): string {
   const trimmed = text.trim();
   if (trimmed === '') return 'empty body';
@@ -94,16 +118,12 @@ export function describeErrorBody(text: string): string {
       body?.detail,
     ];
     const message = candidates.find((candidate) => typeof candidate === 'string');
-    if (typeof message === 'string') return message;
+    if (typeof message === 'string')
+      return message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}…` : message;
   } catch {
-    // Not JSON: the text itself is the message.
+    // Not JSON: not an error of any protocol the adapters speak.
   }
-  return trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed;
-}
-
-export function shortBody(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 80 ? `${flat.slice(0, 80)}…` : flat;
+  return `${Buffer.byteLength(text)}-byte body not shown (not a JSON error)`;
 }
 
 /**
@@ -181,7 +201,7 @@ export class JsonHttpClient {
       return {
         ok: false,
         status,
-        error: `${shown} answered ${status} with a body that is not JSON: "${shortBody(text)}"`,
+        error: `${shown} answered ${status} with a body that is not JSON (${Buffer.byteLength(text)} bytes, not shown)`,
       };
     }
   }

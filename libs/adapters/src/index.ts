@@ -12,13 +12,16 @@ export {
   redactAdapterConfig,
   redactUrl,
   REDACTED,
+  urlDestination,
 } from './egress';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  describeErrorBody,
   JsonHttpClient,
   Semaphore,
+  withPath,
 } from './http-client';
 export { parseJsonPath, resolveJsonPath } from './json-path';
 export { DEFAULT_ONNX_BATCH_SIZE, OnnxAdapter, resolveModelFolder } from './onnx-adapter';

@@ -1,5 +1,5 @@
 import { redactUrl } from './egress';
-import { JsonHttpClient } from './http-client';
+import { JsonHttpClient, withPath } from './http-client';
 import type {
   AdapterConfig,
   EgressPolicy,
@@ -54,7 +54,9 @@ function stringLabels(value: unknown): string[] | undefined {
 export class OipV2Adapter implements ModelAdapter {
   readonly kind = 'oip-v2' as const;
   private readonly client: JsonHttpClient;
+  private readonly modelPath: string;
   private readonly modelUrl: string;
+  private readonly inferUrl: string;
   private readonly batchSize: number;
   private metadataLabels?: Promise<{ labels?: string[]; error?: string }>;
 
@@ -63,9 +65,10 @@ export class OipV2Adapter implements ModelAdapter {
     egress: EgressPolicy,
   ) {
     this.client = new JsonHttpClient(config, egress);
-    const base = config.url.replace(/\/+$/, '');
     const version = config.modelVersion ? `/versions/${encodeURIComponent(config.modelVersion)}` : '';
-    this.modelUrl = `${base}/v2/models/${encodeURIComponent(config.modelName)}${version}`;
+    this.modelPath = `/v2/models/${encodeURIComponent(config.modelName)}${version}`;
+    this.modelUrl = withPath(config.url, this.modelPath);
+    this.inferUrl = withPath(config.url, `${this.modelPath}/infer`);
     this.batchSize = config.batchSize ?? DEFAULT_OIP_BATCH_SIZE;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
       throw new Error(`oip-v2 batchSize must be a positive integer, not ${config.batchSize}`);
@@ -86,7 +89,7 @@ export class OipV2Adapter implements ModelAdapter {
     const response = await this.client.request(
       {
         method: 'POST',
-        url: `${this.modelUrl}/infer`,
+        url: this.inferUrl,
         body: {
           inputs: [
             { name: this.config.inputName ?? 'text', shape: [batch.length], datatype: 'BYTES', data: batch },
@@ -105,7 +108,7 @@ export class OipV2Adapter implements ModelAdapter {
     const latencyMs = (performance.now() - started) / batch.length;
     const parsed = await this.parse(response.body, batch.length, signal);
     if ('error' in parsed) {
-      const error = `POST ${redactUrl(`${this.modelUrl}/infer`)}: ${parsed.error}`;
+      const error = `POST ${redactUrl(this.inferUrl)}: ${parsed.error}`;
       return batch.map(() => ({ ok: false, error }));
     }
     return parsed.predictions.map((prediction) => ({ ok: true, prediction: { ...prediction, latencyMs } }));

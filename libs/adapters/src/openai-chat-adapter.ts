@@ -1,5 +1,5 @@
 import { redactUrl } from './egress';
-import { JsonHttpClient } from './http-client';
+import { JsonHttpClient, withPath } from './http-client';
 import type { AdapterConfig, EgressPolicy, ModelAdapter, PredictionOutcome } from './model-adapter';
 
 type ChatConfig = Extract<AdapterConfig, { kind: 'openai-chat' }>;
@@ -47,7 +47,7 @@ export class OpenAiChatAdapter implements ModelAdapter {
     egress: EgressPolicy,
   ) {
     this.client = new JsonHttpClient(config, egress);
-    this.endpoint = `${config.url.replace(/\/+$/, '')}/chat/completions`;
+    this.endpoint = withPath(config.url, '/chat/completions');
     this.systemPrompt =
       config.systemPrompt ??
       (config.labels?.length

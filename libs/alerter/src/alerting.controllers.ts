@@ -15,7 +15,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
-import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
+import { configAudience, RequireRole, type AuthenticatedRequest } from '@tripline/auth';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { AlertStore } from './alert-store';
 import { AlertQueries, ChannelService, RuleService, SilenceService } from './alerting.services';
@@ -221,21 +221,23 @@ export class ChannelsController {
   @ApiOperation({
     summary: 'Create a notification channel: webhook (signed), slack, pagerduty or email',
     description:
-      'Credentials (webhook secret and secret-looking headers, the Slack URL, the PagerDuty routing key, the SMTP password) are never returned: responses show "[redacted]", and "[redacted]" sent back in an update keeps the stored value. Webhook requests carry X-Tripline-Timestamp and X-Tripline-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the secret>.',
+      'Credentials (webhook secret and secret-looking headers, the Slack URL, the PagerDuty routing key, the SMTP password) are never returned: responses show "[redacted]", and "[redacted]" sent back in an update keeps the stored value, unless the update changes the destination (URL, events_url, SMTP host or port, allow_plaintext): then every credential must be sent again (400 names them). Only admins see URLs beyond scheme, host and port and header values; the create response shows them to its caller. SMTP requires TLS (STARTTLS or secure) unless allow_plaintext is true. Webhook requests carry X-Tripline-Timestamp and X-Tripline-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the secret>.',
   })
   @ApiBody({ schema: openApiSchema(newChannelSchema) })
   async create(@Body(new ZodValidationPipe(newChannelSchema)) body: z.infer<typeof newChannelSchema>) {
-    return presentChannel(await this.channels.create(body));
+    // The caller just sent the URL and headers: showing them back tells nothing new.
+    return presentChannel(await this.channels.create(body), 'admin');
   }
 
   @Get()
-  async list() {
-    return { items: (await this.channels.list()).map(presentChannel) };
+  async list(@Req() request: AuthenticatedRequest) {
+    const audience = configAudience(request.principal);
+    return { items: (await this.channels.list()).map((channel) => presentChannel(channel, audience)) };
   }
 
   @Get(':id')
-  async get(@Param('id', uuid) id: string) {
-    return presentChannel(await this.channels.get(id));
+  async get(@Param('id', uuid) id: string, @Req() request: AuthenticatedRequest) {
+    return presentChannel(await this.channels.get(id), configAudience(request.principal));
   }
 
   @Patch(':id')
@@ -244,8 +246,9 @@ export class ChannelsController {
   async update(
     @Param('id', uuid) id: string,
     @Body(new ZodValidationPipe(channelChangesSchema)) body: z.infer<typeof channelChangesSchema>,
+    @Req() request: AuthenticatedRequest,
   ) {
-    return presentChannel(await this.channels.update(id, body));
+    return presentChannel(await this.channels.update(id, body), configAudience(request.principal));
   }
 
   @Delete(':id')

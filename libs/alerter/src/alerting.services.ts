@@ -12,6 +12,7 @@ import { assertEgressAllowed } from '@tripline/adapters';
 import { describeZodIssues } from '@tripline/http';
 import {
   keepRedactedSecrets,
+  secretsToResupply,
   type ChannelConfig,
   type ChannelKind,
   type EmailConfig,
@@ -259,6 +260,18 @@ export class ChannelService {
     const channel = await this.get(id);
     let config: ChannelConfig | undefined;
     if (changes.config) {
+      const resupply = secretsToResupply(
+        channel.kind,
+        channel.config,
+        changes.config as unknown as ChannelConfig,
+      );
+      if (resupply.length > 0) {
+        throw new BadRequestException(
+          `the update changes where ${channel.kind} channel "${channel.name}" sends, so its stored ` +
+            `credentials are not sent there: supply ${resupply.map((path) => `config.${path}`).join(', ')} ` +
+            'again instead of "[redacted]"',
+        );
+      }
       const merged = keepRedactedSecrets(
         channel.kind,
         channel.config,

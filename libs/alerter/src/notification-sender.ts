@@ -8,16 +8,16 @@ import {
   createEgressLookup,
   EGRESS_REFUSED,
   egressPort,
-  redactUrl,
 } from '@tripline/adapters';
 import {
   channelSecrets,
   DEFAULT_PAGERDUTY_EVENTS_URL,
   emailMessage,
   pagerDutyEvent,
-  REDACTED_SECRET,
   scrubSecrets,
+  describeReceiverAnswer,
   slackMessage,
+  urlDestination,
   webhookRequest,
   type EmailConfig,
   type PagerDutyConfig,
@@ -32,7 +32,6 @@ export type SendOutcome =
   | { ok: true; status: number | null }
   | { ok: false; retryable: boolean; error: string; status: number | null; retryAfterMs?: number };
 
-const MAX_ERROR_BODY = 300;
 const USER_AGENT = 'Tripline-Alerter/1';
 
 /**
@@ -64,13 +63,13 @@ export class NotificationSender {
       case 'webhook': {
         const config = channel.config as WebhookConfig;
         const request = webhookRequest(config, notification, { id: delivery.id, attempt }, Date.now());
-        return this.post(request.url, redactUrl(request.url), request.headers, request.body);
+        return this.post(request.url, urlDestination(request.url), request.headers, request.body);
       }
       case 'slack': {
         const config = channel.config as SlackConfig;
         return this.post(
           config.webhook_url,
-          slackShown(config.webhook_url),
+          urlDestination(config.webhook_url),
           { 'content-type': 'application/json' },
           JSON.stringify(slackMessage(notification)),
         );
@@ -79,7 +78,12 @@ export class NotificationSender {
         const config = channel.config as PagerDutyConfig;
         const url = config.events_url ?? DEFAULT_PAGERDUTY_EVENTS_URL;
         const event = pagerDutyEvent(config, notification.event, notification.alerts[0]);
-        return this.post(url, redactUrl(url), { 'content-type': 'application/json' }, JSON.stringify(event));
+        return this.post(
+          url,
+          urlDestination(url),
+          { 'content-type': 'application/json' },
+          JSON.stringify(event),
+        );
       }
       case 'email':
         return this.mail(channel.config as EmailConfig, delivery);
@@ -112,8 +116,10 @@ export class NotificationSender {
         },
         (response) => {
           let text = '';
+          let bytes = 0;
           response.setEncoding('utf8');
           response.on('data', (chunk: string) => {
+            bytes += Buffer.byteLength(chunk);
             if (text.length < 4_096) text += chunk;
           });
           response.on('error', (error) =>
@@ -126,7 +132,7 @@ export class NotificationSender {
             resolve({
               ok: false,
               retryable: status === 408 || status === 425 || status === 429 || status >= 500,
-              error: `POST ${shown} answered ${status}: ${describeBody(text)}`,
+              error: `POST ${shown} answered ${status}: ${describeReceiverAnswer(text, bytes)}`,
               status,
               ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
             });
@@ -156,7 +162,8 @@ export class NotificationSender {
       host: address,
       port: config.port,
       secure: config.secure,
-      requireTLS: config.require_tls ?? false,
+      // Without TLS the password and the alerts cross the network in clear: only when the channel says so.
+      requireTLS: !config.secure && config.allow_plaintext !== true,
       ...(isIP(config.host) ? {} : { servername: config.host }),
       auth: config.username ? { user: config.username, pass: config.password ?? '' } : undefined,
       connectionTimeout: this.settings.requestTimeoutMs,
@@ -175,25 +182,20 @@ export class NotificationSender {
       return { ok: true, status: null };
     } catch (error) {
       const failure = error as Error & { responseCode?: number; permanent?: boolean; code?: string };
-      const permanent = failure.permanent === true || failure.code === 'EAUTH' || failure.code === 'ECONFIG';
+      const noTls = failure.code === 'ETLS' && !config.secure && config.allow_plaintext !== true;
+      const permanent =
+        noTls || failure.permanent === true || failure.code === 'EAUTH' || failure.code === 'ECONFIG';
       return {
         ok: false,
         retryable: !permanent,
-        error: `${shown}: ${failure.message}`,
+        error: noTls
+          ? `${shown}: the server offers no STARTTLS and the channel requires TLS (set allow_plaintext: true to send in clear): ${failure.message}`
+          : `${shown}: ${failure.message}`,
         status: failure.responseCode ?? null,
       };
     } finally {
       transport.close();
     }
-  }
-}
-
-/** The Slack URL's path is its credential: only the host is ever shown. */
-function slackShown(url: string): string {
-  try {
-    return `${new URL(url).origin}/${REDACTED_SECRET}`;
-  } catch {
-    return REDACTED_SECRET;
   }
 }
 
@@ -205,12 +207,6 @@ function networkFailure(shown: string, error: Error & { code?: string }, timeout
     ? `timed out after ${timeoutMs} ms`
     : `failed: ${error.message}${error.code && !error.message.includes(error.code) ? ` (${error.code})` : ''}`;
   return { ok: false, retryable: true, error: `POST ${shown} ${what}`, status: null };
-}
-
-function describeBody(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  if (flat === '') return 'empty body';
-  return flat.length > MAX_ERROR_BODY ? `${flat.slice(0, MAX_ERROR_BODY)}…` : flat;
 }
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {

@@ -1,4 +1,10 @@
-import { alertEvidence, alertLinks, alertSummary, redactChannelConfig } from '@tripline/alerting';
+import {
+  alertEvidence,
+  alertLinks,
+  alertSummary,
+  redactChannelConfig,
+  type ConfigAudience,
+} from '@tripline/alerting';
 import type { AlertEntity, AlertRuleEntity, ChannelEntity, DeliveryEntity, SilenceEntity } from './entities';
 import { toAlertState } from './mapping';
 
@@ -77,12 +83,12 @@ export const presentSilence = (silence: SilenceEntity) => ({
   updated_at: silence.updatedAt,
 });
 
-/** Credentials never leave unredacted. */
-export const presentChannel = (channel: ChannelEntity) => ({
+/** Credentials never leave unredacted; readers who are not admins see only where a channel sends. */
+export const presentChannel = (channel: ChannelEntity, audience: ConfigAudience) => ({
   id: channel.id,
   name: channel.name,
   kind: channel.kind,
-  config: redactChannelConfig(channel.kind, channel.config),
+  config: redactChannelConfig(channel.kind, channel.config, audience),
   enabled: channel.enabled,
   max_attempts: channel.maxAttempts,
   created_at: channel.createdAt,

@@ -23,10 +23,18 @@ export interface PagerDutyConfig {
 export interface EmailConfig {
   host: string;
   port: number;
-  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  /** TLS from the first byte (port 465); otherwise STARTTLS, required unless allow_plaintext. */
   secure: boolean;
-  /** Refuse to send unless the server upgrades with STARTTLS. */
+  /**
+   * Deprecated, kept for stored channels: TLS is required unless allow_plaintext is set. Once
+   * meant "refuse to send unless the server upgrades with STARTTLS", now the default.
+   */
   require_tls?: boolean;
+  /**
+   * Send without TLS when the server offers no STARTTLS (the password and messages then cross
+   * the network in clear). Off by default: an SMTP channel requires TLS.
+   */
+  allow_plaintext?: boolean;
   username?: string;
   password?: string;
   from: string;
@@ -105,49 +113,152 @@ function safeUrl(url: string): URL | undefined {
 }
 
 /**
- * A copy that is safe to return from the API: credentials become "[redacted]"; a Slack URL keeps
- * its host so people can tell channels apart; a webhook URL loses its password.
+ * Who reads a channel: an admin sees URLs and header values that are not credentials; every other
+ * role sees only where notifications go (scheme, host and port), because credentials hide in
+ * places no name gives away: URL path tokens, `sig=` parameters, headers such as `X-Auth`.
  */
-export function redactChannelConfig<T extends ChannelConfig>(kind: ChannelKind, config: T): T {
+export type ConfigAudience = 'admin' | 'reader';
+
+/** `scheme://host[:port]`, then `/[redacted]` when the URL carried anything more. */
+export function urlDestination(url: string): string {
+  const parsed = safeUrl(url);
+  if (!parsed) return REDACTED_SECRET;
+  const bare = `${parsed.protocol}//${parsed.host}`;
+  const more = parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash;
+  return more ? `${bare}/${REDACTED_SECRET}` : bare;
+}
+
+/**
+ * A copy that is safe to return from the API: credentials become "[redacted]"; a Slack URL keeps
+ * its host so people can tell channels apart; a webhook URL loses its password. For readers who
+ * are not admins, every header value and every URL beyond scheme, host and port goes too.
+ */
+export function redactChannelConfig<T extends ChannelConfig>(
+  kind: ChannelKind,
+  config: T,
+  audience: ConfigAudience = 'reader',
+): T {
   const copy = structuredClone(config) as unknown as Record<string, unknown>;
   for (const path of secretPaths(kind, copy)) {
     if (getPath(copy, path) === undefined) continue;
-    if (kind === 'slack') {
-      const url = safeUrl(String(copy.webhook_url));
-      setPath(copy, path, url ? `${url.protocol}//${url.host}/${REDACTED_SECRET}` : REDACTED_SECRET);
-    } else setPath(copy, path, REDACTED_SECRET);
+    if (kind === 'slack') setPath(copy, path, urlDestination(String(copy.webhook_url)));
+    else setPath(copy, path, REDACTED_SECRET);
   }
   if (kind === 'webhook') {
-    // A token in the URL (userinfo or a secret-looking query parameter) is as secret as the signing key.
-    const url = safeUrl(String(copy.url));
-    if (url) {
-      if (url.password) url.password = 'redacted';
-      for (const name of [...url.searchParams.keys()])
-        if (SECRET_HEADER.test(name)) url.searchParams.set(name, 'redacted');
-      copy.url = url.toString();
+    if (audience === 'reader') {
+      copy.url = urlDestination(String(copy.url));
+      const headers = copy.headers as Record<string, string> | undefined;
+      if (headers) for (const name of Object.keys(headers)) headers[name] = REDACTED_SECRET;
+    } else {
+      // A token in the URL (userinfo or a secret-looking query parameter) is as secret as the signing key.
+      const url = safeUrl(String(copy.url));
+      if (url) {
+        if (url.password) url.password = 'redacted';
+        for (const name of [...url.searchParams.keys()])
+          if (SECRET_HEADER.test(name)) url.searchParams.set(name, 'redacted');
+        copy.url = url.toString();
+      }
     }
   }
+  if (kind === 'pagerduty' && audience === 'reader' && typeof copy.events_url === 'string')
+    copy.events_url = urlDestination(copy.events_url);
   return copy as unknown as T;
+}
+
+/** Where a channel's notifications (and with them its credentials) go. */
+function destination(kind: ChannelKind, config: Record<string, unknown>): string {
+  switch (kind) {
+    case 'webhook':
+      return String(config.url);
+    case 'slack':
+      return String(config.webhook_url);
+    case 'pagerduty':
+      return String(config.events_url ?? DEFAULT_PAGERDUTY_EVENTS_URL);
+    case 'email':
+      // Allowing plaintext sends the password somewhere new: to whoever listens on the wire.
+      return `${String(config.host)}:${String(config.port ?? '')}:${config.allow_plaintext === true}`;
+  }
+}
+
+/** Values of an update that stand for a stored one: "[redacted]" as GET showed it. */
+function redactedPaths(kind: ChannelKind, next: Record<string, unknown>): string[][] {
+  const paths = secretPaths(kind, next).filter((path) => {
+    const value = getPath(next, path);
+    return (
+      value === REDACTED_SECRET ||
+      (kind === 'slack' && typeof value === 'string' && value.endsWith(`/${REDACTED_SECRET}`))
+    );
+  });
+  if (kind === 'webhook') {
+    for (const [name, value] of Object.entries((next.headers ?? {}) as Record<string, unknown>))
+      if (value === REDACTED_SECRET && !paths.some((path) => path[1] === name)) paths.push(['headers', name]);
+  }
+  return paths;
 }
 
 /**
  * The config of an update: a credential sent back as "[redacted]" (what GET showed) keeps the
- * stored value, so a client can change the URL of a channel without knowing its secret.
+ * stored value, so a client can rename a channel or change its recipients without knowing its
+ * secret. A URL sent back as either redacted form keeps the stored URL.
  */
 export function keepRedactedSecrets<T extends ChannelConfig>(kind: ChannelKind, stored: T, next: T): T {
   const merged = structuredClone(next) as unknown as Record<string, unknown>;
-  for (const path of secretPaths(kind, merged)) {
-    const value = getPath(merged, path);
-    const redactedSlack =
-      kind === 'slack' && typeof value === 'string' && value.endsWith(`/${REDACTED_SECRET}`);
-    if (value === REDACTED_SECRET || redactedSlack)
-      setPath(merged, path, getPath(stored as unknown as Record<string, unknown>, path));
-  }
-  if (kind === 'webhook') {
-    const storedUrl = (stored as WebhookConfig).url;
-    if (merged.url === redactChannelConfig(kind, stored as WebhookConfig).url) merged.url = storedUrl;
-  }
+  const storedConfig = stored as unknown as Record<string, unknown>;
+  for (const path of redactedPaths(kind, merged)) setPath(merged, path, getPath(storedConfig, path));
+  const shownUrls = (name: 'url' | 'events_url') =>
+    (['admin', 'reader'] as const).map(
+      (audience) => (redactChannelConfig(kind, stored, audience) as unknown as Record<string, unknown>)[name],
+    );
+  if (kind === 'webhook' && shownUrls('url').includes(merged.url)) merged.url = storedConfig.url;
+  if (
+    kind === 'pagerduty' &&
+    storedConfig.events_url !== undefined &&
+    shownUrls('events_url').includes(merged.events_url)
+  )
+    merged.events_url = storedConfig.events_url;
   return merged as unknown as T;
+}
+
+/**
+ * The fields of an update that must be sent again in full: when the destination changes (a new
+ * URL, PagerDuty events URL, SMTP host or port, or plaintext allowed), a stored credential sent
+ * back as "[redacted]" would otherwise be delivered to the new destination, to whoever chose it.
+ */
+export function secretsToResupply<T extends ChannelConfig>(kind: ChannelKind, stored: T, next: T): string[] {
+  const merged = keepRedactedSecrets(kind, stored, next) as unknown as Record<string, unknown>;
+  if (destination(kind, merged) === destination(kind, stored as unknown as Record<string, unknown>))
+    return [];
+  return redactedPaths(kind, next as unknown as Record<string, unknown>).map((path) => path.join('.'));
+}
+
+const MAX_RECEIVER_ERROR = 300;
+
+/**
+ * What a receiver's error answer may show: the message of a JSON error (PagerDuty's `message` and
+ * `errors`, a webhook's `error` or `message`) or one of Slack's plain error codes
+ * (`invalid_token`), else only the body's size. Anything else is not repeated: a destination may
+ * be an internal address answering with pages or configuration, and delivery errors are readable
+ * by every viewer and written to logs.
+ */
+export function describeReceiverAnswer(text: string, bytes = Buffer.byteLength(text)): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return 'empty body';
+  if (/^[a-z][a-z0-9_]{0,63}$/.test(trimmed)) return trimmed;
+  try {
+    const body = JSON.parse(trimmed) as Record<string, unknown>;
+    const error = body?.error as Record<string, unknown> | string | undefined;
+    const message = [typeof error === 'string' ? error : error?.message, body?.message].find(
+      (candidate): candidate is string => typeof candidate === 'string',
+    );
+    const details = Array.isArray(body?.errors)
+      ? body.errors.filter((item): item is string => typeof item === 'string')
+      : [];
+    const shown = [message, ...details].filter(Boolean).join('; ');
+    if (shown) return shown.length > MAX_RECEIVER_ERROR ? `${shown.slice(0, MAX_RECEIVER_ERROR)}…` : shown;
+  } catch {
+    // Not JSON: not an error any receiver protocol defines.
+  }
+  return `${bytes}-byte body not shown (not a JSON error)`;
 }
 
 /** Replaces every occurrence of each secret in a text (an error a receiver answered, say). */

@@ -25,7 +25,14 @@ export class ApiKeyGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    if (isPublic === true) return true;
+    if (isPublic === true) {
+      // Public routes answer everyone; a valid key sent along still says who asks (/health shows
+      // its callers the details it hides from anonymous ones). A missing, unknown or throttled key,
+      // or a store that is down, leaves the caller anonymous rather than turning /health into an error.
+      if (request.headers.authorization)
+        await this.authentication.authenticate(request).catch(() => undefined);
+      return true;
+    }
 
     // Requests with a body were authenticated before it was read; the principal is reused.
     const principal = await this.authentication.authenticate(request);

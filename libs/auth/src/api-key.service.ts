@@ -96,7 +96,10 @@ export class ApiKeyService implements OnApplicationBootstrap {
       ? { keyId: apiKey.id, name: apiKey.name, role: apiKey.role, scopes: apiKey.scopes }
       : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, expires: now + CACHE_TTL_MS });
+    // A cached answer never outlives the key: an expired key is refused on the first request
+    // after its expiry, not up to CACHE_TTL_MS later.
+    const keyExpiry = valid ? (apiKey.expiresAt?.getTime() ?? Infinity) : Infinity;
+    this.cache.set(hash, { principal, expires: Math.min(now + CACHE_TTL_MS, keyExpiry) });
     if (principal) this.touch(principal.keyId, now);
     return principal;
   }
@@ -111,12 +114,23 @@ export class ApiKeyService implements OnApplicationBootstrap {
   }
 
   /**
-   * A fresh installation gets an admin key: TRIPLINE_ADMIN_KEY when given (registered on every
-   * start, so an operator can always get back in), otherwise a generated one, printed once.
+   * A fresh installation gets an admin key: TRIPLINE_ADMIN_KEY when given, otherwise a generated
+   * one, printed once. TRIPLINE_ADMIN_KEY is registered on every start, so whoever sets the
+   * environment can always get back in, but a revoked key stays revoked across restarts: a key is
+   * revoked because it leaked, and a restart must not bring it back. The way back in is a new
+   * value of TRIPLINE_ADMIN_KEY, which is registered as a new admin key on the next start.
    */
   private async bootstrapAdminKey(): Promise<void> {
     const configured = this.environment.TRIPLINE_ADMIN_KEY;
     if (configured) {
+      const existing = await this.keys.findOneBy({ keyHash: hashApiKey(configured) });
+      if (existing?.revokedAt) {
+        this.logger.warn(
+          `TRIPLINE_ADMIN_KEY is the key ${existing.prefix}… revoked at ${existing.revokedAt.toISOString()}; ` +
+            'it stays revoked. To get back in, set TRIPLINE_ADMIN_KEY to a new value and restart',
+        );
+        return;
+      }
       await this.keys
         .createQueryBuilder()
         .insert()

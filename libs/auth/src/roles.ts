@@ -13,6 +13,15 @@ export interface Principal {
   scopes: Scope[];
 }
 
+/**
+ * How much of a stored endpoint configuration (model endpoints, notification channels) a caller
+ * may read: admins see URLs and non-credential header values, everyone else only the
+ * destination's scheme, host and port. Credentials themselves are never shown after create.
+ */
+export function configAudience(principal: Principal | undefined): 'admin' | 'reader' {
+  return principal?.role === 'admin' ? 'admin' : 'reader';
+}
+
 /** What a route asks of the caller: a minimum role, or a scope (admins hold every scope). */
 export type AccessRequirement = { role: Role } | { scope: Scope };
 

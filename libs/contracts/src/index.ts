@@ -4,5 +4,5 @@ export * from './inference-event';
 export * from './validation';
 export * from './json-schemas';
 export * from './history';
-export { identifierPattern } from './fields';
+export { identifierPattern, parseInstant, parseRfc3339 } from './fields';
 export * from './json-depth';

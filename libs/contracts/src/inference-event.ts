@@ -4,6 +4,34 @@ import { LIMITS } from './limits';
 
 const score = z.number({ error: 'expected a finite number' }).finite('expected a finite number');
 
+/**
+ * How far above 1 the scores of one event may add up: rounding in a softmax, not a second
+ * distribution. Less than 1 is fine: a top-k list leaves out the unlikely labels.
+ */
+export const SCORE_SUM_TOLERANCE = 0.01;
+
+/** A class probability. Logits and unnormalised scores must be turned into probabilities (softmax) first. */
+const probability = z
+  .number({ error: 'expected a probability between 0 and 1' })
+  .min(0, 'expected a probability between 0 and 1 (logits must be sent through a softmax first)')
+  .max(1, 'expected a probability between 0 and 1 (logits must be sent through a softmax first)');
+
+/** Per-label probabilities of one prediction: each in 0..1, together at most 1 (+ tolerance). */
+const classProbabilities = boundedRecord(
+  'score',
+  probability,
+  LIMITS.scoreEntries,
+  LIMITS.labelLength,
+).superRefine((scores, context) => {
+  let sum = 0;
+  for (const value of Object.values(scores)) sum += value;
+  if (sum > 1 + SCORE_SUM_TOLERANCE)
+    context.addIssue({
+      code: 'custom',
+      message: `expected probabilities adding up to at most 1 (±${SCORE_SUM_TOLERANCE}); these add up to ${Number(sum.toPrecision(6))}`,
+    });
+});
+
 export const ragDocumentSchema = z
   .object({
     id: identifier('document id'),
@@ -36,7 +64,7 @@ export const inferenceEventSchema = z
     output: z
       .object({
         label: boundedText('label', LIMITS.labelLength).optional(),
-        scores: boundedRecord('score', score, LIMITS.scoreEntries, LIMITS.labelLength).optional(),
+        scores: classProbabilities.optional(),
         text: boundedText('output text', LIMITS.textLength).optional(),
       })
       .strict()

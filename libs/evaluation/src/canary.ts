@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { applyTrigger, TRIGGER_POSITIONS, TriggerPosition } from './insertion';
 import { derivedRandom, hash64Hex, sampleIndices } from './random';
 import { BUILT_IN_TRIGGERS, Trigger } from './triggers';
@@ -153,7 +154,7 @@ export interface CanaryAssertion {
   mustContain?: string[];
   /** Substrings (case-sensitive) the answer must not contain. */
   mustNotContain?: string[];
-  /** A JavaScript pattern the answer must match: `pattern` or `/pattern/flags` with flags from i, m, s, u. */
+  /** An RE2 pattern the answer must match: `pattern` or `/pattern/flags` with flags from i, m, s, u. */
   regex?: string;
 }
 
@@ -163,54 +164,56 @@ export interface AssertionOutcome {
 }
 
 /**
- * Backtracking limits. JavaScript's regex engine backtracks and cannot be interrupted, so a
- * pattern such as `(a+)+$` on a long answer would block the evaluator's event loop. Three guards,
- * none a proof of safety: patterns longer than MAX_ASSERTION_PATTERN_LENGTH are refused; a
- * quantified group that itself contains an unbounded quantifier (star height above one, the
- * textbook exponential case) is refused; and the pattern only sees the first
- * MAX_ASSERTION_INPUT_LENGTH characters of the answer, which bounds the polynomial cases. Answers
- * longer than that are still searched in full by mustContain / mustNotContain.
+ * Assertion patterns come from uploaded canary sets, so they are untrusted: they run on RE2 (the
+ * `re2js` port), whose matching time is linear in the answer's length whatever the pattern, so no
+ * pattern can freeze the evaluator (JavaScript's backtracking engine needs only `(a|a)*$` and 25
+ * characters to block the process for seconds). RE2 has no lookaround or backreferences; such
+ * patterns are refused when the set is uploaded, by the same function that compiles them at run
+ * time. The pattern only sees the first MAX_ASSERTION_INPUT_LENGTH characters of the answer, which
+ * bounds the cost per answer; mustContain / mustNotContain still search the whole answer.
  */
-export const MAX_ASSERTION_PATTERN_LENGTH = 256;
+export const MAX_ASSERTION_PATTERN_LENGTH = 500;
 export const MAX_ASSERTION_INPUT_LENGTH = 10_000;
 
 const ALLOWED_FLAGS = /^[imsu]*$/;
+const FLAG_BITS: Record<string, number> = {
+  i: RE2JS.CASE_INSENSITIVE,
+  m: RE2JS.MULTILINE,
+  s: RE2JS.DOTALL,
+  // RE2 always matches by code point, which is what `u` asks JavaScript for.
+  u: 0,
+};
 
-/** Index of the first unbounded-quantified group that contains an unbounded quantifier, or -1. */
-function nestedQuantifierAt(pattern: string): number {
-  // One entry per open group: whether an unbounded quantifier occurs inside it.
-  const groups: boolean[] = [];
-  let inClass = false;
-  const unboundedQuantifierAt = (i: number) =>
-    pattern[i] === '*' || pattern[i] === '+' || (pattern[i] === '{' && /^\{\d*,\}/.test(pattern.slice(i)));
-  for (let i = 0; i < pattern.length; i++) {
-    const character = pattern[i];
-    if (character === '\\') {
+/**
+ * RE2 spells a code point `\x{hhhh}`; people used to JavaScript write `\uhhhh`. Rewrites only
+ * an unescaped `\u` followed by four hex digits, so `\\u0041` (a backslash, then "u0041") keeps
+ * its meaning.
+ */
+function javascriptEscapesToRe2(source: string): string {
+  let out = '';
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] !== '\\') {
+      out += source[i];
+      continue;
+    }
+    const escape = /^u([0-9a-fA-F]{4})/.exec(source.slice(i + 1, i + 6));
+    if (escape) {
+      out += `\\x{${escape[1]}}`;
+      i += 5;
+    } else {
+      out += source.slice(i, i + 2);
       i++;
-      continue;
-    }
-    if (inClass) {
-      if (character === ']') inClass = false;
-      continue;
-    }
-    if (character === '[') inClass = true;
-    else if (character === '(') groups.push(false);
-    else if (character === ')') {
-      const containsUnbounded = groups.pop() ?? false;
-      if (containsUnbounded && unboundedQuantifierAt(i + 1)) return i + 1;
-      if (containsUnbounded && groups.length > 0) groups[groups.length - 1] = true;
-    } else if (unboundedQuantifierAt(i) && groups.length > 0) {
-      groups[groups.length - 1] = true;
     }
   }
-  return -1;
+  return out;
 }
 
 /**
  * Compiles an assertion's regex, throwing an error that names the pattern and what is wrong with
- * it. Exposed so a canary set can be validated when it is registered, not when it first runs.
+ * it. The one check for assertion patterns: the dataset upload calls it, so a set that uploads is
+ * a set that runs.
  */
-export function compileAssertionRegex(regex: string): RegExp {
+export function compileAssertionRegex(regex: string): RE2JS {
   const quoted = JSON.stringify(regex);
   if (regex.length > MAX_ASSERTION_PATTERN_LENGTH) {
     throw new Error(
@@ -222,20 +225,15 @@ export function compileAssertionRegex(regex: string): RegExp {
   if (!ALLOWED_FLAGS.test(flags)) {
     throw new Error(`canary assertion regex ${quoted}: flags must be from i, m, s, u (got "${flags}")`);
   }
-  let compiled: RegExp;
+  const bits = [...flags].reduce((sum, flag) => sum | FLAG_BITS[flag], 0);
   try {
-    compiled = new RegExp(source, flags);
+    return RE2JS.compile(javascriptEscapesToRe2(source), bits);
   } catch (error) {
-    throw new Error(`canary assertion regex ${quoted} is invalid: ${(error as Error).message}`);
-  }
-  const nested = nestedQuantifierAt(source);
-  if (nested >= 0) {
     throw new Error(
-      `canary assertion regex ${quoted} has a repeated group that itself contains a repetition ` +
-        `(at character ${nested}); such patterns can backtrack exponentially, rewrite it without the nesting`,
+      `canary assertion regex ${quoted} is invalid: ${(error as Error).message} ` +
+        '(patterns use RE2 syntax: no lookahead, lookbehind or backreferences)',
     );
   }
-  return compiled;
 }
 
 /** Checks a generation canary's answer; every unmet condition is listed, not just the first. */

@@ -3,16 +3,13 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { AuthenticatedRequest } from '@tripline/auth';
-import { ZodValidationPipe } from '@tripline/http';
+import { sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
 import { modelIdSchema } from '@tripline/registry';
 import { buildEvidencePack } from './evidence-pack';
 import { EvidenceService } from './evidence.service';
 import { renderEvidencePackHtml } from './render-html';
 
 const formatSchema = z.enum(['json', 'html'], { error: 'expected format json or html' }).default('json');
-
-/** The page holds no script and loads nothing: the browser is told so as well. */
-const HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
 @ApiTags('models')
 @ApiBearerAuth()
@@ -36,9 +33,7 @@ export class EvidenceController {
   ) {
     const pack = buildEvidencePack(await this.evidence.collect(id, request.principal?.name ?? null));
     if (format === 'json') return pack;
-    response.type('text/html');
-    response.setHeader('Content-Security-Policy', HTML_POLICY);
-    response.setHeader('X-Content-Type-Options', 'nosniff');
+    sendAsHtmlReport(response);
     return renderEvidencePackHtml(pack);
   }
 }

@@ -2,3 +2,4 @@ export * from './zod-body.pipe';
 export * from './openapi';
 export * from './public-route';
 export * from './request-authentication';
+export * from './html-report';

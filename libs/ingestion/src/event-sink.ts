@@ -111,6 +111,7 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly deadLettered;
   private readonly writeSeconds;
   private readonly writeFailures;
+  private readonly repeatsDropped;
   private readonly consumerLag;
 
   constructor(
@@ -140,6 +141,10 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
       name: 'tripline_ingest_write_failures_total',
       help: 'Failed batch inserts (retried)',
       labelNames: ['table'],
+    });
+    this.repeatsDropped = metrics.counter({
+      name: 'tripline_ingest_repeated_events_total',
+      help: 'Inference events not written because their event_id was already stored (the first write is kept)',
     });
     this.consumerLag = metrics.gauge({
       name: 'tripline_consumer_lag',
@@ -217,9 +222,41 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
     await this.buffers.get(route.table)!.add(rows);
   }
 
+  /**
+   * An inference event is written once: the first write of an event_id is the record, and a
+   * re-sent event_id (a retry, or a client reusing an id with another label or timestamp) is
+   * dropped, not stored over it. The table's ReplacingMergeTree keeps the latest ingested row, so
+   * the rule is kept here, by the one writer: inserts of a table are serialised, and events are
+   * keyed by model_id, so one event_id always reaches the same writer.
+   */
+  private async firstWrites(rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const key = (row: Record<string, unknown>) => JSON.stringify([row.model_id, row.event_id]);
+    const unique = new Map<string, Record<string, unknown>>();
+    for (const row of rows) if (!unique.has(key(row))) unique.set(key(row), row);
+    const stored = new Set<string>();
+    const ids = [...new Set([...unique.values()].map((row) => String(row.event_id)))];
+    for (let start = 0; start < ids.length; start += 10_000) {
+      const result = await this.clickHouse.client.query({
+        query: `SELECT DISTINCT model_id, event_id FROM ${this.clickHouse.table('inference_events')}
+                WHERE event_id IN {ids:Array(String)}`,
+        query_params: { ids: ids.slice(start, start + 10_000) },
+        format: 'JSONEachRow',
+      });
+      for (const row of await result.json<Record<string, unknown>>()) stored.add(key(row));
+    }
+    const fresh = [...unique.entries()].filter(([id]) => !stored.has(id)).map(([, row]) => row);
+    this.repeatsDropped.inc(rows.length - fresh.length);
+    return fresh;
+  }
+
   private async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
     const stop = this.writeSeconds.startTimer({ table });
     try {
+      if (table === 'inference_events') rows = await this.firstWrites(rows);
+      if (rows.length === 0) {
+        stop();
+        return;
+      }
       await this.clickHouse.client.insert({
         table: this.clickHouse.table(table),
         values: rows,

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
 import { ClickHouse } from '@tripline/clickhouse';
-import { identifierPattern } from '@tripline/contracts';
+import { identifierPattern, parseInstant } from '@tripline/contracts';
 import { ZodValidationPipe } from '@tripline/http';
 import { clickHouseTime } from './rows';
 
@@ -22,13 +22,14 @@ export interface ModelStats {
   feedback: { labelled: number; correct: number; accuracy: number | null };
 }
 
-const time = z.union([z.string(), z.coerce.number()]).transform((value, context) => {
-  const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+const time = z.string().transform((value, context) => {
+  // Strict: "-1" or 2026-02-30 is a mistake to report, not a time to guess (it became 2001-01-01).
+  const ms = parseInstant(value);
   // Outside 1970..9999 a Date cannot be formatted for ClickHouse (RangeError, unparsable year): a 400, not a 500.
-  if (!Number.isFinite(ms) || ms < 0 || ms > 253_402_300_799_999) {
+  if (!Number.isFinite(ms) || ms > 253_402_300_799_999) {
     context.addIssue({
       code: 'custom',
-      message: 'expected an RFC 3339 timestamp or epoch milliseconds (1970 to 9999)',
+      message: `expected an RFC 3339 timestamp or non-negative epoch milliseconds, 1970 to 9999 (got ${JSON.stringify(value.slice(0, 40))})`,
     });
     return z.NEVER;
   }

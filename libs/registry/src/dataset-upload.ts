@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { z } from 'zod';
 import { describeTooDeep, JsonDepthGauge, LIMITS, validate } from '@tripline/contracts';
+import { compileAssertionRegex, MAX_ASSERTION_PATTERN_LENGTH } from '@tripline/evaluation';
 import { allowListEntryProblem } from '@tripline/rag';
 import type { DatasetKind } from './entities';
 
@@ -17,7 +18,7 @@ const assertionsSchema = z
   .object({
     must_contain: z.array(text(1_000)).max(50).optional(),
     must_not_contain: z.array(text(1_000)).max(50).optional(),
-    regex: text(500).optional(),
+    regex: text(MAX_ASSERTION_PATTERN_LENGTH).optional(),
   })
   .strict();
 
@@ -113,11 +114,9 @@ function kindProblems(row: SampleRow, kind: DatasetKind): { field: string; messa
   }
   if (row.assertions?.regex !== undefined) {
     try {
-      new RegExp(row.assertions.regex);
+      compileAssertionRegex(row.assertions.regex);
     } catch (error) {
-      return [
-        { field: 'assertions.regex', message: `not a valid regular expression: ${(error as Error).message}` },
-      ];
+      return [{ field: 'assertions.regex', message: (error as Error).message }];
     }
   }
   return [];

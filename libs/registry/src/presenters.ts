@@ -14,12 +14,15 @@ export const presentModel = (model: Model) => ({
   updated_at: model.updatedAt,
 });
 
-/** Adapter headers may carry credentials for the model endpoint: they never leave redacted. */
-export const presentVersion = (version: ModelVersion) => ({
+/**
+ * Adapter headers and URLs may carry credentials for the model endpoint: named credentials never
+ * leave unredacted, and readers who are not admins see only the endpoint's scheme, host and port.
+ */
+export const presentVersion = (version: ModelVersion, audience: 'admin' | 'reader') => ({
   id: version.id,
   model_id: version.modelId,
   version: version.version,
-  adapter: redactAdapterConfig(version.adapter),
+  adapter: redactAdapterConfig(version.adapter, audience),
   manifest: version.manifest,
   created_by: version.createdBy,
   created_at: version.createdAt,

@@ -19,8 +19,8 @@ import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { renderScanReportHtml } from '@tripline/poisoning';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
-import { RequireRole, type AuthenticatedRequest } from '@tripline/auth';
-import { openApiSchema, ZodValidationPipe } from '@tripline/http';
+import { configAudience, RequireRole, type AuthenticatedRequest } from '@tripline/auth';
+import { openApiSchema, sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
 import { UploadRejected } from './dataset-upload';
 import { DatasetService } from './dataset.service';
@@ -162,15 +162,17 @@ export class ModelsController {
     @Body(new ZodValidationPipe(newVersionSchema)) body: z.infer<typeof newVersionSchema>,
     @Req() request: AuthenticatedRequest,
   ) {
-    return presentVersion(await this.registry.addVersion(id, { ...body, createdBy: who(request) }));
+    // The caller just sent the URL and headers: showing them back tells nothing new.
+    return presentVersion(await this.registry.addVersion(id, { ...body, createdBy: who(request) }), 'admin');
   }
 
   @Get(':id/versions')
   async versions(@Param('id', modelId) id: string, @Req() request: AuthenticatedRequest) {
     await this.registry.get(id);
+    const audience = configAudience(request.principal);
     return {
       items: (await this.registry.listVersions(id)).map((version) =>
-        manifestForRole(presentVersion(version), request),
+        manifestForRole(presentVersion(version, audience), request),
       ),
     };
   }
@@ -454,7 +456,7 @@ export class ScansController {
       );
       response.status(HttpStatus.OK);
       if (format !== 'html') return report;
-      response.type('text/html');
+      sendAsHtmlReport(response);
       return renderScanReportHtml(report, `Tripline dataset scan of ${body.dataset_id}`);
     }
     if (body.type === 'rag') {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS } from '@tripline/contracts';
+import { LIMITS, parseInstant } from '@tripline/contracts';
 import { allowListEntryProblem } from '@tripline/rag';
 import { DATASET_KINDS, MODEL_TASKS } from './entities';
 
@@ -248,9 +248,12 @@ export const datasetScanRequestSchema = z
   .strict();
 
 const instant = z.union([z.string(), z.number()]).transform((value, context) => {
-  const ms = typeof value === 'number' ? value : Date.parse(value);
+  const ms = parseInstant(value);
   if (!Number.isFinite(ms)) {
-    context.addIssue({ code: 'custom', message: 'expected an RFC 3339 timestamp or epoch milliseconds' });
+    context.addIssue({
+      code: 'custom',
+      message: 'expected an RFC 3339 timestamp or non-negative epoch milliseconds',
+    });
     return z.NEVER;
   }
   return ms;

@@ -1,4 +1,4 @@
-import { Controller, Get, Optional } from '@nestjs/common';
+import { Controller, Get, Optional, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -33,8 +33,14 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness and the readiness of ClickHouse, PostgreSQL and the event bus' })
-  check() {
+  @ApiOperation({
+    summary: 'Liveness and the readiness of ClickHouse, PostgreSQL and the event bus',
+    description:
+      'Each check with its status, latency and detail. Filesystem paths in a detail (the embedded data directory) are shown only to callers that send a valid API key (any role).',
+  })
+  check(@Req() request: { principal?: unknown }) {
+    // Details name the data directory: a path is for callers with a key only.
+    const detailed = request.principal !== undefined;
     const checks: HealthIndicatorFunction[] = [
       () =>
         this.indicator
@@ -42,9 +48,10 @@ export class HealthController {
           .up({ uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
     ];
     const { clickHouse, dataSource, bus } = this;
-    if (clickHouse) checks.push(() => this.probe('clickhouse', () => clickHouse.check()));
-    if (dataSource) checks.push(() => this.probe('postgres', () => postgresCheck(dataSource)));
-    if (bus) checks.push(() => this.probe(bus.kind === 'kafka' ? 'kafka' : 'bus', () => bus.check()));
+    if (clickHouse) checks.push(() => this.probe('clickhouse', () => clickHouse.check(), detailed));
+    if (dataSource) checks.push(() => this.probe('postgres', () => postgresCheck(dataSource), detailed));
+    if (bus)
+      checks.push(() => this.probe(bus.kind === 'kafka' ? 'kafka' : 'bus', () => bus.check(), detailed));
     return this.health.check(checks);
   }
 
@@ -54,7 +61,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  private async probe(key: string, run: () => Promise<{ up: boolean; detail: string }>) {
+  private async probe(key: string, run: () => Promise<{ up: boolean; detail: string }>, detailed: boolean) {
     const session = this.indicator.check(key);
     const started = Date.now();
     const result = await Promise.race([
@@ -66,7 +73,8 @@ export class HealthController {
         ).unref(),
       ),
     ]);
-    const data = { detail: result.detail, latencyMs: Date.now() - started };
+    const latencyMs = Date.now() - started;
+    const data = { detail: detailed ? result.detail : hidePaths(result.detail), latencyMs };
     return result.up ? session.up(data) : session.down(data);
   }
 }
@@ -79,4 +87,12 @@ async function postgresCheck(dataSource: DataSource): Promise<{ up: boolean; det
   } catch (error) {
     return { up: false, detail: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * A check's detail as an anonymous caller may read it: absolute filesystem paths (the embedded
+ * data directory, a socket) become "[path]"; what is up or down and why stays readable.
+ */
+export function hidePaths(detail: string): string {
+  return detail.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/][^\s'"),;]*/g, '$1[path]');
 }

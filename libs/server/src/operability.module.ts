@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { HealthController } from './health.controller';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { redactLoggedUrl } from './log-redaction';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
 
@@ -42,7 +43,7 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
             req: (request: { id: string; method: string; url: string }) => ({
               id: request.id,
               method: request.method,
-              url: request.url,
+              url: redactLoggedUrl(request.url),
             }),
           },
         },

@@ -6,16 +6,20 @@ import {
   channelSecrets,
   emailMessage,
   groupNotifications,
+  describeReceiverAnswer,
   keepRedactedSecrets,
   observe,
   pagerDutyEvent,
   redactChannelConfig,
   REDACTED_SECRET,
   scrubSecrets,
+  secretsToResupply,
   slackMessage,
   verifyWebhookSignature,
   webhookRequest,
   type AlertState,
+  type WebhookConfig,
+  type EmailConfig,
   type Notification,
 } from '@tripline/alerting';
 import { idSequence, observation, rule, T0 } from './fixtures';
@@ -166,7 +170,7 @@ describe('channel secrets', () => {
       secret: 'webhook-secret-0123456789',
       headers: { Authorization: 'Bearer abc123', 'X-Team': 'ml' },
     };
-    const shown = redactChannelConfig('webhook', webhook);
+    const shown = redactChannelConfig('webhook', webhook, 'admin');
     assert.equal(shown.secret, REDACTED_SECRET);
     assert.equal(shown.headers!.Authorization, REDACTED_SECRET);
     assert.equal(shown.headers!['X-Team'], 'ml');
@@ -182,6 +186,15 @@ describe('channel secrets', () => {
       'the URL as shown keeps its tokens',
     );
 
+    const read = redactChannelConfig('webhook', webhook);
+    assert.equal(read.url, 'https://hooks.example/[redacted]', 'readers see scheme, host and port only');
+    assert.deepEqual(read.headers, { Authorization: REDACTED_SECRET, 'X-Team': REDACTED_SECRET });
+    assert.deepEqual(
+      keepRedactedSecrets('webhook', webhook, read),
+      webhook,
+      'the reader view sent back keeps all',
+    );
+
     const slack = { webhook_url: 'https://hooks.slack.com/services/T000/B000/XXXX' };
     assert.deepEqual(redactChannelConfig('slack', slack), {
       webhook_url: 'https://hooks.slack.com/[redacted]',
@@ -191,6 +204,91 @@ describe('channel secrets', () => {
     const email = { host: 'smtp', port: 25, secure: false, password: 'pw', from: 'a@b', to: ['c@d'] };
     assert.equal(redactChannelConfig('email', email).password, REDACTED_SECRET);
     assert.equal(redactChannelConfig('email', { ...email, password: undefined }).password, undefined);
+  });
+
+  it('must all be sent again when an update changes where the channel sends', () => {
+    const webhook: WebhookConfig = {
+      url: 'https://hooks.example/x',
+      secret: 'webhook-secret-0123456789',
+      headers: { Authorization: 'Bearer abc123', 'X-Team': 'ml' },
+    };
+    const read = redactChannelConfig('webhook', webhook);
+    assert.deepEqual(secretsToResupply('webhook', webhook, read), [], 'same destination');
+    assert.deepEqual(secretsToResupply('webhook', webhook, { ...read, url: 'https://attacker.example/x' }), [
+      'secret',
+      'headers.Authorization',
+      'headers.X-Team',
+    ]);
+    assert.deepEqual(
+      secretsToResupply('webhook', webhook, {
+        url: 'https://attacker.example/x',
+        secret: 'a-new-secret-0123456789',
+        headers: { Authorization: 'Bearer new' },
+      }),
+      [],
+      'everything supplied again',
+    );
+    const pagerduty = { routing_key: 'rk-1234', events_url: 'https://events.example/v2/enqueue' };
+    assert.deepEqual(
+      secretsToResupply('pagerduty', pagerduty, redactChannelConfig('pagerduty', pagerduty)),
+      [],
+    );
+    assert.deepEqual(
+      secretsToResupply('pagerduty', pagerduty, {
+        ...redactChannelConfig('pagerduty', pagerduty),
+        events_url: 'https://attacker.example/enqueue',
+      }),
+      ['routing_key'],
+    );
+    assert.deepEqual(
+      secretsToResupply(
+        'pagerduty',
+        { routing_key: 'rk-1234' },
+        {
+          routing_key: REDACTED_SECRET,
+          events_url: 'https://attacker.example/enqueue',
+        },
+      ),
+      ['routing_key'],
+      'from the default events URL to another',
+    );
+    const email: EmailConfig = {
+      host: 'smtp.example',
+      port: 587,
+      secure: false,
+      password: 'pw',
+      from: 'a@b',
+      to: ['c@d'],
+    };
+    const shownMail = redactChannelConfig('email', email);
+    assert.deepEqual(
+      secretsToResupply('email', email, { ...shownMail, to: ['e@f'] }),
+      [],
+      'new recipients only',
+    );
+    assert.deepEqual(secretsToResupply('email', email, { ...shownMail, host: 'attacker.example' }), [
+      'password',
+    ]);
+    assert.deepEqual(secretsToResupply('email', email, { ...shownMail, port: 25 }), ['password']);
+    assert.deepEqual(secretsToResupply('email', email, { ...shownMail, allow_plaintext: true }), [
+      'password',
+    ]);
+  });
+
+  it('a receiver error shows its JSON error message or its size, never its raw body', () => {
+    assert.equal(
+      describeReceiverAnswer('<html>internal admin console, db=10.0.0.7</html>'),
+      '48-byte body not shown (not a JSON error)',
+    );
+    assert.equal(
+      describeReceiverAnswer(
+        '{"status":"invalid event","message":"Event object is invalid","errors":["Length of routing_key is incorrect"]}',
+      ),
+      'Event object is invalid; Length of routing_key is incorrect',
+    );
+    assert.equal(describeReceiverAnswer('{"error":"receiver is down"}'), 'receiver is down');
+    assert.equal(describeReceiverAnswer('invalid_token'), 'invalid_token', "Slack's plain error codes");
+    assert.equal(describeReceiverAnswer(''), 'empty body');
   });
 
   it('are scrubbed from error text before it is stored or logged', () => {

@@ -36,6 +36,15 @@ describe('silence matchers', () => {
     assert.equal(matcherMatches(m('severity', '!~', 'info|warning'), labels), true);
   });
 
+  it('a pattern that backtracks catastrophically in JavaScript is evaluated with its plain meaning', () => {
+    // `(a+)+` against 28 characters froze the alerter and the API for 27 s on a backtracking engine.
+    const hostile = { model_id: 'a'.repeat(27) + '!' };
+    assert.equal(matcherMatches(m('model_id', '=~', '(a+)+'), hostile), false);
+    assert.equal(matcherMatches(m('model_id', '!~', '(a+)+'), hostile), true);
+    assert.equal(matcherMatches(m('model_id', '=~', '(a|a)*!'), hostile), true);
+    assert.equal(matcherProblem(m('model_id', '=~', '(a+)+')), undefined);
+  });
+
   it('a bad matcher is named with what is wrong', () => {
     assert.match(
       matcherProblem(m('model_id', '=~', '(unclosed'))!,
