@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ClickHouse } from '@tripline/clickhouse';
-import type { WindowEvent } from '@tripline/detectors';
+import {
+  FeatureReservoir,
+  fromReservoir,
+  type FeatureValue,
+  type FeatureWindow,
+  type WindowEvent,
+} from '@tripline/detectors';
 import type { TimeRange } from './windows';
 
 /**
@@ -104,6 +110,35 @@ export class WindowSource {
         correct: row.truth ? row.truth === row.label : null,
       })),
     };
+  }
+
+  /**
+   * A model's input features in the range, sampled per feature by a seeded reservoir (see
+   * `FeatureReservoir`): the rows are streamed, never held together, so a window of 10^6 events
+   * costs the reservoir's memory, not the window's. They come in the order of the hash of event_id,
+   * so every replica and every re-run feeds the reservoir alike and keeps the same sample.
+   */
+  async features(
+    modelId: string,
+    range: TimeRange,
+    options: { capacity: number; maxFeatures: number },
+  ): Promise<FeatureWindow> {
+    const reservoir = new FeatureReservoir(options);
+    const result = await this.clickHouse.client.query({
+      query: `SELECT input_features AS features FROM ${this.clickHouse.table('inference_events')} FINAL
+        WHERE model_id = {model:String}
+          AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+        ORDER BY cityHash64(event_id), event_id`,
+      query_params: { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to) },
+      format: 'JSONCompactEachRow',
+    });
+    for await (const rows of result.stream()) {
+      for (const row of rows) {
+        const [text] = row.json<[string]>();
+        reservoir.add(text ? (JSON.parse(text) as Record<string, FeatureValue>) : null);
+      }
+    }
+    return fromReservoir(reservoir);
   }
 
   /** Tokens the trigger-response detector flagged for the model in windows inside the range. */
