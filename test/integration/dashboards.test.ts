@@ -340,7 +340,11 @@ describe('Grafana dashboards: every panel query on the ClickHouse engine with se
     assert.equal(Number(feature('account_age_days').drift_windows), 0);
     assert.equal(feature('(dataset share)').verdict, 'ok', 'one feature in three is under the share');
     const heat = await panelRows('tripline-model', 'Feature drift heat map', { model: 'support-router' });
-    assert.deepEqual([...new Set(heat.map((row) => row.feature))].sort(), ['account_age_days', 'plan', 'seats']);
+    assert.deepEqual([...new Set(heat.map((row) => row.feature))].sort(), [
+      'account_age_days',
+      'plan',
+      'seats',
+    ]);
 
     const tokens = await panelRows('tripline-canaries', 'Tokens pinning the output', all);
     assert.ok(tokens.length > 0);

@@ -22,6 +22,7 @@ import {
   eventually,
   freePort,
   kafkaBrokers,
+  carEncoder,
   loadCars,
   TabularStream,
   temporaryDirectory,
@@ -288,6 +289,34 @@ describe('per-feature drift of a tabular stream: ClickHouse engine, real Kafka, 
     };
     assert.equal(body.alerts[0].model_id, modelId);
     assert.equal(body.alerts[0].value, weight.effect_size);
+  });
+
+  it('a covariate shift seen through input.embedding is flagged by MMD; the window before it is not', async () => {
+    const modelId = 'cars-embedded';
+    const start = Date.UTC(2026, 6, 1);
+    const stream = new TabularStream(cars, modelId, seededRandom(1403));
+    const embed = carEncoder(cars, seededRandom(1404));
+    const heavier: CovariateShift = (features) => ({
+      ...features,
+      Weight_in_lbs: Math.round((features.Weight_in_lbs as number) * 1.2),
+    });
+    stream.add({ from: start - DAY_MS, to: start }, 3_000, undefined, embed);
+    stream.add(windowAt(start, 0), 1_500, undefined, embed);
+    stream.add(windowAt(start, 1), 1_500, heavier, embed);
+    await write(stream);
+
+    const quiet = (await detectors.evaluateWindow(windowAt(start, 0))).find(
+      (r) => r.metric === 'input_embedding',
+    )!;
+    const moved = (await detectors.evaluateWindow(windowAt(start, 1))).find(
+      (r) => r.metric === 'input_embedding',
+    )!;
+    assert.equal(quiet.verdict, 'ok', `p ${quiet.p_value} before the shift`);
+    assert.equal(moved.verdict, 'drift', `p ${moved.p_value} after the shift`);
+    assert.equal(moved.detector, 'mmd');
+    assert.equal(moved.sample_size, 1_500);
+    assert.equal((moved.details as { dimension: number }).dimension, 16);
+    assert.ok(moved.effect_size! > quiet.effect_size!, 'the MMD grew');
   });
 
   it('the sink stores one drift_metrics row per feature per window', async () => {

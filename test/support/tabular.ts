@@ -62,7 +62,12 @@ export class TabularStream {
     private readonly random: Random,
   ) {}
 
-  add(range: { from: number; to: number }, count: number, shift?: CovariateShift): void {
+  add(
+    range: { from: number; to: number },
+    count: number,
+    shift?: CovariateShift,
+    embed?: (features: CarFeatures, random: Random) => number[],
+  ): void {
     for (let i = 0; i < count; i++) {
       const car = this.cars[this.random.integer(this.cars.length)];
       const features = shift ? shift(carFeatures(car), this.random) : carFeatures(car);
@@ -70,7 +75,7 @@ export class TabularStream {
         event_id: `${this.modelId}-${this.serial++}`,
         model_id: this.modelId,
         timestamp: range.from + Math.floor(this.random.next() * (range.to - range.from)),
-        input: { features },
+        input: { features, ...(embed ? { embedding: embed(features, this.random) } : {}) },
         output: { label: (car.Miles_per_Gallon ?? 20) >= 25 ? 'efficient' : 'thirsty' },
       });
     }
@@ -80,4 +85,34 @@ export class TabularStream {
   drain(): InferenceEvent[] {
     return this.events.splice(0, this.events.length);
   }
+}
+
+/**
+ * An encoder stand-in for tests of embedding drift: the car's numeric features, standardised by
+ * the table's means and spreads, and its origin one-hot, mapped by a fixed seeded random matrix
+ * to `dimension` coordinates, plus a little noise. Inputs that move move their embeddings.
+ */
+export function carEncoder(cars: readonly Car[], random: Random, dimension = 16) {
+  const numeric = ['Cylinders', 'Displacement', 'Weight_in_lbs', 'Acceleration', 'Model_year'] as const;
+  const origins = ['USA', 'Europe', 'Japan'];
+  const rows = cars.map(carFeatures);
+  const stats = numeric.map((name) => {
+    const values = rows.map((row) => Number(row[name]));
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    return { mean, sd };
+  });
+  const inputs = numeric.length + origins.length;
+  const projection = Array.from({ length: dimension }, () =>
+    Array.from({ length: inputs }, () => random.normal() / Math.sqrt(inputs)),
+  );
+  return (features: CarFeatures, noise: Random): number[] => {
+    const x = [
+      ...numeric.map((name, i) => (Number(features[name]) - stats[i].mean) / stats[i].sd),
+      ...origins.map((origin) => (features.Origin === origin ? 1 : 0)),
+    ];
+    return projection.map(
+      (weights) => weights.reduce((sum, w, i) => sum + w * x[i], 0) + 0.1 * noise.normal(),
+    );
+  };
 }

@@ -81,8 +81,8 @@ export const evaluationRunSchema = z.object({
 const metricName = identifier('metric').or(
   z
     .string()
-    // eslint-disable-next-line no-control-regex
     .regex(
+      // eslint-disable-next-line no-control-regex
       /^feature(_missing)?\.[^\u0000-\u001f\u007f]+$/,
       'expected a metric name without control characters',
     )

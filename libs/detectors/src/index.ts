@@ -53,3 +53,8 @@ export {
   type FeatureDriftOptions,
   type FeatureType,
 } from './feature-drift';
+export {
+  DEFAULT_EMBEDDING_QUADRATIC_ROWS,
+  embeddingDrift,
+  type EmbeddingDriftOptions,
+} from './embedding-drift';

@@ -8,7 +8,13 @@ import {
 import type { z } from 'zod';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { driftMetricSchema } from '@tripline/contracts';
-import { detectFeatureDrift, detectStreamDrift, EventWindow, type FeatureWindow } from '@tripline/detectors';
+import {
+  detectFeatureDrift,
+  detectStreamDrift,
+  embeddingDrift,
+  EventWindow,
+  type FeatureWindow,
+} from '@tripline/detectors';
 import { Metrics } from '@tripline/server';
 import { EventBus } from '@tripline/transport';
 import { WindowSource } from './window-source';
@@ -117,12 +123,22 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       capacity: this.environment.DRIFT_FEATURE_SAMPLE,
       maxFeatures: this.environment.DRIFT_MAX_FEATURES,
     };
-    const [current, baseline, watch, currentFeatures, referenceFeatures] = await Promise.all([
+    const [
+      current,
+      baseline,
+      watch,
+      currentFeatures,
+      referenceFeatures,
+      currentEmbeddings,
+      referenceEmbeddings,
+    ] = await Promise.all([
       this.source.events(modelId, window),
       this.source.events(modelId, reference),
       this.watchedTokens(modelId, window),
       this.source.features(modelId, window, sampling),
       this.source.features(modelId, reference, sampling),
+      this.source.embeddings(modelId, window),
+      this.source.embeddings(modelId, reference),
     ]);
     const results = detectStreamDrift(new EventWindow(baseline.events), new EventWindow(current.events), {
       minSamples: this.environment.DRIFT_MIN_SAMPLES,
@@ -130,6 +146,15 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       trigger: { watch },
     });
     results.push(...this.featureDrift(modelId, referenceFeatures, currentFeatures));
+    // Embedding drift for models whose events carry input.embedding; one test at DRIFT_ALPHA of its own.
+    if (currentEmbeddings.length > 0 || referenceEmbeddings.length > 0) {
+      results.push(
+        embeddingDrift(referenceEmbeddings, currentEmbeddings, {
+          minSamples: this.environment.DRIFT_MIN_SAMPLES,
+          alpha: this.environment.DRIFT_ALPHA,
+        }),
+      );
+    }
     const records = results.map(
       (result): DriftMetricRecord => ({
         model_id: modelId,

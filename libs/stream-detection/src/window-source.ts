@@ -16,6 +16,13 @@ import type { TimeRange } from './windows';
  */
 export const MAX_EVENTS_PER_WINDOW = 50_000;
 
+/**
+ * Embeddings read per window and per reference, at most. The block MMD costs 50 kernel
+ * evaluations per row and the quadratic estimate (500 rows each) 500,000 in all, so at 768
+ * dimensions a window costs about 2 × 10^9 multiply-adds; 5,000 rows × 768 float64 is 30 MB.
+ */
+export const MAX_EMBEDDINGS_PER_WINDOW = 5_000;
+
 /** Characters of each input read for tokenising; lengths are measured on the whole text in ClickHouse. */
 export const TEXT_PREFIX_CHARACTERS = 2_000;
 
@@ -139,6 +146,26 @@ export class WindowSource {
       }
     }
     return fromReservoir(reservoir);
+  }
+
+  /**
+   * A sample of the model's input embeddings in the range: at most `limit`, lowest hash of
+   * event_id first (a uniform sample, in a random order, the same on every replica).
+   */
+  async embeddings(
+    modelId: string,
+    range: TimeRange,
+    limit = MAX_EMBEDDINGS_PER_WINDOW,
+  ): Promise<number[][]> {
+    const rows = await this.rows<{ embedding: number[] }>(
+      `SELECT input_embedding AS embedding FROM ${this.clickHouse.table('inference_events')} FINAL
+       WHERE model_id = {model:String} AND notEmpty(input_embedding)
+         AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+       ORDER BY cityHash64(event_id), event_id
+       LIMIT {limit:UInt32}`,
+      { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to), limit },
+    );
+    return rows.map((row) => row.embedding.map(Number));
   }
 
   /** Tokens the trigger-response detector flagged for the model in windows inside the range. */
