@@ -93,6 +93,13 @@ export class FeatureReservoir {
     }
   }
 
+  /** Counts events that carried no features at all, without reading them one by one. */
+  addWithoutFeatures(count: number): void {
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`count must be a whole number (got ${count})`);
+    this.seen += count;
+  }
+
   /** Events read, with or without features. */
   get events(): number {
     return this.seen;

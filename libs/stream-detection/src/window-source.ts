@@ -131,18 +131,27 @@ export class WindowSource {
     options: { capacity: number; maxFeatures: number },
   ): Promise<FeatureWindow> {
     const reservoir = new FeatureReservoir(options);
+    const inRange = `model_id = {model:String}
+      AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}`;
+    const params = { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to) };
+    const table = this.clickHouse.table('inference_events');
+    // Events without features only count (every feature is missing there): a text model's window is one count.
+    const [without] = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM ${table} FINAL WHERE ${inRange} AND input_features = ''`,
+      params,
+    );
+    reservoir.addWithoutFeatures(Number(without.n));
     const result = await this.clickHouse.client.query({
-      query: `SELECT input_features AS features FROM ${this.clickHouse.table('inference_events')} FINAL
-        WHERE model_id = {model:String}
-          AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+      query: `SELECT input_features AS features FROM ${table} FINAL
+        WHERE ${inRange} AND input_features != ''
         ORDER BY cityHash64(event_id), event_id`,
-      query_params: { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to) },
+      query_params: params,
       format: 'JSONCompactEachRow',
     });
     for await (const rows of result.stream()) {
       for (const row of rows) {
         const [text] = row.json<[string]>();
-        reservoir.add(text ? (JSON.parse(text) as Record<string, FeatureValue>) : null);
+        reservoir.add(JSON.parse(text) as Record<string, FeatureValue>);
       }
     }
     return fromReservoir(reservoir);
