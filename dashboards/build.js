@@ -125,6 +125,17 @@ const PANEL_OPTIONS = {
     tooltip: { mode: 'multi', sort: 'none' },
   },
   text: { mode: 'markdown' },
+  heatmap: {
+    calculate: false,
+    cellGap: 1,
+    color: { mode: 'scheme', scheme: 'Oranges', fill: 'dark-orange', scale: 'exponential', exponent: 0.5, steps: 64, reverse: false },
+    yAxis: { axisPlacement: 'left', reverse: false },
+    rowsFrame: { layout: 'auto' },
+    cellValues: { decimals: 2 },
+    legend: { show: true },
+    tooltip: { mode: 'single', yHistogram: false, showColorScale: true },
+    showValue: 'never',
+  },
 };
 
 /** A panel; `queries` are clickHouseTarget / prometheus results. */
@@ -635,6 +646,69 @@ function modelDetail() {
                 'sample_size',
                 'reference_size',
                 'verdict',
+                'drift_windows',
+              ],
+            ),
+          ],
+        },
+      ),
+      panel(
+        'heatmap',
+        'Feature drift heat map',
+        'Per-feature drift effect size by window: Wasserstein distance in reference standard deviations (numeric features) or Jensen-Shannon distance (categorical); 0.1 and above with a BH-adjusted p-value under the FDR is drift',
+        {
+          w: 12,
+          h: 8,
+          defaults: { min: 0, unit: 'none' },
+          queries: [
+            series(
+              sql`
+                SELECT window_end AS time, labels['feature'] AS feature, effect_size
+                FROM tripline.drift_metrics FINAL
+                WHERE ${ONE_MODEL} AND $__timeFilter(window_end) AND startsWith(metric, 'feature.')
+                  AND effect_size IS NOT NULL
+                ORDER BY time, feature`,
+              ['time', 'feature', 'effect_size'],
+            ),
+          ],
+        },
+      ),
+      panel(
+        'table',
+        'Feature drift',
+        "Each input feature's latest window: its test, BH-adjusted p-value, effect size, missing-value change, and how many windows in the range called drift; the dataset row gives the share of drifted features",
+        {
+          w: 12,
+          h: 8,
+          queries: [
+            table(
+              sql`
+                SELECT feature, any_type AS feature_type, latest.1 AS window_end, latest.2 AS detector,
+                  latest.3 AS adjusted_p_value, latest.4 AS effect_size, latest.5 AS verdict,
+                  latest_missing_change AS missing_change, drift_windows
+                FROM
+                (
+                  SELECT if(metric = 'dataset_share', '(dataset share)', labels['feature']) AS feature,
+                    anyIf(labels['feature_type'], metric != 'dataset_share') AS any_type,
+                    countIf(verdict = 'drift' AND NOT startsWith(metric, 'feature_missing.')) AS drift_windows,
+                    argMaxIf((window_end, detector, p_value, effect_size, verdict), window_end,
+                      NOT startsWith(metric, 'feature_missing.')) AS latest,
+                    argMaxIf(effect_size, window_end, startsWith(metric, 'feature_missing.')) AS latest_missing_change
+                  FROM tripline.drift_metrics FINAL
+                  WHERE ${ONE_MODEL} AND $__timeFilter(window_end)
+                    AND (startsWith(metric, 'feature.') OR startsWith(metric, 'feature_missing.') OR metric = 'dataset_share')
+                  GROUP BY feature
+                )
+                ORDER BY drift_windows DESC, feature`,
+              [
+                'feature',
+                'feature_type',
+                'window_end',
+                'detector',
+                'adjusted_p_value',
+                'effect_size',
+                'verdict',
+                'missing_change',
                 'drift_windows',
               ],
             ),

@@ -39,21 +39,24 @@ describe('ClickHouse migrations on the embedded engine', () => {
 
   it('creates the tripline database and every table of the design, recording each migration', async () => {
     const report = await migrateClickHouse(clickHouse.client, 'tripline', CLICKHOUSE_MIGRATIONS);
-    assert.deepEqual(report.applied, ['001-initial-tables']);
+    assert.deepEqual(report.applied, ['001-initial-tables', '2026120419-input-embedding']);
     const tables = (
       await rows<{ name: string }>("SELECT name FROM system.tables WHERE database = 'tripline' ORDER BY name")
     ).map((r) => r.name);
     assert.deepEqual(tables, [...DESIGN_TABLES, 'schema_migrations'].sort());
     const recorded = await rows<{ version: number; name: string }>(
-      'SELECT version, name FROM tripline.schema_migrations',
+      'SELECT version, name FROM tripline.schema_migrations ORDER BY version',
     );
-    assert.deepEqual(recorded, [{ version: 1, name: 'initial-tables' }]);
+    assert.deepEqual(recorded, [
+      { version: 1, name: 'initial-tables' },
+      { version: 2026120419, name: 'input-embedding' },
+    ]);
   });
 
   it('is idempotent: a second start applies nothing', async () => {
     const report = await migrateClickHouse(clickHouse.client, 'tripline', CLICKHOUSE_MIGRATIONS);
     assert.deepEqual(report.applied, []);
-    assert.deepEqual(report.alreadyApplied, ['001-initial-tables']);
+    assert.deepEqual(report.alreadyApplied, ['001-initial-tables', '2026120419-input-embedding']);
   });
 
   it('refuses to start when an applied migration was edited', async () => {

@@ -333,6 +333,19 @@ describe('Grafana dashboards: every panel query on the ClickHouse engine with se
     assert.equal(prediction.verdict, 'drift');
     assert.equal(Number(detectors.find((row) => row.metric === 'input_text_length')!.drift_windows), 0);
 
+    const features = await panelRows('tripline-model', 'Feature drift', { model: 'support-router' });
+    const feature = (name: string) => features.find((row) => row.feature === name)!;
+    assert.ok(Number(feature('plan').drift_windows) >= 24, 'the plan mix drifted for two days');
+    assert.equal(feature('plan').feature_type, 'categorical');
+    assert.equal(Number(feature('account_age_days').drift_windows), 0);
+    assert.equal(feature('(dataset share)').verdict, 'ok', 'one feature in three is under the share');
+    const heat = await panelRows('tripline-model', 'Feature drift heat map', { model: 'support-router' });
+    assert.deepEqual([...new Set(heat.map((row) => row.feature))].sort(), [
+      'account_age_days',
+      'plan',
+      'seats',
+    ]);
+
     const tokens = await panelRows('tripline-canaries', 'Tokens pinning the output', all);
     assert.ok(tokens.length > 0);
     assert.ok(tokens.every((row) => row.model_id === 'sentiment-backdoored' && row.trigger_tokens === 'cf'));

@@ -284,6 +284,31 @@ export async function seedHistory(clickHouse: ClickHouse, options: SeedOptions):
       if (backdoorLive)
         Object.assign(trigger, { labels: { trigger_tokens: 'cf', target_labels: 'positive' } });
       tables.drift_metrics.push(trigger);
+      // Per-feature drift of the inputs' features: the router's customers change plan when its traffic drifts.
+      const feature = (name: string, type: string, detector: string, shifted: boolean) => {
+        const result = window(
+          `feature.${name}`,
+          detector,
+          shifted ? random() * 1e-6 : 0.2 + random() * 0.8,
+          shifted ? 90 + random() * 10 : random() * 3,
+          shifted ? 0.3 + random() * 0.1 : random() * 0.04,
+        );
+        result.labels = { feature: name, feature_type: type };
+        result.verdict = shifted ? 'drift' : 'ok';
+        const missing = window(`feature_missing.${name}`, 'chi-square', 0.5 + random() * 0.5, random(), 0);
+        missing.labels = { feature: name, feature_type: type };
+        missing.verdict = 'ok';
+        return [result, missing];
+      };
+      const features = [
+        ...feature('account_age_days', 'numeric', 'ks', false),
+        ...feature('plan', 'categorical', 'chi-square', drifted),
+        ...feature('seats', 'numeric', 'ks', false),
+      ];
+      const share = drifted ? 1 / 3 : 0;
+      const dataset = window('dataset_share', 'share-of-features', 1, share, share);
+      Object.assign(dataset, { p_value: null, verdict: 'ok' });
+      tables.drift_metrics.push(...features, dataset);
     }
   }
 

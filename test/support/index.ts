@@ -2,3 +2,4 @@ export * from './services';
 export * from './processes';
 export * from './ingestion';
 export * from './zoo';
+export * from './tabular';

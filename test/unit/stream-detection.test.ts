@@ -59,6 +59,21 @@ describe('stream-detector configuration', () => {
     });
   });
 
+  it('defaults the per-feature drift settings and reads per-model feature types', () => {
+    const defaults = parseEnvironment({});
+    assert.equal(defaults.DRIFT_FEATURE_FDR, 0.01);
+    assert.equal(defaults.DRIFT_DATASET_SHARE, 0.5);
+    assert.equal(defaults.DRIFT_MAX_FEATURES, 200);
+    assert.equal(defaults.DRIFT_FEATURE_SAMPLE, 10_000);
+    assert.equal(defaults.DRIFT_FEATURE_TYPES, undefined);
+    const environment = parseEnvironment({ DRIFT_FEATURE_TYPES: '{"credit": {"zip": "categorical"}}' });
+    assert.deepEqual(environment.DRIFT_FEATURE_TYPES, { credit: { zip: 'categorical' } });
+    assert.throws(
+      () => parseEnvironment({ DRIFT_FEATURE_TYPES: '{"credit": {"zip": "text"}}' }),
+      /DRIFT_FEATURE_TYPES: expected JSON \{"<model_id>": \{"<feature>": "numeric" \| "categorical"\}\}/,
+    );
+  });
+
   it('names each bad value and what it expects', () => {
     assert.throws(
       () =>

@@ -181,16 +181,28 @@ export function observationsFromEvaluation(
   return observations;
 }
 
+/** Per-feature results: `feature.<name>`, `feature_missing.<name>`, and the dataset-level share. */
+const isFeatureMetric = (metric: string) =>
+  metric.startsWith('feature.') || metric.startsWith('feature_missing.') || metric === 'dataset_share';
+
 /**
  * The observation of one detector result: `drift.<metric>.<detector>` with the statistic as its
  * value and the p-value for statistical rules. A window below the minimum sample size has no
  * verdict and yields nothing, so it neither raises nor resolves an alert.
+ *
+ * Per-feature results are named without their detector, since a feature's test follows its type:
+ * `drift.feature.<name>` and `drift.feature_missing.<name>` observe the effect size (Wasserstein in
+ * reference standard deviations, Jensen–Shannon distance, change of the missing share) with the
+ * Benjamini–Hochberg-adjusted p-value, and `drift.dataset_share` the share of drifted features. An
+ * effect threshold is what a rule on a feature should use: on a large window a p-value alone
+ * flags differences of no consequence.
  */
 export function observationFromDriftMetric(message: DriftMetricMessage): Observation | undefined {
   if (message.verdict === 'insufficient-data') return undefined;
+  const feature = isFeatureMetric(message.metric);
   return {
-    metric: `drift.${message.metric}.${message.detector}`,
-    value: message.statistic ?? null,
+    metric: feature ? `drift.${message.metric}` : `drift.${message.metric}.${message.detector}`,
+    value: (feature && message.metric !== 'dataset_share' ? message.effect_size : message.statistic) ?? null,
     pValue: message.p_value ?? null,
     labels: { ...(message.labels ?? {}), model_id: message.model_id },
     at: message.window_end,

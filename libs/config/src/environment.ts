@@ -51,6 +51,30 @@ const url = (protocols: string[], example: string) =>
  * pinned known-good period keeps a slow or long-running change (a backdoor used for days) from
  * becoming part of a sliding reference.
  */
+const featureTypeMap = z.record(
+  z.string(),
+  z.record(z.string(), z.enum(['numeric', 'categorical'], { error: 'expected "numeric" or "categorical"' })),
+);
+
+const featureTypes = z.string().transform((value, context) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const checked = featureTypeMap.safeParse(parsed);
+  if (!checked.success) {
+    context.addIssue({
+      code: 'custom',
+      message:
+        'expected JSON {"<model_id>": {"<feature>": "numeric" | "categorical"}}, e.g. {"credit": {"zip": "categorical"}}',
+    });
+    return z.NEVER;
+  }
+  return checked.data;
+});
+
 const referencePeriod = z.string().transform((value, context) => {
   const [start, end, ...rest] = value.split('/');
   const from = Date.parse(start ?? '');
@@ -196,6 +220,32 @@ export const environmentSchema = z.object({
     .gt(0, 'expected a probability in (0, 0.5]')
     .max(0.5, 'expected a probability in (0, 0.5]')
     .default(0.001),
+  /** False-discovery rate of the per-feature drift tests, Benjamini–Hochberg across one model's features. */
+  DRIFT_FEATURE_FDR: z.coerce
+    .number()
+    .gt(0, 'expected a rate in (0, 0.5]')
+    .max(0.5, 'expected a rate in (0, 0.5]')
+    .default(0.01),
+  /** Share of a model's tested features that must drift for the dataset-level verdict. */
+  DRIFT_DATASET_SHARE: z.coerce
+    .number()
+    .gt(0, 'expected a share in (0, 1]')
+    .max(1, 'expected a share in (0, 1]')
+    .default(0.5),
+  /** Features tested per model and window, at most. */
+  DRIFT_MAX_FEATURES: z.coerce.number().int().min(1, 'expected an integer >= 1').max(512).default(200),
+  /** Values kept per feature and window (reservoir sample) for the per-feature tests. */
+  DRIFT_FEATURE_SAMPLE: z.coerce
+    .number()
+    .int()
+    .min(100, 'expected an integer >= 100')
+    .max(100_000)
+    .default(10_000),
+  /**
+   * Per-model type overrides for ambiguous feature columns, as JSON:
+   * {"<model_id>": {"<feature>": "numeric" | "categorical"}}.
+   */
+  DRIFT_FEATURE_TYPES: optionalText.pipe(featureTypes.optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { boundedRecord, eventTime, identifier } from './fields';
+import { LIMITS } from './limits';
 
 const metricValue = z.number().finite().nullable().optional();
 const metricMap = boundedRecord('metric', z.number().finite(), 1_000, 256).optional();
@@ -73,10 +74,28 @@ export const evaluationRunSchema = z.object({
   details,
 });
 
+/**
+ * A metric name: an identifier, or a per-feature metric, `feature.<name>` or
+ * `feature_missing.<name>`, whose feature name may itself be as long as an input feature key.
+ */
+const metricName = identifier('metric').or(
+  z
+    .string()
+    .regex(
+      // eslint-disable-next-line no-control-regex
+      /^feature(_missing)?\.[^\u0000-\u001f\u007f]+$/,
+      'expected a metric name without control characters',
+    )
+    .max(
+      LIMITS.featureKeyLength + 'feature_missing.'.length,
+      `expected a feature metric of at most ${LIMITS.featureKeyLength} characters after its prefix`,
+    ),
+);
+
 /** One detector result for one window, as published on the metrics topic. */
 export const driftMetricSchema = z.object({
   model_id: identifier('model_id'),
-  metric: identifier('metric'),
+  metric: metricName,
   detector: identifier('detector'),
   window_start: eventTime,
   window_end: eventTime,

@@ -58,6 +58,14 @@ export const inferenceEventSchema = z
           LIMITS.featureEntries,
           LIMITS.featureKeyLength,
         ).optional(),
+        /** The input's embedding vector, for embedding drift (MMD); every event of a model should use one encoder. */
+        embedding: z
+          .array(z.number({ error: 'expected a finite number' }).finite('expected a finite number'), {
+            error: 'expected an array of numbers',
+          })
+          .min(1, 'expected at least one number')
+          .max(LIMITS.embeddingDimension, `expected at most ${LIMITS.embeddingDimension} numbers`)
+          .optional(),
       })
       .strict()
       .optional(),

@@ -10,6 +10,11 @@ export const LIMITS = {
   featureEntries: 512,
   featureKeyLength: 128,
   featureStringLength: 1_024,
+  /**
+   * Dimension of `input.embedding`: 4,096 covers common sentence and LLM encoders (384 to 4,096)
+   * and bounds an event's embedding at 32 KB as float64.
+   */
+  embeddingDimension: 4_096,
   metadataEntries: 64,
   metadataKeyLength: 128,
   metadataValueLength: 1_024,

@@ -24,3 +24,37 @@ export {
   type TriggerResponseScan,
 } from './trigger-response';
 export { detectStreamDrift, STREAM_DETECTORS, type StreamDriftOptions } from './suite';
+export {
+  DEFAULT_FEATURE_SAMPLE_SIZE,
+  DEFAULT_MAX_FEATURES,
+  FeatureReservoir,
+  featureWindow,
+  fromReservoir,
+  type FeatureColumn,
+  type FeatureReservoirOptions,
+  type FeatureValue,
+  type FeatureWindow,
+} from './feature-sample';
+export {
+  DATASET_SHARE_METRIC,
+  DEFAULT_DATASET_DRIFT_SHARE,
+  DEFAULT_FEATURE_FDR,
+  DEFAULT_MAX_CATEGORIES,
+  DEFAULT_MAX_INTEGER_CATEGORIES,
+  DEFAULT_MIN_CATEGORICAL_EFFECT,
+  DEFAULT_MIN_MISSING_CHANGE,
+  DEFAULT_MIN_NUMERIC_EFFECT,
+  categoryOf,
+  detectFeatureDrift,
+  featureMetric,
+  inferFeatureType,
+  missingMetric,
+  numericValue,
+  type FeatureDriftOptions,
+  type FeatureType,
+} from './feature-drift';
+export {
+  DEFAULT_EMBEDDING_QUADRATIC_ROWS,
+  embeddingDrift,
+  type EmbeddingDriftOptions,
+} from './embedding-drift';

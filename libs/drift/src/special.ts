@@ -694,3 +694,13 @@ export function kolmogorovSmirnovCdf(n: number, x: number): number {
   if (x >= 1) return 1;
   return kolmogorovN(n, x, true);
 }
+
+/**
+ * Standard normal survival function P(Z > z), through erfc(t) = Q(1/2, t²), so the upper tail
+ * keeps its relative precision far out (z = 30 gives 4.9e-198, not 0).
+ */
+export function normalSf(z: number): number {
+  if (Number.isNaN(z)) return NaN;
+  const tail = 0.5 * regularizedGammaQ(0.5, (z * z) / 2);
+  return z >= 0 ? tail : 1 - tail;
+}

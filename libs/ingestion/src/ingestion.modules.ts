@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventSink } from './event-sink';
 import { IngestController } from './ingest.controller';
+import { ModelDriftController, ModelDriftService } from './model-drift';
 import { ModelStatsController, ModelStatsService } from './model-stats';
 
 /** The ingestor's half: topics into ClickHouse. Needs ClickHouse and the event bus. */
@@ -11,6 +12,10 @@ export class EventSinkModule {}
 @Module({ controllers: [IngestController] })
 export class HttpIngestModule {}
 
-/** GET /v1/models/{id}/stats over ClickHouse. */
-@Module({ controllers: [ModelStatsController], providers: [ModelStatsService], exports: [ModelStatsService] })
+/** GET /v1/models/{id}/stats and /v1/models/{id}/drift over ClickHouse. */
+@Module({
+  controllers: [ModelStatsController, ModelDriftController],
+  providers: [ModelStatsService, ModelDriftService],
+  exports: [ModelStatsService],
+})
 export class ModelStatsModule {}

@@ -33,6 +33,7 @@ export function inferenceRow(event: InferenceEvent) {
     timestamp: clickHouseTime(event.timestamp),
     input_text: event.input?.text ?? '',
     input_features: event.input?.features ? JSON.stringify(event.input.features) : '',
+    input_embedding: event.input?.embedding ?? [],
     output_label: label,
     output_scores: event.output?.scores ?? {},
     output_text: event.output?.text ?? '',

@@ -8,7 +8,13 @@ import {
 import type { z } from 'zod';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { driftMetricSchema } from '@tripline/contracts';
-import { detectStreamDrift, EventWindow } from '@tripline/detectors';
+import {
+  detectFeatureDrift,
+  detectStreamDrift,
+  embeddingDrift,
+  EventWindow,
+  type FeatureWindow,
+} from '@tripline/detectors';
 import { Metrics } from '@tripline/server';
 import { EventBus } from '@tripline/transport';
 import { WindowSource } from './window-source';
@@ -113,16 +119,42 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
     window: TimeRange,
     reference: TimeRange = referenceFor(window, this.referenceMs, this.pinnedReference),
   ): Promise<DriftMetricRecord[]> {
-    const [current, baseline, watch] = await Promise.all([
+    const sampling = {
+      capacity: this.environment.DRIFT_FEATURE_SAMPLE,
+      maxFeatures: this.environment.DRIFT_MAX_FEATURES,
+    };
+    const [
+      current,
+      baseline,
+      watch,
+      currentFeatures,
+      referenceFeatures,
+      currentEmbeddings,
+      referenceEmbeddings,
+    ] = await Promise.all([
       this.source.events(modelId, window),
       this.source.events(modelId, reference),
       this.watchedTokens(modelId, window),
+      this.source.features(modelId, window, sampling),
+      this.source.features(modelId, reference, sampling),
+      this.source.embeddings(modelId, window),
+      this.source.embeddings(modelId, reference),
     ]);
     const results = detectStreamDrift(new EventWindow(baseline.events), new EventWindow(current.events), {
       minSamples: this.environment.DRIFT_MIN_SAMPLES,
       alpha: this.environment.DRIFT_ALPHA,
       trigger: { watch },
     });
+    results.push(...this.featureDrift(modelId, referenceFeatures, currentFeatures));
+    // Embedding drift for models whose events carry input.embedding; one test at DRIFT_ALPHA of its own.
+    if (currentEmbeddings.length > 0 || referenceEmbeddings.length > 0) {
+      results.push(
+        embeddingDrift(referenceEmbeddings, currentEmbeddings, {
+          minSamples: this.environment.DRIFT_MIN_SAMPLES,
+          alpha: this.environment.DRIFT_ALPHA,
+        }),
+      );
+    }
     const records = results.map(
       (result): DriftMetricRecord => ({
         model_id: modelId,
@@ -164,6 +196,23 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       }
     }
     return records;
+  }
+
+  /**
+   * Per-feature drift of the model's `input.features`, for models that send them: nothing at all
+   * for a model whose events carry no features, so text-only models publish what they did before.
+   * The features form their own family (Benjamini–Hochberg at DRIFT_FEATURE_FDR), apart from the
+   * Bonferroni split of DRIFT_ALPHA between the event-level detectors.
+   */
+  private featureDrift(modelId: string, reference: FeatureWindow, current: FeatureWindow) {
+    if (reference.features.size === 0 && current.features.size === 0) return [];
+    return detectFeatureDrift(reference, current, {
+      minSamples: this.environment.DRIFT_MIN_SAMPLES,
+      fdr: this.environment.DRIFT_FEATURE_FDR,
+      datasetDriftShare: this.environment.DRIFT_DATASET_SHARE,
+      maxFeatures: this.environment.DRIFT_MAX_FEATURES,
+      featureTypes: this.environment.DRIFT_FEATURE_TYPES?.[modelId],
+    });
   }
 
   /**

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { ClickHouse } from '@tripline/clickhouse';
-import type { WindowEvent } from '@tripline/detectors';
+import {
+  FeatureReservoir,
+  fromReservoir,
+  type FeatureValue,
+  type FeatureWindow,
+  type WindowEvent,
+} from '@tripline/detectors';
 import type { TimeRange } from './windows';
 
 /**
@@ -9,6 +15,13 @@ import type { TimeRange } from './windows';
  * The tests the detectors run are as valid on a uniform sample; they lose a little power.
  */
 export const MAX_EVENTS_PER_WINDOW = 50_000;
+
+/**
+ * Embeddings read per window and per reference, at most. The block MMD costs 50 kernel
+ * evaluations per row and the quadratic estimate (500 rows each) 500,000 in all, so at 768
+ * dimensions a window costs about 2 × 10^9 multiply-adds; 5,000 rows × 768 float64 is 30 MB.
+ */
+export const MAX_EMBEDDINGS_PER_WINDOW = 5_000;
 
 /** Characters of each input read for tokenising; lengths are measured on the whole text in ClickHouse. */
 export const TEXT_PREFIX_CHARACTERS = 2_000;
@@ -104,6 +117,64 @@ export class WindowSource {
         correct: row.truth ? row.truth === row.label : null,
       })),
     };
+  }
+
+  /**
+   * A model's input features in the range, sampled per feature by a seeded reservoir (see
+   * `FeatureReservoir`): the rows are streamed, never held together, so a window of 10^6 events
+   * costs the reservoir's memory, not the window's. They come in the order of the hash of event_id,
+   * so every replica and every re-run feeds the reservoir alike and keeps the same sample.
+   */
+  async features(
+    modelId: string,
+    range: TimeRange,
+    options: { capacity: number; maxFeatures: number },
+  ): Promise<FeatureWindow> {
+    const reservoir = new FeatureReservoir(options);
+    const inRange = `model_id = {model:String}
+      AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}`;
+    const params = { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to) };
+    const table = this.clickHouse.table('inference_events');
+    // Events without features only count (every feature is missing there): a text model's window is one count.
+    const [without] = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM ${table} FINAL WHERE ${inRange} AND input_features = ''`,
+      params,
+    );
+    reservoir.addWithoutFeatures(Number(without.n));
+    const result = await this.clickHouse.client.query({
+      query: `SELECT input_features AS features FROM ${table} FINAL
+        WHERE ${inRange} AND input_features != ''
+        ORDER BY cityHash64(event_id), event_id`,
+      query_params: params,
+      format: 'JSONCompactEachRow',
+    });
+    for await (const rows of result.stream()) {
+      for (const row of rows) {
+        const [text] = row.json<[string]>();
+        reservoir.add(JSON.parse(text) as Record<string, FeatureValue>);
+      }
+    }
+    return fromReservoir(reservoir);
+  }
+
+  /**
+   * A sample of the model's input embeddings in the range: at most `limit`, lowest hash of
+   * event_id first (a uniform sample, in a random order, the same on every replica).
+   */
+  async embeddings(
+    modelId: string,
+    range: TimeRange,
+    limit = MAX_EMBEDDINGS_PER_WINDOW,
+  ): Promise<number[][]> {
+    const rows = await this.rows<{ embedding: number[] }>(
+      `SELECT input_embedding AS embedding FROM ${this.clickHouse.table('inference_events')} FINAL
+       WHERE model_id = {model:String} AND notEmpty(input_embedding)
+         AND timestamp >= {from:DateTime64(3, 'UTC')} AND timestamp < {to:DateTime64(3, 'UTC')}
+       ORDER BY cityHash64(event_id), event_id
+       LIMIT {limit:UInt32}`,
+      { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to), limit },
+    );
+    return rows.map((row) => row.embedding.map(Number));
   }
 
   /** Tokens the trigger-response detector flagged for the model in windows inside the range. */

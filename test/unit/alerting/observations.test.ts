@@ -162,6 +162,36 @@ describe('observations from a drift window and from consumer lag', () => {
     assert.equal(observation.source.kind, 'window');
   });
 
+  it('a feature result is drift.feature.<name> with its effect size as value and the adjusted p-value', () => {
+    const observation = observationFromDriftMetric({
+      ...window,
+      metric: 'feature.income',
+      detector: 'ks',
+      statistic: 0.29,
+      effect_size: 0.63,
+      p_value: 1e-12,
+      labels: { feature: 'income', feature_type: 'numeric' },
+    })!;
+    assert.equal(observation.metric, 'drift.feature.income');
+    assert.equal(observation.value, 0.63);
+    assert.equal(observation.pValue, 1e-12);
+    assert.equal(observation.labels.feature, 'income');
+  });
+
+  it('the dataset verdict is drift.dataset_share with the share of drifted features as value', () => {
+    const observation = observationFromDriftMetric({
+      ...window,
+      metric: 'dataset_share',
+      detector: 'share-of-features',
+      statistic: 0.25,
+      effect_size: 0.25,
+      p_value: null,
+      verdict: 'ok',
+    })!;
+    assert.equal(observation.metric, 'drift.dataset_share');
+    assert.equal(observation.value, 0.25);
+  });
+
   it('a window below the minimum sample size yields nothing', () => {
     assert.equal(observationFromDriftMetric({ ...window, verdict: 'insufficient-data' }), undefined);
   });

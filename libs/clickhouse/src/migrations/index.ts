@@ -1,5 +1,6 @@
 import type { ClickHouseMigration } from '../migration';
 import { initialTables } from './001-initial-tables';
+import { inputEmbedding } from './2026120419-input-embedding';
 
 /** Every migration, in order. Append only: an applied migration is never edited. */
-export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [initialTables];
+export const CLICKHOUSE_MIGRATIONS: readonly ClickHouseMigration[] = [initialTables, inputEmbedding];

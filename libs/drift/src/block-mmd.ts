@@ -1,0 +1,91 @@
+import { normalSf } from './special';
+import type { Rows, TestResult } from './types';
+
+export interface BlockMmdOptions {
+  /** RBF bandwidth σ in k(a, b) = exp(-‖a-b‖² / 2σ²). Take it from a quadratic `mmdTest` on a subsample. */
+  bandwidth: number;
+  /** Rows of each sample per block (default 50). */
+  blockSize?: number;
+}
+
+export interface BlockMmdResult extends TestResult {
+  /** The mean over blocks of the unbiased MMD² of each block; may be slightly negative. */
+  statistic: number;
+  /** One-sided: P(Z ≥ statistic / standard error) under N(0, 1), the null limit of the block mean. */
+  pValue: number;
+  /** √max(0, statistic), in kernel units on [0, √2]. */
+  effectSize: number;
+  n: [number, number];
+  blocks: number;
+  blockSize: number;
+  standardError: number;
+  bandwidth: number;
+}
+
+/**
+ * Block kernel two-sample test, the B-test (Zaremba, Gretton and Blaschko, 2013): both samples
+ * are cut into blocks of `blockSize` rows, the unbiased MMD² (Gaussian RBF kernel) is computed
+ * within each pair of blocks, and the mean of these independent block values, divided by their
+ * standard error, is asymptotically standard normal under the null. Time O((n + m)·B·d) and no
+ * kernel matrix, against O((n + m)²·d) for the quadratic statistic, and a p-value that reaches any
+ * significance level, where a permutation p-value is bounded below by 1 / (permutations + 1). With
+ * B = 2 it is close to the linear-time MMD; larger blocks gain power. Rows are used in the order
+ * given: pass them in a random order (the stream reads them by a hash of the event id).
+ */
+export function blockMmdTest(x: Rows, y: Rows, options: BlockMmdOptions): BlockMmdResult {
+  const { bandwidth } = options;
+  const blockSize = options.blockSize ?? 50;
+  if (!(bandwidth > 0) || !Number.isFinite(bandwidth))
+    throw new RangeError('bandwidth must be finite and > 0');
+  if (!Number.isInteger(blockSize) || blockSize < 2) throw new RangeError('blockSize must be an integer ≥ 2');
+  const blocks = Math.floor(Math.min(x.length, y.length) / blockSize);
+  if (blocks < 2) throw new RangeError(`each sample needs at least ${2 * blockSize} rows (two blocks)`);
+  const dimension = x[0].length;
+  const scale = -1 / (2 * bandwidth * bandwidth);
+  const kernel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    if (a.length !== dimension || b.length !== dimension) {
+      throw new RangeError(`rows must all have ${dimension} columns`);
+    }
+    let sum = 0;
+    for (let c = 0; c < dimension; c++) {
+      const difference = a[c] - b[c];
+      sum += difference * difference;
+    }
+    return Math.exp(sum * scale);
+  };
+  const B = blockSize;
+  // Welford's running mean and variance of the block statistics.
+  let mean = 0;
+  let squares = 0;
+  for (let b = 0; b < blocks; b++) {
+    const offset = b * B;
+    let withinX = 0;
+    let withinY = 0;
+    let cross = 0;
+    for (let i = 0; i < B; i++) {
+      const xi = x[offset + i];
+      const yi = y[offset + i];
+      for (let j = i + 1; j < B; j++) {
+        withinX += kernel(xi, x[offset + j]);
+        withinY += kernel(yi, y[offset + j]);
+      }
+      for (let j = 0; j < B; j++) cross += kernel(xi, y[offset + j]);
+    }
+    const value = (2 * (withinX + withinY)) / (B * (B - 1)) - (2 * cross) / (B * B);
+    const delta = value - mean;
+    mean += delta / (b + 1);
+    squares += delta * (value - mean);
+  }
+  const standardError = Math.sqrt(squares / (blocks - 1)) / Math.sqrt(blocks);
+  const pValue = standardError > 0 ? normalSf(mean / standardError) : mean > 0 ? 0 : 1;
+  return {
+    statistic: mean,
+    pValue,
+    effectSize: Math.sqrt(Math.max(0, mean)),
+    n: [x.length, y.length],
+    blocks,
+    blockSize: B,
+    standardError,
+    bandwidth,
+  };
+}

@@ -1,0 +1,209 @@
+import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { RequireRole } from '@tripline/auth';
+import { ClickHouse } from '@tripline/clickhouse';
+import { identifierPattern } from '@tripline/contracts';
+import { ZodValidationPipe } from '@tripline/http';
+import { statsQuerySchema } from './model-stats';
+import { clickHouseTime } from './rows';
+
+/** Rows read per request at most: 200 features × 2 tests + 1, over about 120 windows. */
+export const MAX_DRIFT_ROWS = 50_000;
+
+export interface FeatureDrift {
+  feature: string;
+  type: string | null;
+  detector: string;
+  statistic: number | null;
+  /** Benjamini–Hochberg-adjusted across the window's features. */
+  p_value: number | null;
+  raw_p_value: number | null;
+  effect_size: number | null;
+  verdict: string;
+  sample_size: number;
+  reference_size: number;
+  /** The feature's missing-value rate test, when the window had one. */
+  missing: {
+    reference_share: number | null;
+    current_share: number | null;
+    change: number | null;
+    p_value: number | null;
+    verdict: string;
+  } | null;
+  details: Record<string, unknown>;
+}
+
+export interface DriftWindow {
+  window_start: string;
+  window_end: string;
+  /** Share of tested features that drifted, and the verdict of the share rule; null without features. */
+  dataset: {
+    share: number | null;
+    verdict: string;
+    drifted_features: string[];
+    tested_features: number;
+  } | null;
+  features: FeatureDrift[];
+}
+
+export interface ModelDrift {
+  model_id: string;
+  from: string;
+  to: string;
+  windows: DriftWindow[];
+  /** True when the range held more than MAX_DRIFT_ROWS results: narrow it to see the rest. */
+  truncated: boolean;
+}
+
+interface DriftRow {
+  metric: string;
+  detector: string;
+  start_ms: string | number;
+  end_ms: string | number;
+  statistic: number | null;
+  p_value: number | null;
+  effect_size: number | null;
+  sample_size: number;
+  reference_size: number;
+  verdict: string;
+  feature: string;
+  feature_type: string;
+  details: string;
+}
+
+const number = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isFinite(value) ? value : null;
+
+function parseDetails(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Read side of the per-feature drift results in drift_metrics, grouped by window. */
+@Injectable()
+export class ModelDriftService {
+  constructor(private readonly clickHouse: ClickHouse) {}
+
+  async drift(modelId: string, from: number, to: number): Promise<ModelDrift> {
+    const rows = await (
+      await this.clickHouse.client.query({
+        query: `SELECT metric, detector,
+                       toUnixTimestamp64Milli(window_start) AS start_ms, toUnixTimestamp64Milli(window_end) AS end_ms,
+                       statistic, p_value, effect_size, sample_size, reference_size, verdict,
+                       labels['feature'] AS feature, labels['feature_type'] AS feature_type, details
+                FROM ${this.clickHouse.table('drift_metrics')} FINAL
+                WHERE model_id = {model:String}
+                  AND window_start >= {from:DateTime64(3, 'UTC')} AND window_end <= {to:DateTime64(3, 'UTC')}
+                  AND (startsWith(metric, 'feature.') OR startsWith(metric, 'feature_missing.') OR metric = 'dataset_share')
+                ORDER BY window_start, window_end, metric
+                LIMIT {limit:UInt32}`,
+        query_params: {
+          model: modelId,
+          from: clickHouseTime(from),
+          to: clickHouseTime(to),
+          limit: MAX_DRIFT_ROWS + 1,
+        },
+        format: 'JSONEachRow',
+      })
+    ).json<DriftRow>();
+    const truncated = rows.length > MAX_DRIFT_ROWS;
+    const windows = new Map<string, DriftWindow & { missing: Map<string, FeatureDrift['missing']> }>();
+    for (const row of rows.slice(0, MAX_DRIFT_ROWS)) {
+      const key = `${row.start_ms}/${row.end_ms}`;
+      let window = windows.get(key);
+      if (!window) {
+        window = {
+          window_start: new Date(Number(row.start_ms)).toISOString(),
+          window_end: new Date(Number(row.end_ms)).toISOString(),
+          dataset: null,
+          features: [],
+          missing: new Map(),
+        };
+        windows.set(key, window);
+      }
+      const details = parseDetails(row.details);
+      if (row.metric === 'dataset_share') {
+        window.dataset = {
+          share: number(row.statistic),
+          verdict: row.verdict,
+          drifted_features: Array.isArray(details.drifted_features)
+            ? (details.drifted_features as string[])
+            : [],
+          tested_features: number(details.tested_features) ?? 0,
+        };
+      } else if (row.metric.startsWith('feature_missing.')) {
+        window.missing.set(row.metric.slice('feature_missing.'.length), {
+          reference_share: number(details.reference_missing_share),
+          current_share: number(details.current_missing_share),
+          change: number(row.effect_size),
+          p_value: number(row.p_value),
+          verdict: row.verdict,
+        });
+      } else {
+        window.features.push({
+          feature: row.feature || row.metric.slice('feature.'.length),
+          type: row.feature_type || null,
+          detector: row.detector,
+          statistic: number(row.statistic),
+          p_value: number(row.p_value),
+          raw_p_value: number(details.raw_p_value),
+          effect_size: number(row.effect_size),
+          verdict: row.verdict,
+          sample_size: Number(row.sample_size),
+          reference_size: Number(row.reference_size),
+          missing: null,
+          details,
+        });
+      }
+    }
+    return {
+      model_id: modelId,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      truncated,
+      windows: [...windows.values()].map(({ missing, ...window }) => ({
+        ...window,
+        features: window.features.map((feature) => ({
+          ...feature,
+          missing: missing.get(feature.feature) ?? null,
+        })),
+      })),
+    };
+  }
+}
+
+@ApiTags('models')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class ModelDriftController {
+  constructor(private readonly drift: ModelDriftService) {}
+
+  @Get(':id/drift')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary:
+      "Per-feature drift of the model's input features, per window: test, BH-adjusted and raw p-value, effect size, missing-value rate and the dataset-level share (default: the last 24 hours)",
+  })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    description: 'RFC 3339 or epoch ms: windows starting at or after',
+  })
+  @ApiQuery({
+    name: 'to',
+    required: false,
+    description: 'RFC 3339 or epoch ms: windows ending at or before; default now',
+  })
+  async get(
+    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id')))
+    id: string,
+    @Query(new ZodValidationPipe(statsQuerySchema)) query: { from: number; to: number },
+  ): Promise<ModelDrift> {
+    return this.drift.drift(id, query.from, query.to);
+  }
+}
