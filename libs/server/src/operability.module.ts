@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { HealthController } from './health.controller';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { HttpRequestMetrics } from './http-request-metrics';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
 
@@ -50,7 +49,7 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
     }),
   ],
   controllers: [HealthController, MetricsController],
-  providers: [Metrics, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
-  exports: [Metrics],
+  providers: [Metrics, HttpRequestMetrics],
+  exports: [Metrics, HttpRequestMetrics],
 })
 export class OperabilityModule {}

@@ -8,7 +8,7 @@ import {
 import type { z } from 'zod';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { driftMetricSchema } from '@tripline/contracts';
-import { detectStreamDrift, EventWindow } from '@tripline/detectors';
+import { detectStreamDrift, EventWindow, STREAM_DETECTORS } from '@tripline/detectors';
 import { Metrics } from '@tripline/server';
 import { EventBus } from '@tripline/transport';
 import { WindowSource } from './window-source';
@@ -53,11 +53,17 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
     this.windowMs = environment.DRIFT_WINDOW_SECONDS * 1_000;
     this.referenceMs = environment.DRIFT_REFERENCE_SECONDS * 1_000;
     this.pinnedReference = environment.DRIFT_REFERENCE_PERIOD;
-    this.published = metrics.counter({
-      name: 'tripline_drift_metrics_published_total',
-      help: 'Stream-detector results published to the metrics topic',
-      labelNames: ['metric', 'verdict'],
-    });
+    this.published = metrics.counter(
+      {
+        name: 'tripline_drift_metrics_published_total',
+        help: 'Stream-detector results published to the metrics topic',
+        labelNames: ['metric', 'verdict'],
+      },
+      {
+        metric: STREAM_DETECTORS.map((detector) => detector.metric),
+        verdict: ['ok', 'drift', 'insufficient-data'],
+      },
+    );
     this.failures = metrics.counter({
       name: 'tripline_drift_model_failures_total',
       help: 'Model windows the stream detectors could not evaluate (read or publish failed)',
