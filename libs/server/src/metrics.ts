@@ -14,12 +14,13 @@ import {
 
 /**
  * Node's default gauges that prom-client names with `_total`, which Prometheus reserves for
- * counters (`promtool check metrics` rejects them); re-registered without the suffix.
+ * counters (`promtool check metrics` rejects them). Each is the sum of a per-type gauge of the same
+ * name without the suffix (`nodejs_active_handles{type=...}`), so nothing is lost by dropping it.
  */
 const MISNAMED_DEFAULT_GAUGES = [
-  'nodejs_active_handles',
-  'nodejs_active_requests',
-  'nodejs_active_resources',
+  'tripline_nodejs_active_handles_total',
+  'tripline_nodejs_active_requests_total',
+  'tripline_nodejs_active_resources_total',
 ];
 
 /** Every label a counter will be incremented with, each with the values it can take. */
@@ -36,8 +37,7 @@ export class Metrics {
   constructor() {
     this.registry.setDefaultLabels({ service: process.env.TRIPLINE_SERVICE ?? 'tripline' });
     collectDefaultMetrics({ register: this.registry, prefix: 'tripline_' });
-    for (const name of MISNAMED_DEFAULT_GAUGES)
-      this.renameDefaultGauge(`tripline_${name}_total`, `tripline_${name}`);
+    for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     this.gauge({
       name: 'tripline_build_info',
       help: 'Always 1; the labels say which Tripline build and Node.js runtime this process runs',
@@ -79,24 +79,6 @@ export class Metrics {
       (this.registry.getSingleMetric(config.name) as Histogram<T>) ??
       new Histogram({ ...config, registers: [this.registry] })
     );
-  }
-
-  private renameDefaultGauge(from: string, to: string): void {
-    const original = this.registry.getSingleMetric(from) as Gauge<string> | undefined;
-    if (!original) return;
-    this.registry.removeSingleMetric(from);
-    const { help, labelNames = [] } = original as unknown as { help: string; labelNames?: string[] };
-    new Gauge({
-      name: to,
-      help,
-      labelNames,
-      registers: [this.registry],
-      async collect() {
-        const { values } = await original.get();
-        this.reset();
-        for (const value of values) this.set(value.labels as Record<string, string>, value.value);
-      },
-    });
   }
 }
 
