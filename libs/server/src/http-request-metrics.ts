@@ -7,6 +7,8 @@ import { Metrics } from './metrics';
  * earlier (an interceptor) sees 200 before exception filters turn a throw into 404 or 503, and never
  * sees what a guard refused; so this runs as the first middleware and waits for `finish`.
  */
+const CATCH_ALL = /^\/?\{?\*/;
+
 @Injectable()
 export class HttpRequestMetrics {
   private readonly duration;
@@ -25,11 +27,12 @@ export class HttpRequestMetrics {
     const done = () => {
       response.off('finish', done);
       response.off('close', done);
-      // The route pattern, never the path, keeps label cardinality bounded.
+      // The route pattern, never the path, keeps label cardinality bounded. Nest answers 404 from a
+      // catch-all route (`/{*path}`): that is no route of ours either.
       const route = (request.route as { path?: unknown } | undefined)?.path;
       stop({
         method: request.method,
-        route: typeof route === 'string' ? route : 'unmatched',
+        route: typeof route === 'string' && !CATCH_ALL.test(route) ? route : 'unmatched',
         status: String(response.statusCode),
       });
     };
