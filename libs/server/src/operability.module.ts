@@ -21,6 +21,20 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
       useFactory: (environment: Environment) => ({
         pinoHttp: {
           level: environment.LOG_LEVEL,
+          // A person at a terminal reads coloured one-line logs; anything else (files, collectors) gets JSON.
+          ...(process.stdout.isTTY
+            ? {
+                transport: {
+                  target: 'pino-pretty',
+                  options: {
+                    colorize: true,
+                    translateTime: 'SYS:HH:MM:ss',
+                    ignore: 'pid,hostname,service,context',
+                    messageFormat: '{if context}[{context}] {end}{msg}',
+                  },
+                },
+              }
+            : {}),
           base: { service: process.env.TRIPLINE_SERVICE ?? 'tripline' },
           genReqId: (request: IncomingMessage, response: ServerResponse) => {
             const incoming = request.headers['x-request-id'];
