@@ -14,6 +14,8 @@ import { eventually, startApp, temporaryDirectory, uniqueName, type RunningApp }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const ADMIN_KEY = 'tl_sdk-package-admin-key-0123456789ab';
+// Spelled in pieces: the build's path-alias rewriting would otherwise turn it into a repository path.
+const PACKAGE = ['@tripline', 'sdk'].join('/');
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
@@ -69,11 +71,11 @@ describe('the packed SDK, installed in a project outside the repository', () => 
     // CommonJS has no top-level await: the body runs in an async function.
     writeFileSync(
       path.join(project, 'send.cjs'),
-      `(async () => {\n${sender("const { createRecorder, RecordValidationError } = require('@tripline/sdk');", modelId, 'cjs')}\n})();`,
+      `(async () => {\n${sender(`const { createRecorder, RecordValidationError } = require('${PACKAGE}');`, modelId, 'cjs')}\n})();`,
     );
     writeFileSync(
       path.join(project, 'send.mjs'),
-      sender("import { createRecorder, RecordValidationError } from '@tripline/sdk';", modelId, 'esm'),
+      sender(`import { createRecorder, RecordValidationError } from '${PACKAGE}';`, modelId, 'esm'),
     );
     const env = { TRIPLINE_URL: app.baseUrl, TRIPLINE_KEY: ADMIN_KEY };
     for (const script of ['send.cjs', 'send.mjs']) {
