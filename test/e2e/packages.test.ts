@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { eventually, startApp, temporaryDirectory, uniqueName, type RunningApp } from '@tripline/testing';
 
 /**
- * Issue 15: the SDK as another project gets it. `npm pack` builds the tarball (prepack), a fresh
+ * Issue 15: the SDK and the CLI as another project gets them. `npm pack` builds the tarball (prepack), a fresh
  * project outside the repository installs it (dependencies from the npm cache or registry, nothing
  * else), and scripts there send events with `require` and with `import`.
  */
@@ -22,6 +22,9 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
   assert.equal(result.status, 0, `${command} ${args.join(' ')}:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }
+
+/** Dependencies come from the npm cache, or the registry: nothing else is reached. */
+const INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
 
 const sender = (importLine: string, modelId: string, prefix: string) => `${importLine}
 const recorder = createRecorder({
@@ -45,7 +48,7 @@ await recorder.close();
 console.log(JSON.stringify({ refused, stats: recorder.stats() }));
 `;
 
-describe('the packed SDK, installed in a project outside the repository', () => {
+describe('the packed SDK and CLI, installed in a project outside the repository', () => {
   const scratch = temporaryDirectory();
   const project = mkdtempSync(path.join(tmpdir(), 'tripline-consumer-'));
   let app: RunningApp;
@@ -65,7 +68,7 @@ describe('the packed SDK, installed in a project outside the repository', () => 
     const tarball = readdirSync(project).find((file) => file.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack wrote a tarball');
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `./${tarball}`], project);
+    run('npm', ['install', ...INSTALL_FLAGS, `./${tarball}`], project);
 
     const modelId = uniqueName('packed');
     // CommonJS has no top-level await: the body runs in an async function.
@@ -94,5 +97,31 @@ describe('the packed SDK, installed in a project outside the repository', () => 
       return body.events === 10 ? body : undefined;
     });
     assert.equal(stats.events, 10);
+  });
+
+  it('installs the CLI from its tarball; npx tripline answers --help and lists the models', async () => {
+    const before = new Set(readdirSync(project));
+    run('npm', ['pack', '--silent', '--pack-destination', project], path.join(ROOT, 'apps', 'cli'));
+    const tarball = readdirSync(project).find((file) => file.endsWith('.tgz') && !before.has(file));
+    assert.ok(tarball, 'npm pack wrote the CLI tarball');
+    run('npm', ['install', ...INSTALL_FLAGS, `./${tarball}`], project);
+
+    const help = run('npx', ['--no-install', 'tripline', '--help'], project);
+    assert.match(help, /Usage: tripline/);
+    assert.match(help, /models/);
+    const created = await fetch(`${app.baseUrl}/v1/models`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'packed-cli-model', task: 'text-classification', labels: ['a', 'b'] }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const listed = run('npx', ['--no-install', 'tripline', '--json', 'models', 'list'], project, {
+      TRIPLINE_URL: app.baseUrl,
+      TRIPLINE_API_KEY: ADMIN_KEY,
+    });
+    assert.ok(
+      (JSON.parse(listed) as { id: string }[]).some((model) => model.id === 'packed-cli-model'),
+      listed,
+    );
   });
 });
