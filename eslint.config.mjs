@@ -48,7 +48,7 @@ const infrastructureImports = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', '.tripline/**'] },
+  { ignores: ['dist/**', 'libs/*/dist/**', 'apps/*/dist/**', 'node_modules/**', '.cache/**', '.tripline/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

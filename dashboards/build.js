@@ -1174,12 +1174,12 @@ function ingestionHealth() {
       panel(
         'timeseries',
         'Kafka consumer lag',
-        'Messages the ingestor has not yet committed, per topic (tripline_consumer_lag, Prometheus)',
+        'Messages the ingestor has not yet committed, per topic (tripline_consumer_lag_messages, Prometheus)',
         {
           w: 12,
           h: 8,
           defaults: { unit: 'short', min: 0 },
-          queries: [prometheus('sum by (topic) (tripline_consumer_lag{unit="messages"})', '{{topic}}')],
+          queries: [prometheus('sum by (topic) (tripline_consumer_lag_messages)', '{{topic}}')],
         },
       ),
       panel(

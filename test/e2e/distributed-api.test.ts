@@ -21,6 +21,7 @@ describe('api app against real Kafka and PostgreSQL', () => {
       TRIPLINE_DATA_DIR: scratch.path,
       DATABASE_URL: database.url,
       KAFKA_BROKERS: kafkaBrokers().join(','),
+      TRIPLINE_EMBEDDED_CLICKHOUSE: 'true', // one process's own history is what this test reads
       KAFKA_TOPIC_PREFIX: `${uniqueName('api')}.`,
       KAFKA_PARTITIONS: '2',
       TRIPLINE_ADMIN_KEY: 'tl_distributed-admin-key-0123456789',

@@ -29,6 +29,7 @@ describe('ingestor killed mid-stream', () => {
     const environment = {
       TRIPLINE_DATA_DIR: scratch.path,
       KAFKA_BROKERS: kafkaBrokers().join(','),
+      TRIPLINE_EMBEDDED_CLICKHOUSE: 'true', // one process's own history is what this test reads
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_PARTITIONS: '3',
       INGEST_BATCH_MAX_ROWS: '500',

@@ -288,6 +288,7 @@ describe('RAG stream rule across the distributed topology (real Kafka and Postgr
     const shared = {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: kafkaBrokers().join(','),
+      TRIPLINE_EMBEDDED_CLICKHOUSE: 'true', // one process's own history is what this test reads
       KAFKA_TOPIC_PREFIX: `${uniqueName('rag')}.`,
       KAFKA_PARTITIONS: '2',
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,

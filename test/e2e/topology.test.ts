@@ -61,6 +61,7 @@ describe('api, ingestor, evaluator and alerter as separate processes', () => {
     const shared = {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: kafkaBrokers().join(','),
+      TRIPLINE_EMBEDDED_CLICKHOUSE: 'true', // one process's own history is what this test reads
       KAFKA_TOPIC_PREFIX: `${uniqueName('topology')}.`,
       KAFKA_PARTITIONS: '2',
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,

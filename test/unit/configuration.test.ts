@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigurationError, parseEnvironment } from '@tripline/config';
+import { ConfigurationError, isolatedHistoryProblem, parseEnvironment } from '@tripline/config';
 
 describe('configuration', () => {
   it('an empty environment is a valid standalone configuration with the documented defaults', () => {
@@ -50,6 +50,31 @@ describe('configuration', () => {
         assert.doesNotMatch(error.message, /short-secret|hunter2/);
         return true;
       },
+    );
+  });
+});
+
+describe('isolatedHistoryProblem', () => {
+  it('flags Kafka without a shared ClickHouse, and nothing else', () => {
+    assert.match(
+      isolatedHistoryProblem(parseEnvironment({ KAFKA_BROKERS: 'kafka:9092' }), 'api') ?? '',
+      /^api has KAFKA_BROKERS but no CLICKHOUSE_URL/,
+    );
+    assert.equal(isolatedHistoryProblem(parseEnvironment({}), 'api'), undefined, 'standalone');
+    assert.equal(
+      isolatedHistoryProblem(
+        parseEnvironment({ KAFKA_BROKERS: 'kafka:9092', CLICKHOUSE_URL: 'http://ch:8123' }),
+        'api',
+      ),
+      undefined,
+    );
+    assert.equal(
+      isolatedHistoryProblem(
+        parseEnvironment({ KAFKA_BROKERS: 'kafka:9092', TRIPLINE_EMBEDDED_CLICKHOUSE: 'true' }),
+        'ingestor',
+      ),
+      undefined,
+      'explicitly kept embedded engine',
     );
   });
 });

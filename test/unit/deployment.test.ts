@@ -427,7 +427,7 @@ describe('deployment: operations guide', () => {
         if (entry.isDirectory()) walk(full);
         else if (entry.name.endsWith('.ts'))
           for (const [, kind, name] of readFileSync(full, 'utf8').matchAll(
-            /\.(counter|gauge|histogram)\(\{\s*name:\s*'([a-z0-9_]+)'/g,
+            /\.(counter|gauge|histogram)\(\s*\{\s*name:\s*'([a-z0-9_]+)'/g,
           ))
             exported.set(name, kind);
       }

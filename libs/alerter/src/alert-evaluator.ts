@@ -21,11 +21,14 @@ import {
   baselineFromMessage,
   baselineFromRunSummary,
   consumerLagObservation,
+  modelQualityReadings,
   observationFromDriftMetric,
   observationsFromEvaluation,
   type EvaluationBaseline,
+  type ModelQualityMeasure,
   type Observation,
 } from '@tripline/alerting';
+import type { Gauge } from 'prom-client';
 import { AlertStore } from './alert-store';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
 
@@ -49,6 +52,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   private ticking?: Promise<unknown>;
   private readonly observed;
   private readonly transitions;
+  private readonly quality: Record<ModelQualityMeasure, Gauge<'model_id'>>;
+  /** The latest drift verdict of each detector series, per model: what tripline_model_drift_detected reads. */
+  private readonly driftBySeries = new Map<string, Map<string, boolean>>();
 
   constructor(
     private readonly bus: EventBus,
@@ -58,11 +64,36 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     metrics: Metrics,
   ) {
-    this.observed = metrics.counter({
-      name: 'tripline_alerter_observations_total',
-      help: 'Observations judged against the alert rules, by source',
-      labelNames: ['source'],
-    });
+    this.observed = metrics.counter(
+      {
+        name: 'tripline_alerter_observations_total',
+        help: 'Observations judged against the alert rules, by source',
+        labelNames: ['source'],
+      },
+      { source: ['evaluation', 'window'] },
+    );
+    this.quality = {
+      accuracy: metrics.gauge({
+        name: 'tripline_model_accuracy_ratio',
+        help: 'Accuracy of the latest successful clean-set evaluation, per model',
+        labelNames: ['model_id'],
+      }),
+      worst_canary_attack_success: metrics.gauge({
+        name: 'tripline_model_canary_attack_success_ratio_max',
+        help: 'Highest attack-success rate over the triggers of the latest canary evaluation, per model',
+        labelNames: ['model_id'],
+      }),
+      fingerprint_changed: metrics.gauge({
+        name: 'tripline_model_fingerprint_changed',
+        help: '1 when the latest behavioural fingerprint differs from the baseline, 0 when it matches',
+        labelNames: ['model_id'],
+      }),
+      drift_detected: metrics.gauge({
+        name: 'tripline_model_drift_detected',
+        help: "1 while any stream detector's latest window found drift for the model, else 0",
+        labelNames: ['model_id'],
+      }),
+    };
     this.transitions = metrics.counter({
       name: 'tripline_alerter_transitions_total',
       help: 'Alert state changes decided by the alerter',
@@ -117,6 +148,8 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
     }
     const changes = await this.store.applyObservations(observations);
     this.transitions.inc(changes.transitions);
+    for (const reading of modelQualityReadings(observations, this.driftBySeries))
+      this.quality[reading.measure].set({ model_id: reading.modelId }, reading.value);
   }
 
   /** One periodic check at a time. */

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
+import { CHANNEL_KINDS } from '@tripline/alerting';
 import { Metrics } from '@tripline/server';
 import { backoffDelay } from '@tripline/transport';
 import { ChannelEntity, DeliveryEntity } from './entities';
@@ -41,11 +42,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     @Inject(ALERTER_SETTINGS) private readonly settings: AlerterSettings,
     metrics: Metrics,
   ) {
-    this.outcomes = metrics.counter({
-      name: 'tripline_alert_delivery_attempts_total',
-      help: 'Notification delivery attempts by channel kind and outcome (delivered, retry, failed)',
-      labelNames: ['kind', 'outcome'],
-    });
+    this.outcomes = metrics.counter(
+      {
+        name: 'tripline_alert_delivery_attempts_total',
+        help: 'Notification delivery attempts by channel kind and outcome (delivered, retry, failed)',
+        labelNames: ['kind', 'outcome'],
+      },
+      { kind: CHANNEL_KINDS, outcome: ['delivered', 'retry', 'failed'] },
+    );
   }
 
   onApplicationBootstrap(): void {

@@ -6,3 +6,4 @@ export * from './engine';
 export * from './grouping';
 export * from './notifications';
 export * from './channels';
+export * from './model-quality';

@@ -116,6 +116,13 @@ export const environmentSchema = z.object({
   KAFKA_PARTITIONS: z.coerce.number().int().min(1, 'expected an integer >= 1').max(1024).default(6),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1, 'expected an integer >= 1').max(16).default(1),
   CLICKHOUSE_URL: url(['http:', 'https:'], 'http://clickhouse:8123'),
+  /**
+   * Lets an api or ingestor on Kafka keep its own embedded ClickHouse: only for a test or a
+   * single-host trial, since every other process then reads a different, empty history.
+   */
+  TRIPLINE_EMBEDDED_CLICKHOUSE: z
+    .enum(['true', 'false'], { error: 'expected "true" or "false"' })
+    .default('false'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z
@@ -249,6 +256,22 @@ export const environmentSchema = z.object({
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
+
+/**
+ * A distributed api or ingestor (KAFKA_BROKERS set) without CLICKHOUSE_URL would open an embedded
+ * engine of its own: the ingestor writes history nobody else reads and the api answers from an
+ * empty one while /health says ok. Returns the problem, or undefined when the topology is sound.
+ */
+export function isolatedHistoryProblem(environment: Environment, service: string): string | undefined {
+  if (!environment.KAFKA_BROKERS || environment.CLICKHOUSE_URL) return undefined;
+  if (environment.TRIPLINE_EMBEDDED_CLICKHOUSE === 'true') return undefined;
+  return (
+    `${service} has KAFKA_BROKERS but no CLICKHOUSE_URL: it would keep an embedded ClickHouse that ` +
+    `no other process reads, so /stats and dashboards would show nothing. Set CLICKHOUSE_URL to the ` +
+    `shared ClickHouse server (e.g. http://clickhouse:8123), or unset KAFKA_BROKERS to run standalone ` +
+    `(TRIPLINE_EMBEDDED_CLICKHOUSE=true keeps the embedded engine anyway, for tests).`
+  );
+}
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {

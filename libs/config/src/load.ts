@@ -1,4 +1,9 @@
-import { ConfigurationError, parseEnvironment, type Environment } from './environment';
+import {
+  ConfigurationError,
+  isolatedHistoryProblem,
+  parseEnvironment,
+  type Environment,
+} from './environment';
 
 /**
  * Validates the environment before Nest boots, so a bad variable ends the process with one
@@ -14,4 +19,15 @@ export function loadEnvironmentOrExit(source: Record<string, string | undefined>
     }
     throw error;
   }
+}
+
+/** For the api and ingestor: exits 78 (EX_CONFIG) rather than start with a history of their own. */
+export function requireSharedHistory(
+  service: string,
+  source: Record<string, string | undefined> = process.env,
+): void {
+  const problem = isolatedHistoryProblem(loadEnvironmentOrExit(source), service);
+  if (!problem) return;
+  process.stderr.write(`tripline: ${problem}\n`);
+  process.exit(78); // EX_CONFIG
 }

@@ -61,7 +61,7 @@ export function demoOptionsFromEnvironment(environment: Environment): DemoOption
     publicUrl: `http://${host.includes(':') ? `[${host}]` : host}:${environment.PORT}`,
     adminKeyHint: environment.TRIPLINE_ADMIN_KEY ? 'environment' : 'printed',
     resumable: true,
-    print: (line) => process.stdout.write(`${line}\n`),
+    print: (line) => process.stdout.write(`${demoLine(line, process.stdout.isTTY === true)}\n`),
   };
 }
 
@@ -82,3 +82,11 @@ export const COMPRESSED_DEMO: Omit<DemoOptions, 'publicUrl' | 'adminKeyHint' | '
   canarySamplesPerTrigger: 15,
   probeSize: 100,
 };
+
+/**
+ * On a terminal the demo's story stands out from the (pretty) log lines around it: a bold magenta
+ * marker and text. Piped, the line stays plain text beside the JSON log lines.
+ */
+export function demoLine(line: string, terminal: boolean): string {
+  return terminal ? `\x1b[1;35m▌ DEMO\x1b[0m \x1b[1m${line}\x1b[0m` : line;
+}

@@ -30,11 +30,14 @@ export class EvaluationScheduler implements OnApplicationBootstrap, OnApplicatio
     metrics: Metrics,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
   ) {
-    this.ticks = metrics.counter({
-      name: 'tripline_schedule_ticks_total',
-      help: 'Schedule ticks by outcome',
-      labelNames: ['outcome'],
-    });
+    this.ticks = metrics.counter(
+      {
+        name: 'tripline_schedule_ticks_total',
+        help: 'Schedule ticks by outcome',
+        labelNames: ['outcome'],
+      },
+      { outcome: ['queued', 'no-version', 'overlap', 'claimed-elsewhere', 'error'] },
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import { RunQueue } from '@tripline/registry';
+import { DATASET_KINDS, RunQueue } from '@tripline/registry';
 import { Metrics } from '@tripline/server';
 import { EvaluationExecutor } from './evaluation-executor';
 
@@ -27,11 +27,14 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationSh
     metrics: Metrics,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
   ) {
-    this.finished = metrics.counter({
-      name: 'tripline_evaluation_runs_total',
-      help: 'Evaluation runs finished, by status',
-      labelNames: ['status', 'kind'],
-    });
+    this.finished = metrics.counter(
+      {
+        name: 'tripline_evaluation_runs_total',
+        help: 'Evaluation runs finished, by status',
+        labelNames: ['status', 'kind'],
+      },
+      { status: ['succeeded', 'failed', 'cancelled'], kind: DATASET_KINDS },
+    );
   }
 
   onApplicationBootstrap(): void {

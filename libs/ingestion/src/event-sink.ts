@@ -121,36 +121,54 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
     metrics: Metrics,
   ) {
     this.groupId = environment.INGEST_CONSUMER_GROUP ?? `${environment.KAFKA_TOPIC_PREFIX}ingestor`;
-    this.written = metrics.counter({
-      name: 'tripline_ingest_rows_written_total',
-      help: 'Rows written to ClickHouse',
-      labelNames: ['table'],
-    });
-    this.deadLettered = metrics.counter({
-      name: 'tripline_ingest_dead_letters_total',
-      help: 'Messages sent to the dead-letter topic',
-      labelNames: ['topic'],
-    });
+    const tables = Object.values(ROUTES).map((route) => route.table);
+    this.written = metrics.counter(
+      {
+        name: 'tripline_ingest_rows_written_total',
+        help: 'Rows written to ClickHouse',
+        labelNames: ['table'],
+      },
+      { table: tables },
+    );
+    this.deadLettered = metrics.counter(
+      {
+        name: 'tripline_ingest_dead_letters_total',
+        help: 'Messages sent to the dead-letter topic, by the topic they were consumed from',
+        labelNames: ['topic'],
+      },
+      { topic: SINK_TOPICS.map((topic) => bus.topicName(topic)) },
+    );
     this.writeSeconds = metrics.histogram({
       name: 'tripline_ingest_batch_write_seconds',
       help: 'Duration of one batch insert into ClickHouse',
       labelNames: ['table'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
-    this.writeFailures = metrics.counter({
-      name: 'tripline_ingest_write_failures_total',
-      help: 'Failed batch inserts (retried)',
-      labelNames: ['table'],
-    });
+    this.writeFailures = metrics.counter(
+      {
+        name: 'tripline_ingest_write_failures_total',
+        help: 'Failed batch inserts (retried)',
+        labelNames: ['table'],
+      },
+      { table: tables },
+    );
     this.repeatsDropped = metrics.counter({
       name: 'tripline_ingest_repeated_events_total',
       help: 'Inference events not written because their event_id was already stored (the first write is kept)',
     });
-    this.consumerLag = metrics.gauge({
-      name: 'tripline_consumer_lag',
-      help: 'Messages (Kafka) or bytes (embedded log) not yet committed by the ingestor',
-      labelNames: ['topic', 'partition', 'unit'],
-    });
+    // One name per unit: a sum across units would add messages to bytes.
+    this.consumerLag = {
+      messages: metrics.gauge({
+        name: 'tripline_consumer_lag_messages',
+        help: 'Kafka messages not yet committed by the ingestor, per topic and partition',
+        labelNames: ['topic', 'partition'],
+      }),
+      bytes: metrics.gauge({
+        name: 'tripline_consumer_lag_bytes',
+        help: 'Bytes of the embedded log not yet committed by the ingestor, per topic and partition',
+        labelNames: ['topic', 'partition'],
+      }),
+    };
     for (const [key, route] of Object.entries(ROUTES) as [TopicKey, Route][]) {
       this.routesByTopic.set(bus.topicName(key), route);
       this.buffers.set(
@@ -273,7 +291,7 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
   private async recordLag(): Promise<void> {
     try {
       for (const lag of await this.bus.lag(this.groupId, SINK_TOPICS)) {
-        this.consumerLag.set({ topic: lag.topic, partition: String(lag.partition), unit: lag.unit }, lag.lag);
+        this.consumerLag[lag.unit].set({ topic: lag.topic, partition: String(lag.partition) }, lag.lag);
       }
     } catch (error) {
       this.logger.debug(`consumer lag unavailable: ${String(error)}`);

@@ -107,11 +107,14 @@ export class IngestController {
     private readonly bus: EventBus,
     metrics: Metrics,
   ) {
-    this.counted = metrics.counter({
-      name: 'tripline_http_ingest_items_total',
-      help: 'Items received by HTTP ingest',
-      labelNames: ['kind', 'outcome'],
-    });
+    this.counted = metrics.counter(
+      {
+        name: 'tripline_http_ingest_items_total',
+        help: 'Items received by HTTP ingest',
+        labelNames: ['kind', 'outcome'],
+      },
+      { kind: ['events', 'feedback'], outcome: ['accepted', 'rejected'] },
+    );
   }
 
   @Post('events')

@@ -65,6 +65,11 @@ export const sampleRowSchema = z
     /** RAG canaries: every source the answer cites must match one of these (exact, or "prefix*"). */
     allowed_sources: z.array(text(512).min(1)).max(1_000).optional(),
     metadata: z.record(text(128), text(1_024)).optional(),
+    /**
+     * Where the row came from (a file, a vendor, a labelling batch): the column `tripline scan
+     * dataset` reads, so one file serves both. Kept with the sample as metadata.source.
+     */
+    source: text(512).min(1, 'expected a non-empty source').optional(),
   })
   .strict();
 
@@ -108,6 +113,13 @@ function kindProblems(row: SampleRow, kind: DatasetKind): { field: string; messa
       },
     ];
   }
+  if (row.source !== undefined && row.metadata?.source !== undefined && row.metadata.source !== row.source)
+    return [
+      {
+        field: 'source',
+        message: `differs from metadata.source (got "${row.source.slice(0, 40)}" and "${row.metadata.source.slice(0, 40)}"); give it once`,
+      },
+    ];
   for (const [i, entry] of (row.allowed_sources ?? []).entries()) {
     const problem = allowListEntryProblem(entry);
     if (problem) return [{ field: `allowed_sources.${i}`, message: problem }];

@@ -219,7 +219,7 @@ function sampleEntity(datasetId: string, ordinal: number, row: SampleRow): Parti
             ...(row.allowed_sources ? { allowedSources: row.allowed_sources } : {}),
           }
         : null,
-    metadata: row.metadata ?? null,
+    metadata: row.source !== undefined ? { ...row.metadata, source: row.source } : (row.metadata ?? null),
   };
 }
 

@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { loadEnvironmentOrExit, registerOwnListener, type Environment } from '@tripline/config';
 import { describeTooDeep, JsonDepthGauge, LIMITS } from '@tripline/contracts';
 import { RequestAuthentication } from '@tripline/http';
+import { HttpRequestMetrics } from './http-request-metrics';
 import { isStoreUnavailable, StoreUnavailableFilter } from './store-unavailable.filter';
 
 export interface ApplicationOptions {
@@ -132,9 +133,13 @@ export async function createApplication(
     {
       bufferLogs: true,
       bodyParser: false,
+      // Errors reach the caller (runApplication reports them and exits 1) instead of Nest ending the
+      // process from inside a lookup: an app without the auth module asks for it and must survive.
+      abortOnError: false,
     },
   );
   app.useLogger(app.get(Logger));
+  app.use(app.get(HttpRequestMetrics).record); // first, so every answer is counted, refusals included
   const authentication = requestAuthentication(app);
   if (authentication) app.use(authenticateBeforeBody(authentication));
   // The limit applies to the inflated body: a gzip bomb stops at 8 MiB, then meets the depth check.

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { HealthController } from './health.controller';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { HttpRequestMetrics } from './http-request-metrics';
 import { redactLoggedUrl } from './log-redaction';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
@@ -23,6 +22,20 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
       useFactory: (environment: Environment) => ({
         pinoHttp: {
           level: environment.LOG_LEVEL,
+          // A person at a terminal reads coloured one-line logs; anything else (files, collectors) gets JSON.
+          ...(process.stdout.isTTY
+            ? {
+                transport: {
+                  target: 'pino-pretty',
+                  options: {
+                    colorize: true,
+                    translateTime: 'SYS:HH:MM:ss',
+                    ignore: 'pid,hostname,service,context',
+                    messageFormat: '{if context}[{context}] {end}{msg}',
+                  },
+                },
+              }
+            : {}),
           base: { service: process.env.TRIPLINE_SERVICE ?? 'tripline' },
           genReqId: (request: IncomingMessage, response: ServerResponse) => {
             const incoming = request.headers['x-request-id'];
@@ -51,7 +64,7 @@ const QUIET_PATHS = new Set(['/health', '/health/live', '/metrics']);
     }),
   ],
   controllers: [HealthController, MetricsController],
-  providers: [Metrics, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
-  exports: [Metrics],
+  providers: [Metrics, HttpRequestMetrics],
+  exports: [Metrics, HttpRequestMetrics],
 })
 export class OperabilityModule {}

@@ -13,6 +13,7 @@ import {
   detectStreamDrift,
   embeddingDrift,
   EventWindow,
+  STREAM_DETECTORS,
   type FeatureWindow,
 } from '@tripline/detectors';
 import { Metrics } from '@tripline/server';
@@ -59,11 +60,17 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
     this.windowMs = environment.DRIFT_WINDOW_SECONDS * 1_000;
     this.referenceMs = environment.DRIFT_REFERENCE_SECONDS * 1_000;
     this.pinnedReference = environment.DRIFT_REFERENCE_PERIOD;
-    this.published = metrics.counter({
-      name: 'tripline_drift_metrics_published_total',
-      help: 'Stream-detector results published to the metrics topic',
-      labelNames: ['metric', 'verdict'],
-    });
+    this.published = metrics.counter(
+      {
+        name: 'tripline_drift_metrics_published_total',
+        help: 'Stream-detector results published to the metrics topic',
+        labelNames: ['metric', 'verdict'],
+      },
+      {
+        metric: STREAM_DETECTORS.map((detector) => detector.metric),
+        verdict: ['ok', 'drift', 'insufficient-data'],
+      },
+    );
     this.failures = metrics.counter({
       name: 'tripline_drift_model_failures_total',
       help: 'Model windows the stream detectors could not evaluate (read or publish failed)',

@@ -11,6 +11,7 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from './event-bus';
+import { describeKafkaLog } from './kafka-log';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -45,7 +46,7 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
       logLevel: logLevel.WARN,
       logCreator: () => (entry: LogEntry) => {
         const method = KAFKAJS_LEVELS[entry.level] ?? 'log';
-        this.logger[method](`${entry.log.message} (${entry.namespace})`);
+        this.logger[method](describeKafkaLog(entry.log as Record<string, unknown>, entry.namespace));
       },
     });
     this.admin = this.kafka.admin();

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, startApp, temporaryDirectory, uniqueName, type RunningApp } from '@tripline/testing';
+
+/**
+ * Issue 15: the SDK and the CLI as another project gets them. `npm pack` builds the tarball (prepack), a fresh
+ * project outside the repository installs it (dependencies from the npm cache or registry, nothing
+ * else), and scripts there send events with `require` and with `import`.
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ADMIN_KEY = 'tl_sdk-package-admin-key-0123456789ab';
+// Spelled in pieces: the build's path-alias rewriting would otherwise turn it into a repository path.
+const PACKAGE = ['@tripline', 'sdk'].join('/');
+
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.equal(result.status, 0, `${command} ${args.join(' ')}:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** Dependencies come from the npm cache, or the registry: nothing else is reached. */
+const INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
+
+const sender = (importLine: string, modelId: string, prefix: string) => `${importLine}
+const recorder = createRecorder({
+  transport: { kind: 'http', url: process.env.TRIPLINE_URL, apiKey: process.env.TRIPLINE_KEY },
+});
+for (let i = 0; i < 5; i++)
+  recorder.record({
+    event_id: '${prefix}-' + i,
+    model_id: '${modelId}',
+    timestamp: Date.now(),
+    input: { text: 'review ' + i },
+    output: { label: 'positive' },
+  });
+let refused;
+try {
+  recorder.record({ event_id: 'x', model_id: '${modelId}' });
+} catch (error) {
+  refused = error instanceof RecordValidationError;
+}
+await recorder.close();
+console.log(JSON.stringify({ refused, stats: recorder.stats() }));
+`;
+
+describe('the packed SDK and CLI, installed in a project outside the repository', () => {
+  const scratch = temporaryDirectory();
+  const project = mkdtempSync(path.join(tmpdir(), 'tripline-consumer-'));
+  let app: RunningApp;
+
+  before(async () => {
+    app = await startApp('standalone', { TRIPLINE_DATA_DIR: scratch.path, TRIPLINE_ADMIN_KEY: ADMIN_KEY });
+  });
+
+  after(async () => {
+    await app?.stop('SIGKILL');
+    scratch.remove();
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it('installs from its tarball and sends events from CommonJS and ES modules', async () => {
+    run('npm', ['pack', '--silent', '--pack-destination', project], path.join(ROOT, 'libs', 'sdk'));
+    const tarball = readdirSync(project).find((file) => file.endsWith('.tgz'));
+    assert.ok(tarball, 'npm pack wrote a tarball');
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    run('npm', ['install', ...INSTALL_FLAGS, `./${tarball}`], project);
+
+    const modelId = uniqueName('packed');
+    // CommonJS has no top-level await: the body runs in an async function.
+    writeFileSync(
+      path.join(project, 'send.cjs'),
+      `(async () => {\n${sender(`const { createRecorder, RecordValidationError } = require('${PACKAGE}');`, modelId, 'cjs')}\n})();`,
+    );
+    writeFileSync(
+      path.join(project, 'send.mjs'),
+      sender(`import { createRecorder, RecordValidationError } from '${PACKAGE}';`, modelId, 'esm'),
+    );
+    const env = { TRIPLINE_URL: app.baseUrl, TRIPLINE_KEY: ADMIN_KEY };
+    for (const script of ['send.cjs', 'send.mjs']) {
+      const output = JSON.parse(run(process.execPath, [script], project, env)) as {
+        refused: boolean;
+        stats: { sent: number; dropped: number; failed: number };
+      };
+      assert.equal(output.refused, true, `${script}: an invalid event is refused by the installed contracts`);
+      assert.equal(output.stats.sent, 5, `${script}: ${JSON.stringify(output.stats)}`);
+    }
+    const stats = await eventually(async () => {
+      const response = await fetch(`${app.baseUrl}/v1/models/${modelId}/stats?from=${Date.now() - 600_000}`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      const body = (await response.json()) as { events: number };
+      return body.events === 10 ? body : undefined;
+    });
+    assert.equal(stats.events, 10);
+  });
+
+  it('installs the CLI from its tarball; npx tripline answers --help and lists the models', async () => {
+    const before = new Set(readdirSync(project));
+    run('npm', ['pack', '--silent', '--pack-destination', project], path.join(ROOT, 'apps', 'cli'));
+    const tarball = readdirSync(project).find((file) => file.endsWith('.tgz') && !before.has(file));
+    assert.ok(tarball, 'npm pack wrote the CLI tarball');
+    run('npm', ['install', ...INSTALL_FLAGS, `./${tarball}`], project);
+
+    const help = run('npx', ['--no-install', 'tripline', '--help'], project);
+    assert.match(help, /Usage: tripline/);
+    assert.match(help, /models/);
+    const created = await fetch(`${app.baseUrl}/v1/models`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'packed-cli-model', task: 'text-classification', labels: ['a', 'b'] }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const listed = run('npx', ['--no-install', 'tripline', '--json', 'models', 'list'], project, {
+      TRIPLINE_URL: app.baseUrl,
+      TRIPLINE_API_KEY: ADMIN_KEY,
+    });
+    assert.ok(
+      (JSON.parse(listed) as { id: string }[]).some((model) => model.id === 'packed-cli-model'),
+      listed,
+    );
+  });
+});
