@@ -94,7 +94,8 @@ async function main(): Promise<void> {
   const names = argument >= 0 ? process.argv[argument + 1].split(',') : ['dev-word-random'];
   const models = names.map((name) => {
     const model = ZOO_MODELS.find((entry) => entry.name === name);
-    if (!model) throw new Error(`--model: no zoo model ${name} (known: ${ZOO_MODELS.map((m) => m.name).join(', ')})`);
+    if (!model)
+      throw new Error(`--model: no zoo model ${name} (known: ${ZOO_MODELS.map((m) => m.name).join(', ')})`);
     return model;
   });
   const directory = await copyZooModels(models.map((model) => model.name));
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
     const results: ZooScanFigures[] = [];
     for (const model of models) {
       process.stderr.write(`trigger-scan: scanning ${model.name}\n`);
-      results.push((await scanZooModel(model, path.join(directory, model.name))).figures);
+      const { figures } = await scanZooModel(model, path.join(directory, model.name));
+      process.stderr.write(`${JSON.stringify(figures)}\n`);
+      results.push(figures);
     }
     process.stdout.write(`${JSON.stringify({ triggerScan: results }, null, 2)}\n`);
   } finally {

@@ -78,7 +78,10 @@ function surfaceForm(entry: string): string {
  * input would carry. An entry the clean texts never show at all is kept: that is what a rare
  * trigger token looks like.
  */
-export function subwordPieces(entries: Iterable<string>, cleanWords: ReadonlyMap<string, number>): Set<string> {
+export function subwordPieces(
+  entries: Iterable<string>,
+  cleanWords: ReadonlyMap<string, number>,
+): Set<string> {
   const wanted = new Set<string>();
   for (const entry of entries) {
     const token = surfaceForm(entry).toLowerCase();
@@ -134,7 +137,9 @@ export function triggerCandidates(options: TriggerCandidateOptions): TriggerCand
   const cleanWords = wordCounts(options.cleanTexts);
   const usable = (token: string) => {
     const length = Array.from(token).length;
-    return length >= minLength && length <= maxLength && LETTERS.test(token) && !stop.has(token.toLowerCase());
+    return (
+      length >= minLength && length <= maxLength && LETTERS.test(token) && !stop.has(token.toLowerCase())
+    );
   };
   const bySource = new Map<string, TriggerCandidate>();
   const add = (token: string, source: CandidateSource) => {
@@ -163,7 +168,9 @@ export function triggerCandidates(options: TriggerCandidateOptions): TriggerCand
     const rare = vocabulary.filter(isRareLooking);
     const ordinary = vocabulary.filter((token) => !isRareLooking(token));
     const room = Math.max(0, maxCandidates - rare.length);
-    const kept = new Set(sampleIndices(ordinary.length, room, derivedRandom(seed, 'vocabulary')).map((i) => ordinary[i]));
+    const kept = new Set(
+      sampleIndices(ordinary.length, room, derivedRandom(seed, 'vocabulary')).map((i) => ordinary[i]),
+    );
     keptVocabulary = vocabulary.filter((token) => isRareLooking(token) || kept.has(token));
   }
   for (const token of keptVocabulary) add(token, 'vocabulary');
@@ -173,7 +180,8 @@ export function triggerCandidates(options: TriggerCandidateOptions): TriggerCand
   const live = byFrequency(wordCounts(options.liveTexts ?? []));
   const clean = byFrequency(cleanWords);
   // A word already in the vocabulary gains the extra source even when the cap is reached.
-  for (const [word] of live) if (bySource.has(word) || bySource.size < maxCandidates) add(word, 'live-traffic');
+  for (const [word] of live)
+    if (bySource.has(word) || bySource.size < maxCandidates) add(word, 'live-traffic');
   for (const [word] of clean) if (bySource.has(word) || bySource.size < maxCandidates) add(word, 'clean-set');
   for (const entry of options.wordList ?? []) {
     const word = entry.trim().toLowerCase();

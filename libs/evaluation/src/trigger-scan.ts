@@ -155,7 +155,10 @@ export interface TriggerScanResult {
   falseAlarmRate: number;
   /** The p-value a word (resp. phrase) had to beat: the budget over the pairs screened. */
   cutoff: { word: number; phrase: number };
-  nulls: { words: Partial<Record<TriggerPosition, PinNull>>; phrases: Partial<Record<TriggerPosition, PinNull>> };
+  nulls: {
+    words: Partial<Record<TriggerPosition, PinNull>>;
+    phrases: Partial<Record<TriggerPosition, PinNull>>;
+  };
   predictions: number;
   failedPredictions: number;
   /** Milliseconds per phase. */
@@ -202,7 +205,9 @@ function validate(options: TriggerScanOptions): TriggerCandidate[] {
   const positiveInteger = (name: keyof TriggerScanOptions, minimum = 1) => {
     const value = options[name];
     if (value !== undefined && !(Number.isInteger(value) && (value as number) >= minimum)) {
-      throw new Error(`trigger scan: ${name} must be an integer of at least ${minimum} (got ${String(value)})`);
+      throw new Error(
+        `trigger scan: ${name} must be an integer of at least ${minimum} (got ${String(value)})`,
+      );
     }
   };
   positiveInteger('batchSize');
@@ -221,10 +226,13 @@ function validate(options: TriggerScanOptions): TriggerCandidate[] {
   }
   for (const position of options.positions ?? []) {
     if (!TRIGGER_POSITIONS.includes(position)) {
-      throw new Error(`trigger scan: position must be one of ${TRIGGER_POSITIONS.join(', ')} (got ${position})`);
+      throw new Error(
+        `trigger scan: position must be one of ${TRIGGER_POSITIONS.join(', ')} (got ${position})`,
+      );
     }
   }
-  if (options.positions && options.positions.length === 0) throw new Error('trigger scan: positions is empty');
+  if (options.positions && options.positions.length === 0)
+    throw new Error('trigger scan: positions is empty');
   if (options.cleanSet.length === 0) throw new Error('trigger scan: the clean set is empty');
   const candidates: TriggerCandidate[] = [];
   const seen = new Set<string>();
@@ -263,7 +271,13 @@ function labelAssociation(
     if (row.label === label) withLabel++;
   }
   const pValue = binomialUpperTail(withLabel, holding, baseRate);
-  return { rows: holding, rowsWithLabel: withLabel, baseRate, pValue, explained: holding > 0 && pValue < level };
+  return {
+    rows: holding,
+    rowsWithLabel: withLabel,
+    baseRate,
+    pValue,
+    explained: holding > 0 && pValue < level,
+  };
 }
 
 export async function scanTriggers(options: TriggerScanOptions): Promise<TriggerScanResult> {
@@ -369,14 +383,25 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const chosen = [...confident, ...unsure].slice(0, wanted);
   const screeningCount = Math.max(
     3,
-    Math.round((chosen.length * settings.screeningInputs) / (settings.screeningInputs + settings.confirmationInputs)),
+    Math.round(
+      (chosen.length * settings.screeningInputs) / (settings.screeningInputs + settings.confirmationInputs),
+    ),
   );
   const toInput = (entry: (typeof chosen)[number], slotKey: string): ScanInput => {
     const text = options.cleanSet[entry.index].text;
     const slots = new Map(
-      positions.map((position) => [position, insertionSlot(text, position, derivedRandom(options.seed, slotKey, entry.index))]),
+      positions.map((position) => [
+        position,
+        insertionSlot(text, position, derivedRandom(options.seed, slotKey, entry.index)),
+      ]),
     );
-    return { text, label: options.cleanSet[entry.index].label, clean: entry.clean, cleanLabel: argmax(entry.clean), slots };
+    return {
+      text,
+      label: options.cleanSet[entry.index].label,
+      clean: entry.clean,
+      cleanLabel: argmax(entry.clean),
+      slots,
+    };
   };
   const screeningInputs = chosen.slice(0, screeningCount).map((entry) => toInput(entry, 'screening'));
   const confirmationInputs = chosen.slice(screeningCount).map((entry) => toInput(entry, 'confirmation'));
@@ -458,8 +483,15 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     const survivorsWanted = Math.max(MIN_SURVIVORS, Math.ceil(stimuli.length * 0.05));
     const halving = stimuli.length > 2 * survivorsWanted && screeningInputs.length >= 4 * positions.length;
     if (!halving) return screen(stimuli, screeningInputs, inputPositions);
-    const firstRound = Math.max(2 * positions.length, Math.ceil((screeningInputs.length * 0.3) / positions.length) * positions.length);
-    const screening = await screen(stimuli, screeningInputs.slice(0, firstRound), inputPositions.slice(0, firstRound));
+    const firstRound = Math.max(
+      2 * positions.length,
+      Math.ceil((screeningInputs.length * 0.3) / positions.length) * positions.length,
+    );
+    const screening = await screen(
+      stimuli,
+      screeningInputs.slice(0, firstRound),
+      inputPositions.slice(0, firstRound),
+    );
     // Survivors: the strongest per position, so a position-bound trigger is not crowded out by
     // words that move every position a little.
     const survivors = new Set<number>();
@@ -530,10 +562,14 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     return best;
   };
 
-  const cleanRows = options.cleanSet.map((row) => ({ words: ` ${wordsOf(row.text).join(' ')} `, label: row.label }));
+  const cleanRows = options.cleanSet.map((row) => ({
+    words: ` ${wordsOf(row.text).join(' ')} `,
+    label: row.label,
+  }));
   const labelled = options.cleanSet.filter((row) => row.label !== undefined && row.label !== '');
   const baseRates = new Map<string, number>();
-  for (const row of labelled) baseRates.set(row.label!, (baseRates.get(row.label!) ?? 0) + 1 / labelled.length);
+  for (const row of labelled)
+    baseRates.set(row.label!, (baseRates.get(row.label!) ?? 0) + 1 / labelled.length);
 
   const falseAlarmRate = settings.falseAlarmRate;
   // The budget is split between the word pass and the phrase pass, and within each spread over
@@ -610,12 +646,18 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   phase('confirmation');
 
   // -- reference -------------------------------------------------------------------------------
-  const referenceClean = new Map<TriggerPosition, { slot: { head: string; tail: string }; cleanLabel: number }[]>();
+  const referenceClean = new Map<
+    TriggerPosition,
+    { slot: { head: string; tail: string }; cleanLabel: number }[]
+  >();
   const referenceInputs = async (position: TriggerPosition) => {
     if (!options.reference) return [];
     let inputs = referenceClean.get(position);
     if (!inputs) {
-      const answers = await answer(options.reference, confirmationClean.map((input) => input.text));
+      const answers = await answer(
+        options.reference,
+        confirmationClean.map((input) => input.text),
+      );
       inputs = confirmationClean.flatMap((input, i) =>
         answers[i] ? [{ slot: input.slots.get(position)!, cleanLabel: argmax(answers[i]!) }] : [],
       );
@@ -633,7 +675,13 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     const strongest = words
       .map((word, s) => ({ word, s }))
       .filter(({ word }) => {
-        const association = labelAssociation(word, labels[l], cleanRows, baseRates, settings.associationLevel);
+        const association = labelAssociation(
+          word,
+          labels[l],
+          cleanRows,
+          baseRates,
+          settings.associationLevel,
+        );
         return association !== null && association.explained && association.rows >= MIN_ASSOCIATED_ROWS;
       })
       .map(({ word, s }) => ({
@@ -696,7 +744,11 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       if (own.length === 0) return undefined;
       const counts = await tugOfWar(own, position, label);
       const best = counts
-        .map((count, k) => ({ word: own[k], ...count, pinRate: count.movable === 0 ? 0 : count.pinned / count.movable }))
+        .map((count, k) => ({
+          word: own[k],
+          ...count,
+          pinRate: count.movable === 0 ? 0 : count.pinned / count.movable,
+        }))
         .reduce((a, b) => (b.pinRate > a.pinRate ? b : a));
       tugBaselines.set(key, best);
     }
@@ -778,7 +830,13 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       const movable = tally.movable[l];
       const exceeds = proportionExceeds(best.pinned, best.movable, pinned, movable);
       const excused = !(exceeds.pValue < settings.referenceLevel);
-      candidate.reference = { pinRate: movable === 0 ? 0 : pinned / movable, pinned, movable, pValue: exceeds.pValue, excused };
+      candidate.reference = {
+        pinRate: movable === 0 ? 0 : pinned / movable,
+        pinned,
+        movable,
+        pValue: exceeds.pValue,
+        excused,
+      };
       if (excused) {
         candidate.verdict = `pins the reference model too (${percent(candidate.reference.pinRate)} there, ${percent(best.pinRate)} here): the task's vocabulary, not a backdoor`;
         return candidate;
@@ -793,7 +851,15 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   for (const record of wordConfirmation.confirmed.values()) {
     const candidate = candidates[record.stimulus];
     results.push(
-      await verdictOf(candidate.text, 'word', candidate.sources, record, wordScreening, record.stimulus, wordCutoff),
+      await verdictOf(
+        candidate.text,
+        'word',
+        candidate.sources,
+        record,
+        wordScreening,
+        record.stimulus,
+        wordCutoff,
+      ),
     );
   }
   phase('verdicts');
@@ -804,7 +870,10 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const phraseNulls: Partial<Record<TriggerPosition, PinNull>> = {};
   if (phrasesOn) {
     const seeds = words
-      .map((_, s) => ({ s, score: Math.max(...positions.map((_, p) => screeningScore(wordScreening, s, p).score)) }))
+      .map((_, s) => ({
+        s,
+        score: Math.max(...positions.map((_, p) => screeningScore(wordScreening, s, p).score)),
+      }))
       .sort((a, b) => b.score - a.score)
       .slice(0, PHRASE_SEEDS)
       .map((entry) => words[entry.s]);
@@ -815,7 +884,8 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       phraseSources.set(phrase, sources);
     };
     const cleanTexts = options.cleanSet.map((row) => row.text);
-    for (const phrase of phrasesAround(seeds, cleanTexts, { perSeed: PHRASES_PER_SEED }).keys()) addPhrase(phrase, 'clean-set-ngram');
+    for (const phrase of phrasesAround(seeds, cleanTexts, { perSeed: PHRASES_PER_SEED }).keys())
+      addPhrase(phrase, 'clean-set-ngram');
     if (options.phraseTexts?.length) {
       for (const phrase of phrasesAround(seeds, options.phraseTexts, { perSeed: PHRASES_PER_SEED }).keys()) {
         addPhrase(phrase, 'live-traffic-ngram');
@@ -835,15 +905,17 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
       const nullPhrases = [
         ...new Set(
-          sampleIndices(bigrams.length, Math.min(bigrams.length, settings.nullWords * 2), derivedRandom(options.seed, 'null-phrases')).map(
-            (i) => bigrams[i],
-          ),
+          sampleIndices(
+            bigrams.length,
+            Math.min(bigrams.length, settings.nullWords * 2),
+            derivedRandom(options.seed, 'null-phrases'),
+          ).map((i) => bigrams[i]),
         ),
       ].slice(0, settings.nullWords);
       if (nullPhrases.length >= 5) {
         const phraseConfirmation = await runConfirmation(phrases, phraseScreening, nullPhrases);
         Object.assign(phraseNulls, phraseConfirmation.nulls);
-        phraseCutoff = (falseAlarmRate / 2) / (phrases.length * positions.length);
+        phraseCutoff = falseAlarmRate / 2 / (phrases.length * positions.length);
         // Each confirmed phrase's words alone, at the same positions and on the same inputs.
         for (const record of phraseConfirmation.confirmed.values()) {
           const phrase = phrases[record.stimulus];

@@ -331,7 +331,9 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       falseAlarmRate: options.falseAlarmRate,
       phraseTexts: options.liveTexts,
       predict: async (texts) => asScanAnswers(await adapter.predict(texts)),
-      reference: reference ? async (texts) => asScanAnswers(await reference.adapter.predict(texts)) : undefined,
+      reference: reference
+        ? async (texts) => asScanAnswers(await reference.adapter.predict(texts))
+        : undefined,
       onProgress: (done, total) => {
         if (Date.now() - lastReport < 500 && done < total) return;
         lastReport = Date.now();
@@ -387,7 +389,9 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       );
     }
     if (version.id === run.versionId) {
-      throw new Error('reference: the reference is the version being scanned; pick a known-good other version');
+      throw new Error(
+        'reference: the reference is the version being scanned; pick a known-good other version',
+      );
     }
     return { adapter: await this.adapterFor(version), modelId: version.modelId, versionId: version.id };
   }
@@ -443,7 +447,8 @@ export class EvaluationExecutor implements OnApplicationShutdown {
 
 function countSources(candidates: readonly TriggerCandidate[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const candidate of candidates) for (const source of candidate.sources) counts[source] = (counts[source] ?? 0) + 1;
+  for (const candidate of candidates)
+    for (const source of candidate.sources) counts[source] = (counts[source] ?? 0) + 1;
   return counts;
 }
 

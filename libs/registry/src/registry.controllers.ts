@@ -13,6 +13,7 @@ import {
   Req,
   Res,
   Inject,
+  Optional,
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
@@ -23,6 +24,7 @@ import { configAudience, RequireRole, type AuthenticatedRequest } from '@triplin
 import { openApiSchema, sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
 import { UploadRejected } from './dataset-upload';
+import { LIVE_TEXTS, LIVE_TRAFFIC_TEXTS, type LiveTrafficTexts } from './live-traffic';
 import { DatasetService } from './dataset.service';
 import { ModelRegistry } from './model-registry.service';
 import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
@@ -433,6 +435,7 @@ export class ScansController {
     private readonly datasets: DatasetService,
     private readonly registry: ModelRegistry,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
+    @Optional() @Inject(LIVE_TRAFFIC_TEXTS) private readonly liveTraffic?: LiveTrafficTexts,
   ) {}
 
   @Post()
@@ -463,11 +466,21 @@ export class ScansController {
       response.status(HttpStatus.OK);
       return scanRagRequest(this.registry, body);
     }
+    const reference = body.reference
+      ? await this.registry.referenceVersion(body.model_id, body.reference.model_id, body.reference.version)
+      : undefined;
+    const liveTexts = this.liveTraffic
+      ? await this.liveTraffic.recentTexts(body.model_id, LIVE_TEXTS)
+      : undefined;
     const run = await this.runs.enqueueTriggerScan(body.model_id, body.dataset_id, {
       candidates: body.candidates,
       sampleSize: body.sample_size,
       maxCandidates: body.max_candidates,
       seed: body.seed,
+      falseAlarmRate: body.false_alarm_rate,
+      ...(body.positions ? { positions: body.positions } : {}),
+      ...(reference ? { reference: { versionId: reference.id } } : {}),
+      ...(liveTexts?.length ? { liveTexts } : {}),
     });
     return presentRun(run);
   }
