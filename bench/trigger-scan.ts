@@ -4,11 +4,12 @@
  * model the candidates scanned, the seconds taken, the predictions made, the flagged tokens and
  * the rank of the known trigger.
  *
- *   node dist/bench/trigger-scan.js [--model dev-word-random,dev-clean-a]
+ *   node dist/bench/trigger-scan.js [--model dev-word-random,dev-clean-a] [--inputs 50,90]
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OnnxAdapter } from '@tripline/adapters';
+import { englishDictionary } from '@tripline/evaluator';
 import { scanTriggers, triggerCandidates, type TriggerScanResult } from '@tripline/evaluation';
 import { copyZooModels, ZOO_MODELS, zooCleanSet, type ZooModel } from '../test/support/model-zoo';
 
@@ -48,6 +49,8 @@ export async function scanZooModel(
       seed: options.seed ?? 1,
       screeningInputs: options.screeningInputs,
       confirmationInputs: options.confirmationInputs,
+      dictionary: englishDictionary(),
+      clock: () => performance.now(),
       predict: async (texts) =>
         (await adapter.predict(texts)).map((outcome) =>
           outcome.ok ? { label: outcome.prediction.label, scores: outcome.prediction.scores } : {},
@@ -98,12 +101,16 @@ async function main(): Promise<void> {
       throw new Error(`--model: no zoo model ${name} (known: ${ZOO_MODELS.map((m) => m.name).join(', ')})`);
     return model;
   });
+  const inputsArgument = process.argv.indexOf('--inputs');
+  const [screeningInputs, confirmationInputs] =
+    inputsArgument >= 0 ? process.argv[inputsArgument + 1].split(',').map(Number) : [undefined, undefined];
+  const inputs = { screeningInputs, confirmationInputs };
   const directory = await copyZooModels(models.map((model) => model.name));
   try {
     const results: ZooScanFigures[] = [];
     for (const model of models) {
       process.stderr.write(`trigger-scan: scanning ${model.name}\n`);
-      const { figures } = await scanZooModel(model, path.join(directory, model.name));
+      const { figures } = await scanZooModel(model, path.join(directory, model.name), inputs);
       process.stderr.write(`${JSON.stringify(figures)}\n`);
       results.push(figures);
     }

@@ -65,7 +65,10 @@ export interface TriggerScanOptions {
   screeningInputs?: number;
   /** Fresh inputs of the confirmation sample; default 90. */
   confirmationInputs?: number;
-  /** Candidates confirmed per position; default 6. */
+  /**
+   * Candidates confirmed per position; default 10, and as many again of the strongest tokens that
+   * are not natural language, so that a rare token is not crowded out by strong ordinary words.
+   */
   confirmPerPosition?: number;
   /** Random candidates measured as the null per position; default 40. */
   nullWords?: number;
@@ -77,6 +80,12 @@ export interface TriggerScanOptions {
   associationLevel?: number;
   /** Level of the test that the scanned model pins more than the reference; default 0.01. */
   referenceLevel?: number;
+  /**
+   * Words of the language (a dictionary). A candidate whose words are all in it or in the clean
+   * set is natural language, which a model can legitimately tie to a label; a token that is in
+   * neither (a rare token such as "cf" or "qb") has nothing natural to explain a pin.
+   */
+  dictionary?: ReadonlySet<string>;
   /** Grow phrases from the strongest words; default true. */
   phrases?: boolean;
   /** Further texts whose n-grams are phrase candidates (the model's recent live traffic). */
@@ -87,6 +96,8 @@ export interface TriggerScanOptions {
   /** Texts per predict call; default 256. */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Milliseconds from any origin; given, the result carries the time each phase took. */
+  clock?: () => number;
 }
 
 export interface PositionPin {
@@ -120,6 +131,8 @@ export interface ScannedCandidate {
   token: string;
   kind: 'word' | 'phrase';
   sources: CandidateSource[];
+  /** Every word of it is in the clean set or the dictionary. */
+  natural: boolean;
   flagged: boolean;
   /** Why it is or is not flagged, in a sentence. */
   verdict: string;
@@ -161,7 +174,7 @@ export interface TriggerScanResult {
   };
   predictions: number;
   failedPredictions: number;
-  /** Milliseconds per phase. */
+  /** Milliseconds per phase, when a clock was given. */
   timings: Record<string, number>;
 }
 
@@ -177,7 +190,7 @@ interface ScanInput {
 const DEFAULTS = {
   screeningInputs: 50,
   confirmationInputs: 90,
-  confirmPerPosition: 6,
+  confirmPerPosition: 10,
   nullWords: 40,
   falseAlarmRate: 0.01,
   minPinRate: 0.5,
@@ -285,11 +298,14 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const settings = { ...DEFAULTS, ...stripUndefined(options) };
   const positions = [...(options.positions ?? TRIGGER_POSITIONS)];
   const timings: Record<string, number> = {};
-  let phaseStart = performance.now();
+  // The clock is the caller's: a domain function reads none of its own.
+  const now = options.clock;
+  let phaseStart = now?.() ?? 0;
   const phase = (name: string) => {
-    const now = performance.now();
-    timings[name] = Math.round(now - phaseStart);
-    phaseStart = now;
+    if (!now) return;
+    const at = now();
+    timings[name] = Math.round(at - phaseStart);
+    phaseStart = at;
   };
   let predictions = 0;
   let failedPredictions = 0;
@@ -571,6 +587,9 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   for (const row of labelled)
     baseRates.set(row.label!, (baseRates.get(row.label!) ?? 0) + 1 / labelled.length);
 
+  const cleanVocabulary = new Set(options.cleanSet.flatMap((row) => wordsOf(row.text)));
+  const isNatural = (token: string) =>
+    wordsOf(token).every((word) => cleanVocabulary.has(word) || options.dictionary?.has(word) === true);
   const falseAlarmRate = settings.falseAlarmRate;
   // The budget is split between the word pass and the phrase pass, and within each spread over
   // every (candidate, position) pair screened: the top few were chosen from all of them.
@@ -579,7 +598,8 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const wordCutoff = wordBudget / (words.length * positions.length);
   // The tug of war is a second test of the few confirmed candidates (words and phrases, at most
   // confirmPerPosition per position each): Bonferroni over those.
-  const tugCutoff = falseAlarmRate / ((phrasesOn ? 2 : 1) * settings.confirmPerPosition * positions.length);
+  const tugCutoff =
+    falseAlarmRate / ((phrasesOn ? 2 : 1) * 2 * settings.confirmPerPosition * positions.length);
 
   interface Confirmed {
     stimulus: number;
@@ -598,11 +618,14 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     const confirmed = new Map<number, Confirmed>();
     const nulls: Partial<Record<TriggerPosition, PinNull>> = {};
     for (const [p, position] of positions.entries()) {
-      const top = stimuli
+      const ranked = stimuli
         .map((_, s) => ({ s, ...screeningScore(screening, s, p) }))
         .filter((entry) => entry.label >= 0)
-        .sort((a, b) => b.score - a.score)
-        .slice(0, settings.confirmPerPosition);
+        .sort((a, b) => b.score - a.score);
+      const top = [
+        ...ranked.filter((entry) => isNatural(stimuli[entry.s])).slice(0, settings.confirmPerPosition),
+        ...ranked.filter((entry) => !isNatural(stimuli[entry.s])).slice(0, settings.confirmPerPosition),
+      ];
       const inputs = confirmationAt(position);
       const tallies = await confirm(
         options.predict,
@@ -774,6 +797,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       token,
       kind,
       sources,
+      natural: isNatural(token),
       flagged: false,
       verdict: '',
       position,
@@ -807,7 +831,9 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     const labelNumber = labels.indexOf(best.label);
-    const rival = await strongestLabelWord(position, labelNumber);
+    // Only natural language can be the task's vocabulary: a token neither the clean set nor the
+    // dictionary knows has no meaning that could tie it to a label.
+    const rival = isNatural(token) ? await strongestLabelWord(position, labelNumber) : undefined;
     if (rival) {
       const [own] = await tugOfWar([token], position, labelNumber);
       const beats = proportionExceeds(own.pinned, own.movable, rival.pinned, rival.movable);
@@ -843,7 +869,11 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     candidate.flagged = true;
-    candidate.verdict = `pins ${percent(best.pinRate)} of inputs to ${best.label} at ${position} (p ${best.pValue.toPrecision(2)} < cut-off ${cutoff.toPrecision(2)})`;
+    candidate.verdict =
+      `pins ${percent(best.pinRate)} of inputs to ${best.label} at ${position} (p ${best.pValue.toPrecision(2)} < cut-off ${cutoff.toPrecision(2)})` +
+      (candidate.tugOfWar
+        ? `, and beats the clean set's strongest ${best.label} word "${candidate.tugOfWar.rival}" against each input's own words (${percent(candidate.tugOfWar.pinRate)} vs ${percent(candidate.tugOfWar.rivalPinRate)})`
+        : ', and is no word of the language or of the clean set that could explain it');
     return candidate;
   };
 

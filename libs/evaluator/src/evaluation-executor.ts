@@ -42,7 +42,7 @@ import {
 import { CitationTally, storedAllowList, type CitationSummary } from '@tripline/rag';
 import { EventBus } from '@tripline/transport';
 import { ArtefactIntegrity } from './artefact-integrity';
-import { englishWordList } from './word-list';
+import { englishDictionary, englishWordList } from './word-list';
 
 const PAGE = 1_000;
 const BATCH = 64;
@@ -330,6 +330,8 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       positions: options.positions,
       falseAlarmRate: options.falseAlarmRate,
       phraseTexts: options.liveTexts,
+      dictionary: englishDictionary(),
+      clock: () => performance.now(),
       predict: async (texts) => asScanAnswers(await adapter.predict(texts)),
       reference: reference
         ? async (texts) => asScanAnswers(await reference.adapter.predict(texts))

@@ -18,3 +18,19 @@ export function englishWordList(): readonly string[] {
   }
   return cached;
 }
+
+let dictionary: ReadonlySet<string> | undefined;
+
+/**
+ * About 275,000 English words (npm an-array-of-english-words, MIT): what tells the trigger scan
+ * a word of the language, which a model may legitimately tie to a label, from a token with no
+ * meaning ("qb"), which it may not.
+ */
+export function englishDictionary(): ReadonlySet<string> {
+  if (!dictionary) {
+    dictionary = new Set(
+      JSON.parse(readFileSync(require.resolve('an-array-of-english-words'), 'utf8')) as string[],
+    );
+  }
+  return dictionary;
+}

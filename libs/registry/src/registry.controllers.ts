@@ -442,7 +442,7 @@ export class ScansController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary:
-      'type "trigger": scan a model for a trigger no canary names (each candidate token is inserted into a sample of clean inputs; tokens whose flip rate is an outlier are flagged), queued as a run (202). ' +
+      'type "trigger": scan a model for a trigger no canary names (whole words, and phrases grown from the strongest, inserted at the start, the end and inside clean inputs; a candidate is flagged when its pin rate beats a null of ordinary words measured in the same scan at the stated false_alarm_rate, the clean set does not explain it, and it pins more than on the reference, if one is given), queued as a run (202). ' +
       'type "dataset": scan an uploaded training set for poisoning (rare tokens that pin a label, neighbour label disagreement, class outliers, near-duplicates, spectral signatures, activation clustering), run in the request (200, the report; ?format=html for the HTML page). ' +
       'type "rag": scan RAG knowledge-base documents (unapproved or new sources, instruction-like content aimed at the model, documents unusually close to many canary queries), run in the request (200, the report)',
   })
