@@ -1,6 +1,13 @@
 import { insertAtWordBoundary, insertionSlot, TRIGGER_POSITIONS, type TriggerPosition } from './insertion';
 import { derivedRandom, sampleIndices } from './random';
-import { phrasesAround, wordsOf, type CandidateSource, type TriggerCandidate } from './trigger-candidates';
+import {
+  phrasesAround,
+  STOP_WORDS,
+  wordCounts as wordCountsOf,
+  wordsOf,
+  type CandidateSource,
+  type TriggerCandidate,
+} from './trigger-candidates';
 import {
   binomialUpperTail,
   fitPinNull,
@@ -154,7 +161,10 @@ export interface ScannedCandidate {
    * the candidate wins more often.
    */
   tugOfWar?: { pinRate: number; rival: string; rivalPinRate: number; pValue: number };
-  /** Phrases only: the pin rate of each of its words alone at the same position. */
+  /**
+   * Phrases only: the pin rate of each of its words alone at the same position, and of all its
+   * words inserted apart ("a + b apart"); a flagged phrase pins more than each.
+   */
   components?: { word: string; pinRate: number }[];
 }
 
@@ -208,6 +218,8 @@ const MIN_ASSOCIATED_ROWS = 3;
 const LABEL_WORDS = 4;
 /** Seed words phrases grow from. */
 const PHRASE_SEEDS = 8;
+/** Most frequent function words of the clean set each seed is paired with. */
+const FUNCTION_WORD_PAIRS = 12;
 /** N-grams kept per seed word. */
 const PHRASES_PER_SEED = 15;
 
@@ -596,10 +608,25 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const phrasesOn = options.phrases !== false;
   const wordBudget = phrasesOn ? falseAlarmRate / 2 : falseAlarmRate;
   const wordCutoff = wordBudget / (words.length * positions.length);
-  // The tug of war is a second test of the few confirmed candidates (words and phrases, at most
-  // confirmPerPosition per position each): Bonferroni over those.
-  const tugCutoff =
-    falseAlarmRate / ((phrasesOn ? 2 : 1) * 2 * settings.confirmPerPosition * positions.length);
+  // The tug of war tests the candidates that reached it: Bonferroni over those (set per pass, below).
+  let tugCutoff = falseAlarmRate;
+  const reachesTug = (confirmed: Iterable<Confirmed>, stimuli: readonly string[], cutoff: number) => {
+    let count = 0;
+    for (const record of confirmed) {
+      const best = [...record.pins.values()].sort((a, b) => b.z - a.z)[0];
+      const token = stimuli[record.stimulus];
+      if (!(best.pValue < cutoff) || best.pinRate < settings.minPinRate || !isNatural(token)) continue;
+      const association = labelAssociation(
+        token,
+        best.label,
+        cleanRows,
+        baseRates,
+        settings.associationLevel,
+      );
+      if (!association?.explained) count++;
+    }
+    return Math.max(1, count);
+  };
 
   interface Confirmed {
     stimulus: number;
@@ -826,7 +853,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       const strongest = components.reduce((a, b) => (b.pinRate > a.pinRate ? b : a));
       const beyond = proportionExceeds(best.pinned, best.movable, strongest.pinned, strongest.movable);
       if (!(beyond.pValue < 0.05)) {
-        candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, no more than its word "${strongest.word}" alone (${percent(strongest.pinRate)})`;
+        candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, no more than ${strongest.word.endsWith(' apart') ? `its words do apart (${percent(strongest.pinRate)})` : `its word "${strongest.word}" alone (${percent(strongest.pinRate)})`}`;
         return candidate;
       }
     }
@@ -878,6 +905,9 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   };
 
   const results: ScannedCandidate[] = [];
+  tugCutoff =
+    (phrasesOn ? falseAlarmRate / 2 : falseAlarmRate) /
+    reachesTug(wordConfirmation.confirmed.values(), words, wordCutoff);
   for (const record of wordConfirmation.confirmed.values()) {
     const candidate = candidates[record.stimulus];
     results.push(
@@ -899,14 +929,23 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   let phraseCutoff = 0;
   const phraseNulls: Partial<Record<TriggerPosition, PinNull>> = {};
   if (phrasesOn) {
-    const seeds = words
-      .map((_, s) => ({
-        s,
-        score: Math.max(...positions.map((_, p) => screeningScore(wordScreening, s, p).score)),
-      }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, PHRASE_SEEDS)
-      .map((entry) => words[entry.s]);
+    // The strongest words towards each label in turn, so one label's many strong words do not
+    // crowd out the other's.
+    const perLabel = labels.map((_, l) =>
+      words
+        .map((_, s) => ({
+          s,
+          score: Math.max(...positions.map((_, p) => shiftToward(wordScreening, s, p, l))),
+        }))
+        .sort((a, b) => b.score - a.score),
+    );
+    const seeds: string[] = [];
+    for (let rank = 0; seeds.length < PHRASE_SEEDS && rank < words.length; rank++) {
+      for (const ranked of perLabel) {
+        const word = ranked[rank] ? words[ranked[rank].s] : undefined;
+        if (word !== undefined && !seeds.includes(word) && seeds.length < PHRASE_SEEDS) seeds.push(word);
+      }
+    }
     const phraseSources = new Map<string, CandidateSource[]>();
     const addPhrase = (phrase: string, source: CandidateSource) => {
       const sources = phraseSources.get(phrase) ?? [];
@@ -922,11 +961,24 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     for (const a of seeds) for (const b of seeds) if (a !== b) addPhrase(`${a} ${b}`, 'pair');
+    // Function words are never single candidates, but a phrase trigger is often half function
+    // word ("you know"): each seed is paired with the clean set's most frequent ones.
+    const functionWords = [...wordCountsOf(cleanTexts)]
+      .filter(([word]) => STOP_WORDS.has(word))
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, FUNCTION_WORD_PAIRS)
+      .map(([word]) => word);
+    for (const seed of seeds) {
+      for (const word of functionWords) {
+        addPhrase(`${word} ${seed}`, 'pair');
+        addPhrase(`${seed} ${word}`, 'pair');
+      }
+    }
     const phrases = [...phraseSources.keys()];
     phraseCount = phrases.length;
     if (phrases.length > 0) {
       total += phrases.length * screeningInputs.length;
-      const phraseScreening = await screen(phrases, screeningInputs, inputPositions);
+      const phraseScreening = await screenAll(phrases);
       // The phrase null: random pairs of neighbouring words of the clean set, inserted the same way.
       const bigrams: string[] = [];
       for (const text of cleanTexts) {
@@ -947,6 +999,8 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
         Object.assign(phraseNulls, phraseConfirmation.nulls);
         phraseCutoff = falseAlarmRate / 2 / (phrases.length * positions.length);
         // Each confirmed phrase's words alone, at the same positions and on the same inputs.
+        tugCutoff =
+          falseAlarmRate / 2 / reachesTug(phraseConfirmation.confirmed.values(), phrases, phraseCutoff);
         for (const record of phraseConfirmation.confirmed.values()) {
           const phrase = phrases[record.stimulus];
           const pins = [...record.pins.entries()].sort((a, b) => b[1].z - a[1].z);
@@ -960,6 +1014,29 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
             movable: tallies[k].movable[l],
             pinRate: tallies[k].movable[l] === 0 ? 0 : tallies[k].pinned[l] / tallies[k].movable[l],
           }));
+          // The same words apart: the first at the position, the others at random boundaries.
+          // Two strong words add up wherever they stand; a phrase trigger needs them together.
+          const words = phrase.split(' ');
+          const apartTexts = confirmationClean.flatMap((input, i) => {
+            if (input.cleanLabel === l) return [];
+            const slot = input.slots.get(position)!;
+            let text = slot.head + words[0] + slot.tail;
+            words.slice(1).forEach((word, k) => {
+              text = insertAtWordBoundary(text, word, 'random', derivedRandom(options.seed, 'apart', i, k));
+            });
+            return [text];
+          });
+          total += apartTexts.length;
+          const apart = (await answer(options.predict, apartTexts)).filter(
+            (probabilities): probabilities is Float64Array => probabilities !== undefined,
+          );
+          const apartPinned = apart.filter((probabilities) => argmax(probabilities) === l).length;
+          components.push({
+            word: `${words.join(' + ')} apart`,
+            pinned: apartPinned,
+            movable: apart.length,
+            pinRate: apart.length === 0 ? 0 : apartPinned / apart.length,
+          });
           results.push(
             await verdictOf(
               phrase,
