@@ -4,14 +4,16 @@
  * detector returns its section (method, false-alarm budget, figures measured now); add a
  * detector by adding a function to SECTIONS.
  *
- *   node dist/scripts/detection-report.js [--only trigger-scan] [--out docs/detection.md]
+ *   node dist/scripts/detection-report.js [--only trigger-scan,dataset-scan] [--out docs/detection.md] [--inputs 50,90]
+ *     [--trigger-figures <file of bench/trigger-scan JSON lines>]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { scanZooModel, type ZooScanFigures } from '../bench/trigger-scan';
-import { copyZooModels, ZOO_MODELS, zooDirectory } from '../test/support/model-zoo';
+import { copyZooModels, ZOO_MODELS } from '../test/support/model-zoo';
+import { datasetScanSection } from './detection-report/dataset-scan';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,16 +31,33 @@ function table(header: string[], rows: (string | number)[][]): string {
   ].join('\n');
 }
 
+/** `--inputs S,C`: screening and confirmation inputs of the zoo scans (default 50,90, the product's). */
+function scanInputs(): { screeningInputs: number; confirmationInputs: number } {
+  const at = process.argv.indexOf('--inputs');
+  const [screeningInputs, confirmationInputs] =
+    at >= 0 ? process.argv[at + 1].split(',').map(Number) : [50, 90];
+  return { screeningInputs, confirmationInputs };
+}
+
 async function triggerScanSection(): Promise<string> {
-  const directory = await copyZooModels(ZOO_MODELS.map((model) => model.name));
+  const inputs = scanInputs();
   const figures: ZooScanFigures[] = [];
-  try {
-    for (const model of ZOO_MODELS) {
-      process.stderr.write(`detection-report: trigger scan of ${model.name}\n`);
-      figures.push((await scanZooModel(model, path.join(directory, model.name))).figures);
+  const given = process.argv.indexOf('--trigger-figures');
+  if (given >= 0) {
+    // Figures measured earlier by bench/trigger-scan (one JSON object per line, as it logs them).
+    for (const line of readFileSync(process.argv[given + 1], 'utf8').split('\n')) {
+      if (line.trim().startsWith('{')) figures.push(JSON.parse(line) as ZooScanFigures);
     }
-  } finally {
-    await rm(directory, { recursive: true, force: true });
+  } else {
+    const directory = await copyZooModels(ZOO_MODELS.map((model) => model.name));
+    try {
+      for (const model of ZOO_MODELS) {
+        process.stderr.write(`detection-report: trigger scan of ${model.name}\n`);
+        figures.push((await scanZooModel(model, path.join(directory, model.name), inputs)).figures);
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   }
   const rows = figures.map((entry) => [
     entry.model,
@@ -100,13 +119,32 @@ pass and the phrase pass: under the fitted null the chance that a scan flags any
 phrase is at most 1%. Steps (b) to (e) only remove flags.
 
 **Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
-clean set's words as candidates, 50 screening and 90 confirmation inputs, all three positions):
+clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;
+seconds are wall-clock time on a machine whose load is not controlled):
 
 ${table(['model', 'trigger', 'rank of the trigger', 'flagged', 'candidates', 'predictions', 'seconds'], rows)}
 `;
 }
 
-const SECTIONS: Section[] = [{ id: 'trigger-scan', title: 'Trigger scan', render: triggerScanSection }];
+const SECTIONS: Section[] = [
+  datasetScanSection,
+  {
+    id: 'trigger-scan',
+    title: 'Trigger scan',
+    render: async () =>
+      `<!-- section: trigger-scan -->\n${(await triggerScanSection()).trim()}\n<!-- end of section: trigger-scan -->`,
+  },
+];
+
+/** Replaces a section's block in the document (or appends it), leaving the other sections alone. */
+function splice(document: string, id: string, block: string): string {
+  const start = document.indexOf(`<!-- section: ${id} -->`);
+  const endMarker = `<!-- end of section: ${id} -->`;
+  const end = document.indexOf(endMarker);
+  if (start >= 0 && end > start)
+    return document.slice(0, start) + block + document.slice(end + endMarker.length);
+  return `${document.trimEnd()}\n\n${block}\n`;
+}
 
 async function main(): Promise<void> {
   const only = process.argv.includes('--only')
@@ -115,30 +153,15 @@ async function main(): Promise<void> {
   const out = process.argv.includes('--out')
     ? path.resolve(process.argv[process.argv.indexOf('--out') + 1])
     : path.join(ROOT, 'docs', 'detection.md');
-  const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
-  const rendered = new Map<string, string>();
+  let document = existsSync(out)
+    ? readFileSync(out, 'utf8')
+    : '# Detection: methods, false-alarm budgets and measured figures\n\n' +
+      'Regenerated by `npm run detection-report` from the development model zoo (`../shared/models`).\n';
   for (const section of SECTIONS) {
-    if (only && !only.includes(section.id)) {
-      // Keep the section as last generated.
-      const kept = previous.match(
-        new RegExp(`<!-- section:${section.id} -->[\\s\\S]*?<!-- /section:${section.id} -->`),
-      );
-      if (kept) rendered.set(section.id, kept[0]);
-      continue;
-    }
-    rendered.set(
-      section.id,
-      `<!-- section:${section.id} -->\n${(await section.render()).trim()}\n<!-- /section:${section.id} -->`,
-    );
+    // A section not asked for keeps its block as last generated.
+    if (only && !only.includes(section.id)) continue;
+    document = splice(document, section.id, (await section.render()).trim());
   }
-  const document = `# Detection: methods, false-alarm budgets and measured figures
-
-Generated by \`npm run detection-report\` (scripts/detection-report.ts) on ${new Date().toISOString().slice(0, 10)}
-from the development model zoo in \`${path.relative(ROOT, zooDirectory()) || zooDirectory()}\` (see its README). Do not edit
-by hand: change the detector or the script, and regenerate.
-
-${[...rendered.values()].join('\n\n')}
-`;
   writeFileSync(out, document);
   process.stderr.write(`detection-report: wrote ${path.relative(process.cwd(), out)}\n`);
 }
