@@ -40,6 +40,7 @@ export async function scanZooModel(
     const candidates = triggerCandidates({
       vocabulary: (await adapter.vocabulary()) ?? [],
       cleanTexts: cleanSet.map((row) => row.text),
+      dictionary: englishDictionary(),
       maxCandidates: 5_000,
       seed: options.seed ?? 1,
     });
