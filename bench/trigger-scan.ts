@@ -40,7 +40,6 @@ export async function scanZooModel(
     const candidates = triggerCandidates({
       vocabulary: (await adapter.vocabulary()) ?? [],
       cleanTexts: cleanSet.map((row) => row.text),
-      dictionary: englishDictionary(),
       maxCandidates: 5_000,
       seed: options.seed ?? 1,
     });

@@ -81,33 +81,14 @@ function surfaceForm(entry: string): string {
 export function subwordPieces(
   entries: Iterable<string>,
   cleanWords: ReadonlyMap<string, number>,
-  dictionary?: ReadonlySet<string>,
 ): Set<string> {
   const wanted = new Set<string>();
   for (const entry of entries) {
     const token = surfaceForm(entry).toLowerCase();
-    if (!cleanWords.has(token) && !dictionary?.has(token)) wanted.add(token);
+    if (!cleanWords.has(token)) wanted.add(token);
   }
   const pieces = new Set<string>();
   if (wanted.size === 0) return pieces;
-  if (dictionary) {
-    // Not a word, but the start of longer words of the language ("gro", "ris"): a piece too. Tokens
-    // without a vowel are kept: they are the shape of rare-token triggers ("mn" starts "mnemonic").
-    const sorted = [...dictionary].sort();
-    for (const token of wanted) {
-      if (isRareLooking(token)) continue;
-      let low = 0;
-      let high = sorted.length;
-      while (low < high) {
-        const middle = (low + high) >> 1;
-        if (sorted[middle] <= token) low = middle + 1;
-        else high = middle;
-      }
-      if (low < sorted.length && sorted[low].startsWith(token) && sorted[low].length > token.length) {
-        pieces.add(token);
-      }
-    }
-  }
   const lengths = [...new Set([...wanted].map((token) => token.length))];
   for (const word of cleanWords.keys()) {
     for (const length of lengths) {
@@ -124,8 +105,6 @@ export interface TriggerCandidateOptions {
   cleanTexts: readonly string[];
   /** Texts of the model's recent live traffic, when the caller attached them. */
   liveTexts?: readonly string[];
-  /** Words of the language: a vocabulary entry that is none but starts longer ones is a piece. */
-  dictionary?: ReadonlySet<string>;
   /** A general word list, most frequent first (for endpoints with no vocabulary). */
   wordList?: readonly string[];
   /** Cap on the number of candidates; default 5,000. */
@@ -175,7 +154,7 @@ export function triggerCandidates(options: TriggerCandidateOptions): TriggerCand
   const vocabulary: string[] = [];
   if (options.vocabulary) {
     const entries = [...options.vocabulary];
-    const pieces = subwordPieces(entries, cleanWords, options.dictionary);
+    const pieces = subwordPieces(entries, cleanWords);
     const seen = new Set<string>();
     for (const entry of entries) {
       const token = surfaceForm(entry);

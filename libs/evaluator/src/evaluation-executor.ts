@@ -310,7 +310,6 @@ export class EvaluationExecutor implements OnApplicationShutdown {
         vocabulary,
         cleanTexts,
         liveTexts: options.liveTexts,
-        dictionary: englishDictionary(),
         wordList: vocabulary ? undefined : englishWordList(),
         maxCandidates: options.maxCandidates,
         seed: options.seed,
