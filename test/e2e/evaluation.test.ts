@@ -170,7 +170,10 @@ describe('replaying clean and canary sets against the clean and the backdoored d
         type: 'trigger',
         model_id: model,
         dataset_id: cleanSet,
-        sample_size: 80,
+        // Lean: the scan's cost is the candidates times these inputs, and every candidate stays.
+        sample_size: 40,
+        confirmation_inputs: 40,
+        null_words: 20,
       });
       assert.equal(queued.status, 202, JSON.stringify(queued.body));
       scans[model] = await finished(queued.body.id, 'scans');

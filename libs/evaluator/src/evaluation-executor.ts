@@ -327,6 +327,8 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       cleanSet,
       seed: options.seed,
       screeningInputs: options.sampleSize,
+      confirmationInputs: options.confirmationInputs,
+      nullWords: options.nullWords,
       positions: options.positions,
       falseAlarmRate: options.falseAlarmRate,
       phraseTexts: options.liveTexts,

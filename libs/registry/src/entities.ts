@@ -17,6 +17,13 @@ export interface TriggerScanOptions {
   candidates: 'vocabulary' | 'library' | string[];
   /** Clean inputs of the screening sample (fresh ones confirm). */
   sampleSize: number;
+  /**
+   * Fresh clean inputs each shortlisted candidate and null word is confirmed on, per position;
+   * default 90. The bulk of a scan's cost after screening: a lean scan lowers it.
+   */
+  confirmationInputs?: number;
+  /** Ordinary words measured as the null at each position; default 40. */
+  nullWords?: number;
   maxCandidates: number;
   seed: number;
   /** Differential mode: a known-good version a word must not pin as well. */

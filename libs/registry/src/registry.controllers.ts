@@ -475,6 +475,8 @@ export class ScansController {
     const run = await this.runs.enqueueTriggerScan(body.model_id, body.dataset_id, {
       candidates: body.candidates,
       sampleSize: body.sample_size,
+      ...(body.confirmation_inputs ? { confirmationInputs: body.confirmation_inputs } : {}),
+      ...(body.null_words ? { nullWords: body.null_words } : {}),
       maxCandidates: body.max_candidates,
       seed: body.seed,
       falseAlarmRate: body.false_alarm_rate,

@@ -231,6 +231,10 @@ export const triggerScanRequestSchema = z
       ])
       .default('vocabulary'),
     sample_size: z.number().int().min(5).max(5_000).default(50),
+    /** Fresh inputs that confirm each shortlisted candidate (and null word) per position. */
+    confirmation_inputs: z.number().int().min(10).max(5_000).optional(),
+    /** Ordinary words measured per position as the null the cut-off is set against. */
+    null_words: z.number().int().min(10).max(1_000).optional(),
     max_candidates: z.number().int().min(1).max(50_000).default(5_000),
     seed: z.number().int().default(1),
     /**
