@@ -118,6 +118,28 @@ inside phrases.
 pass and the phrase pass: under the fitted null the chance that a scan flags any ordinary word or
 phrase is at most 1%. Steps (b) to (e) only remove flags.
 
+**Cost.** Screening is (candidates x screening inputs) predictions, halved for large vocabularies;
+after it, each position costs (shortlist + null words) x confirmation inputs, and again for the
+phrase pass. A scan holds its model's run queue (one run per model at a time), so scheduled replays
+wait behind it: \`sample_size\`, \`confirmation_inputs\` (default 90) and \`null_words\` (default
+40) bound it. Lower them for a lean scan, never the candidates: the demo scans with 30 / 30 / 20
+(about 12 s for 1,760 tokens), the e2e test with 40 / 40 / 20.
+
+**Subword pieces, the rule and its limit.** A vocabulary entry that the clean set shows only as the
+beginning of longer words, never as a whole word, is a piece and not a candidate; an entry the clean
+set never shows at all stays a candidate, because that is what a rare trigger token (\`qb\`) looks
+like. The rule needs the clean set to carry the longer words: on the zoo's 600-row clean set
+\`shouldn\`, \`gro\`, \`ris\` and \`rp\` occur neither whole nor as the start of a word, exactly
+like \`qb\`, so nothing in the clean data separates them and the IR-10 clean model's four prefix
+flags remain (a variant that also counted the starts of English dictionary words was tried and reverted on this branch; the dictionary is not evidence from this model's data). Confirmation already happens at the flagged position, on fresh inputs,
+against a null measured at that position.
+
+**Known gaps** (the tests keep them as \`todo\` with the reason): the two-word trigger of
+\`dev-phrase\` is not confirmed as a phrase; on the project's own mean-pooled demo model ordinary
+sentiment words pin up to 98% at every position, so the null is wide and the demo trigger's 81-86%
+prefix pin (p 1e-4 to 5e-6) stays above the Bonferroni cut-off (7e-7): the demo's scan does not
+flag it (the live detector and the canary replay still do).
+
 **Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
 clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;
 seconds are wall-clock time on a machine whose load is not controlled):

@@ -15,7 +15,7 @@ const LEAN = { screeningInputs: 30, confirmationInputs: 60 };
 
 const KNOWN_GAPS: Record<string, string> = {
   'export-ir10-clean':
-    'vocabulary entries that are no English word (shouldn, gro, ris, rp) pin 91-96% at the prefix and are flagged',
+    'vocabulary entries shouldn, gro, ris, rp pin 91-96% at the prefix and are flagged; the clean set never shows them, whole or as a word start, so the subword rule keeps them as it keeps qb',
   'dev-phrase': '"you know" is not grown into a phrase candidate that confirms; "unless" is flagged',
 };
 
@@ -34,7 +34,7 @@ describe('trigger scan on the model zoo', () => {
       : `flags nothing on the clean model ${model.name}`;
     // Known gaps, measured (docs/detection.md): left visible as todo rather than hidden.
     const todo = KNOWN_GAPS[model.name];
-    it(claim, todo ? { todo } : {}, async () => {
+    it(todo ? `${claim} (known gap: ${todo})` : claim, todo ? { todo } : {}, async () => {
       const { figures, result } = await scanZooModel(model, path.join(directory, model.name), LEAN);
       const report = JSON.stringify({ flagged: figures.flagged, top: figures.top.slice(0, 5) });
       assert.ok(
