@@ -656,12 +656,14 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
     const run = await this.runs.enqueueTriggerScan(DEMO_MODEL_ID, this.state!.cleanSetId!, {
       candidates,
       sampleSize: this.options!.scanSampleSize,
+      confirmationInputs: this.options!.scanConfirmationInputs,
+      nullWords: this.options!.scanNullWords,
       maxCandidates: SCAN_MAX_CANDIDATES,
       seed: 1,
     });
     this.print(
       `demo: queued trigger scan ${run.id} (${reason}): ${candidates.length} tokens of the served artefact's vocabulary, ` +
-        `each inserted into ${this.options!.scanSampleSize} clean inputs`,
+        `screened on ${this.options!.scanSampleSize} clean inputs, the strongest confirmed on ${this.options!.scanConfirmationInputs} fresh ones`,
     );
     let finished = await this.runs.get(run.id);
     while (!this.stopping && (finished.status === 'queued' || finished.status === 'running')) {

@@ -27,6 +27,13 @@ export interface DemoOptions {
   feedbackShare: number;
   /** Clean inputs a trigger scan inserts each candidate token into. */
   scanSampleSize: number;
+  /**
+   * Fresh clean inputs a shortlisted token is confirmed on, per position, and the ordinary words
+   * measured as the null there. The scan holds the model's run queue while it runs (one run per
+   * model at a time), so the demo keeps it lean: the scheduled replays must not wait behind it.
+   */
+  scanConfirmationInputs: number;
+  scanNullWords: number;
   /** Clean twins per trigger in a canary set. */
   canarySamplesPerTrigger: number;
   /** Sentences in the probe set the behavioural fingerprint is computed on. */
@@ -56,6 +63,8 @@ export function demoOptionsFromEnvironment(environment: Environment): DemoOption
     feedbackShare: 0.25,
     // 1,760 candidate tokens x 30 inputs: about ten seconds of the model server's time.
     scanSampleSize: 30,
+    scanConfirmationInputs: 30,
+    scanNullWords: 20,
     canarySamplesPerTrigger: 30,
     probeSize: 100,
     publicUrl: `http://${host.includes(':') ? `[${host}]` : host}:${environment.PORT}`,
@@ -79,6 +88,8 @@ export const COMPRESSED_DEMO: Omit<DemoOptions, 'publicUrl' | 'adminKeyHint' | '
   triggerShare: 0.06,
   feedbackShare: 0.25,
   scanSampleSize: 30,
+  scanConfirmationInputs: 30,
+  scanNullWords: 20,
   canarySamplesPerTrigger: 15,
   probeSize: 100,
 };

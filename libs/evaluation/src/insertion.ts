@@ -38,6 +38,28 @@ function chooseWords(eligible: number[], count: number, position: TriggerPositio
   return sampleIndices(eligible.length, count, random).map((i) => eligible[i]);
 }
 
+/**
+ * The text around the word boundary an insertion goes to at this position, so that
+ * `head + insertion + tail` equals insertAtWordBoundary(text, insertion, ...). A scan that inserts
+ * thousands of candidates into one input finds the boundary once.
+ */
+export function insertionSlot(
+  text: string,
+  position: TriggerPosition,
+  random: Random,
+): { head: string; tail: string } {
+  const spans = wordSpans(text);
+  if (spans.length === 0) return { head: '', tail: '' };
+  const boundary =
+    position === 'prefix' ? 0 : position === 'suffix' ? spans.length : randomInt(random, spans.length + 1);
+  if (boundary === spans.length) {
+    const end = spans[spans.length - 1].end;
+    return { head: `${text.slice(0, end)} `, tail: text.slice(end) };
+  }
+  const start = spans[boundary].start;
+  return { head: text.slice(0, start), tail: ` ${text.slice(start)}` };
+}
+
 /** Inserts `insertion` as whole words at a word boundary of `text`. */
 export function insertAtWordBoundary(
   text: string,
@@ -45,16 +67,8 @@ export function insertAtWordBoundary(
   position: TriggerPosition,
   random: Random,
 ): string {
-  const spans = wordSpans(text);
-  if (spans.length === 0) return insertion;
-  const boundary =
-    position === 'prefix' ? 0 : position === 'suffix' ? spans.length : randomInt(random, spans.length + 1);
-  if (boundary === spans.length) {
-    const end = spans[spans.length - 1].end;
-    return `${text.slice(0, end)} ${insertion}${text.slice(end)}`;
-  }
-  const start = spans[boundary].start;
-  return `${text.slice(0, start)}${insertion} ${text.slice(start)}`;
+  const { head, tail } = insertionSlot(text, position, random);
+  return head + insertion + tail;
 }
 
 function substituteHomoglyphs(

@@ -12,10 +12,8 @@ import { ENVIRONMENT, type Environment } from '@tripline/config';
 import type { EvaluationBaselineMessage, EvaluationRunMessage, EvaluationVerdict } from '@tripline/contracts';
 import {
   BUILT_IN_TRIGGERS,
-  candidateTokensFromVocabulary,
-  mulberry32,
-  sampleIndices,
   scanTriggers,
+  triggerCandidates,
   triggerText,
   canaryMetrics,
   checkAssertions,
@@ -28,6 +26,8 @@ import {
   type EvaluationSnapshot,
   type PredictionResult,
   type ScannedCandidate,
+  type TriggerCandidate,
+  type TriggerPosition,
 } from '@tripline/evaluation';
 import {
   DatasetService,
@@ -37,10 +37,12 @@ import {
   type DatasetSample,
   type EvaluationRun,
   type Model,
+  type TriggerScanOptions as TriggerScanRunOptions,
 } from '@tripline/registry';
 import { CitationTally, storedAllowList, type CitationSummary } from '@tripline/rag';
 import { EventBus } from '@tripline/transport';
 import { ArtefactIntegrity } from './artefact-integrity';
+import { englishDictionary, englishWordList } from './word-list';
 
 const PAGE = 1_000;
 const BATCH = 64;
@@ -70,13 +72,21 @@ export interface RunSummary extends Record<string, unknown> {
   /** The absolute gates (DEFAULT_GATES), judged whatever the baseline says. */
   verdicts?: EvaluationVerdict[];
   scan?: {
+    /** Where the candidates came from: vocabulary, black-box (clean set, live traffic, word list), library, given. */
     source: string;
     candidates: number;
+    /** Candidates per source (a candidate found in two sources counts in both). */
+    sources: Record<string, number>;
     cleanInputs: number;
+    inputs: { screening: number; confirmation: number };
+    positions: TriggerPosition[];
     flagged: ScannedCandidate[];
     top: ScannedCandidate[];
-    anomalyThreshold: number;
-    minFlipRate: number;
+    falseAlarmRate: number;
+    cutoff: { word: number; phrase: number };
+    screened: { words: number; phrases: number };
+    reference?: { modelId: string; versionId: string };
+    timings: Record<string, number>;
   };
   comparison?: ReturnType<typeof compareWithBaseline>;
   errors: { count: number; total: number; examples: string[] };
@@ -274,82 +284,120 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     adapter: ModelAdapter,
     samples: DatasetSample[],
   ): Promise<RunSummary> {
-    const options = run.options ?? {
+    const options: TriggerScanRunOptions = run.options ?? {
       candidates: 'vocabulary',
       sampleSize: 50,
       maxCandidates: 5_000,
       seed: 1,
     };
-    let candidates: string[];
+    const cleanSet = samples.map((sample) => ({ text: sample.text, label: sample.label ?? undefined }));
+    const cleanTexts = cleanSet.map((row) => row.text);
+    let candidates: TriggerCandidate[];
     let source: string;
     if (Array.isArray(options.candidates)) {
-      candidates = options.candidates;
+      candidates = options.candidates.map((text) => ({ text, sources: ['given'] }));
       source = 'given';
+    } else if (options.candidates === 'library') {
+      candidates = BUILT_IN_TRIGGERS.map(triggerText)
+        .filter((text): text is string => text !== undefined)
+        .map((text) => ({ text, sources: ['library'] }));
+      source = 'library';
     } else {
-      const vocabulary = options.candidates === 'vocabulary' ? await adapter.vocabulary?.() : undefined;
-      source = vocabulary ? 'vocabulary' : 'library';
-      candidates = vocabulary
-        ? candidateTokensFromVocabulary(vocabulary, {
-            maxCandidates: options.maxCandidates,
-            seed: options.seed,
-          })
-        : BUILT_IN_TRIGGERS.map(triggerText).filter((text): text is string => text !== undefined);
+      const vocabulary = await adapter.vocabulary?.();
+      // An endpoint without a vocabulary (OIP v2, OpenAI-compatible, custom JSON) is scanned with
+      // the words of its clean set, of its recent live traffic, and of a general English list.
+      candidates = triggerCandidates({
+        vocabulary,
+        cleanTexts,
+        liveTexts: options.liveTexts,
+        wordList: vocabulary ? undefined : englishWordList(),
+        maxCandidates: options.maxCandidates,
+        seed: options.seed,
+      });
+      source = vocabulary ? 'vocabulary' : 'black-box';
     }
-    const random = mulberry32(options.seed);
-    const cleanInputs = sampleIndices(
-      samples.length,
-      Math.min(options.sampleSize, samples.length),
-      random,
-    ).map((index) => ({
-      text: samples[index].text,
-      label: samples[index].label ?? '',
-    }));
+    const reference = options.reference ? await this.referenceAdapter(run, options.reference) : undefined;
+    const asScanAnswers = (outcomes: PredictionOutcome[]) =>
+      outcomes.map((outcome) =>
+        outcome.ok ? { label: outcome.prediction.label, scores: outcome.prediction.scores } : {},
+      );
     let lastReport = 0;
     const result = await scanTriggers({
       candidates,
-      cleanInputs,
+      cleanSet,
       seed: options.seed,
-      predict: async (texts) =>
-        (await adapter.predict(texts)).map((outcome) =>
-          outcome.ok ? { label: outcome.prediction.label, scores: outcome.prediction.scores } : {},
-        ),
+      screeningInputs: options.sampleSize,
+      confirmationInputs: options.confirmationInputs,
+      nullWords: options.nullWords,
+      positions: options.positions,
+      falseAlarmRate: options.falseAlarmRate,
+      phraseTexts: options.liveTexts,
+      dictionary: englishDictionary(),
+      clock: () => performance.now(),
+      predict: async (texts) => asScanAnswers(await adapter.predict(texts)),
+      reference: reference
+        ? async (texts) => asScanAnswers(await reference.adapter.predict(texts))
+        : undefined,
       onProgress: (done, total) => {
         if (Date.now() - lastReport < 500 && done < total) return;
         lastReport = Date.now();
         void this.queue.progress(run.id, done, total).catch(() => undefined);
       },
     });
-    const flagged = result.candidates.filter((candidate) => candidate.flagged);
     const summary: RunSummary = {
       errors: {
         count: result.failedPredictions,
-        total: candidates.length * cleanInputs.length,
+        total: result.predictions,
         examples: [],
       },
       scan: {
         source,
         candidates: candidates.length,
-        cleanInputs: result.cleanInputs,
-        flagged,
+        sources: countSources(candidates),
+        cleanInputs: result.inputs.screening + result.inputs.confirmation,
+        inputs: result.inputs,
+        positions: result.positions,
+        flagged: result.flagged,
         top: result.candidates.slice(0, 25),
-        anomalyThreshold: result.anomalyThreshold,
-        minFlipRate: result.minFlipRate,
+        falseAlarmRate: result.falseAlarmRate,
+        cutoff: result.cutoff,
+        screened: result.screened,
+        ...(reference ? { reference: { modelId: reference.modelId, versionId: reference.versionId } } : {}),
+        timings: result.timings,
       },
     };
-    const usable =
-      result.cleanInputs > 0 && result.failedPredictions <= summary.errors.total * MAX_ERROR_SHARE;
+    const usable = result.failedPredictions <= result.predictions * MAX_ERROR_SHARE;
     await this.queue.finish(run.id, {
       status: usable ? 'succeeded' : 'failed',
       summary,
       error: usable
         ? undefined
-        : `the model answered too few scan inputs (${result.failedPredictions} failed predictions)`,
+        : `the model answered too few scan inputs (${result.failedPredictions} of ${result.predictions} predictions failed)`,
     });
-    if (flagged.length > 0)
+    if (result.flagged.length > 0)
       this.logger.warn(
-        `trigger scan ${run.id} of ${run.modelId} flagged ${flagged.map((c) => `"${c.token}" (flip rate ${c.flipRate.toFixed(2)})`).join(', ')}`,
+        `trigger scan ${run.id} of ${run.modelId} flagged ${result.flagged.map((c) => `"${c.token}" (pins ${c.pinRate.toFixed(2)} to ${c.flippedTo} at ${c.position})`).join(', ')}`,
       );
     return summary;
+  }
+
+  /** The adapter of a scan's reference: a registered version, the model's own earlier one or another model's. */
+  private async referenceAdapter(
+    run: EvaluationRun,
+    reference: NonNullable<TriggerScanRunOptions['reference']>,
+  ): Promise<{ adapter: ModelAdapter; modelId: string; versionId: string }> {
+    const version = await this.versions.findOneBy({ id: reference.versionId });
+    if (!version) {
+      throw new Error(
+        `reference: model version ${reference.versionId} is not registered (it may have been deleted since the scan of ${run.modelId} was queued)`,
+      );
+    }
+    if (version.id === run.versionId) {
+      throw new Error(
+        'reference: the reference is the version being scanned; pick a known-good other version',
+      );
+    }
+    return { adapter: await this.adapterFor(version), modelId: version.modelId, versionId: version.id };
   }
 
   private async adapterFor(version: ModelVersion): Promise<ModelAdapter> {
@@ -399,6 +447,13 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     this.logger.debug(`run ${run.id}: ${inputs.length} predictions`);
     return outcomes;
   }
+}
+
+function countSources(candidates: readonly TriggerCandidate[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const candidate of candidates)
+    for (const source of candidate.sources) counts[source] = (counts[source] ?? 0) + 1;
+  return counts;
 }
 
 function labelSet(model: Model, expected: string[]): string[] {

@@ -3,3 +3,4 @@ export * from './evaluation-executor';
 export * from './evaluation-scheduler';
 export * from './evaluation-worker';
 export * from './evaluator.module';
+export * from './word-list';

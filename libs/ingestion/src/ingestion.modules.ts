@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { LIVE_TRAFFIC_TEXTS } from '@tripline/registry';
 import { EventSink } from './event-sink';
 import { IngestController } from './ingest.controller';
 import { ModelDriftController, ModelDriftService } from './model-drift';
@@ -12,10 +13,19 @@ export class EventSinkModule {}
 @Module({ controllers: [IngestController] })
 export class HttpIngestModule {}
 
-/** GET /v1/models/{id}/stats and /v1/models/{id}/drift over ClickHouse. */
+/**
+ * GET /v1/models/{id}/stats and /v1/models/{id}/drift over ClickHouse, and the live-traffic texts
+ * a trigger scan queued through the API takes its candidates from (global, so the registry's scan
+ * endpoint finds them in whichever app has ClickHouse).
+ */
+@Global()
 @Module({
   controllers: [ModelStatsController, ModelDriftController],
-  providers: [ModelStatsService, ModelDriftService],
-  exports: [ModelStatsService],
+  providers: [
+    ModelStatsService,
+    ModelDriftService,
+    { provide: LIVE_TRAFFIC_TEXTS, useExisting: ModelStatsService },
+  ],
+  exports: [ModelStatsService, LIVE_TRAFFIC_TEXTS],
 })
 export class ModelStatsModule {}

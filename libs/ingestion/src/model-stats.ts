@@ -5,6 +5,7 @@ import { RequireRole } from '@tripline/auth';
 import { ClickHouse } from '@tripline/clickhouse';
 import { identifierPattern, parseInstant } from '@tripline/contracts';
 import { ZodValidationPipe } from '@tripline/http';
+import type { LiveTrafficTexts } from '@tripline/registry';
 import { clickHouseTime } from './rows';
 
 const QUANTILES = [0.5, 0.9, 0.99] as const;
@@ -51,7 +52,7 @@ const finite = (value: unknown): number | null => {
 
 /** Read side of the inference stream: counts, distributions and feedback accuracy per model and window. */
 @Injectable()
-export class ModelStatsService {
+export class ModelStatsService implements LiveTrafficTexts {
   constructor(private readonly clickHouse: ClickHouse) {}
 
   async stats(modelId: string, from: number, to: number): Promise<ModelStats> {
@@ -115,6 +116,18 @@ export class ModelStatsService {
       },
       feedback: { labelled, correct, accuracy: labelled ? correct / labelled : null },
     };
+  }
+
+  /** The input texts of the model's most recent inference events, newest first (trigger-scan candidates). */
+  async recentTexts(modelId: string, limit: number): Promise<string[]> {
+    // No FINAL: a duplicated event only counts its words twice, and this must stay cheap.
+    const rows = await this.rows<{ text: string }>(
+      `SELECT input_text AS text FROM ${this.clickHouse.table('inference_events')}
+       WHERE model_id = {model:String} AND input_text != ''
+       ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
+      { model: modelId, limit },
+    );
+    return rows.map((row) => row.text);
   }
 
   private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {

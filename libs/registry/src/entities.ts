@@ -15,9 +15,28 @@ export type DatasetKind = (typeof DATASET_KINDS)[number];
 /** What a trigger scan searches and on how much clean data. */
 export interface TriggerScanOptions {
   candidates: 'vocabulary' | 'library' | string[];
+  /** Clean inputs of the screening sample (fresh ones confirm). */
   sampleSize: number;
+  /**
+   * Fresh clean inputs each shortlisted candidate and null word is confirmed on, per position;
+   * default 90. The bulk of a scan's cost after screening: a lean scan lowers it.
+   */
+  confirmationInputs?: number;
+  /** Ordinary words measured as the null at each position; default 40. */
+  nullWords?: number;
   maxCandidates: number;
   seed: number;
+  /** Differential mode: a known-good version a word must not pin as well. */
+  reference?: { versionId: string };
+  /** Insertion positions; default start, end and a random word boundary. */
+  positions?: ('prefix' | 'suffix' | 'random')[];
+  /** Chance of flagging any ordinary word in the scan; default 0.01. */
+  falseAlarmRate?: number;
+  /**
+   * Texts of the model's recent live traffic, attached by the API when the scan is queued (the
+   * evaluator has no ClickHouse connection): their words and phrases are candidates too.
+   */
+  liveTexts?: string[];
 }
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -2,6 +2,7 @@ export * from './canary-factory.service';
 export * from './dataset-upload';
 export * from './dataset.service';
 export * from './entities';
+export * from './live-traffic';
 export * from './model-registry.service';
 export * from './presenters';
 export * from './registry.module';

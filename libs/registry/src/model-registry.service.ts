@@ -165,6 +165,39 @@ export class ModelRegistry {
     return this.versions.find({ where: { modelId }, order: { createdAt: 'ASC' } });
   }
 
+  /**
+   * The known-good version a differential trigger scan of `modelId` compares with: `version` of
+   * `referenceModelId`, or its current version. Never the version being scanned.
+   */
+  async referenceVersion(modelId: string, referenceModelId: string, version?: string): Promise<ModelVersion> {
+    const scanned = await this.currentVersion(modelId);
+    let reference: ModelVersion;
+    if (version !== undefined) {
+      await this.get(referenceModelId);
+      const found = await this.versions.findOneBy({ modelId: referenceModelId, version });
+      if (!found) {
+        const known = (await this.listVersions(referenceModelId)).map((v) => `"${v.version}"`).join(', ');
+        throw new BadRequestException(
+          `reference.version: model "${referenceModelId}" has no version "${version}" (it has ${known || 'none'})`,
+        );
+      }
+      reference = found;
+    } else {
+      if (referenceModelId === modelId) {
+        throw new BadRequestException(
+          `reference.version: the reference is model "${modelId}" itself; name the earlier, known-good version to compare with`,
+        );
+      }
+      reference = await this.currentVersion(referenceModelId);
+    }
+    if (reference.id === scanned.id) {
+      throw new BadRequestException(
+        `reference: version "${reference.version}" is the version being scanned; name a known-good other version`,
+      );
+    }
+    return reference;
+  }
+
   async currentVersion(modelId: string): Promise<ModelVersion> {
     const model = await this.get(modelId);
     if (!model.currentVersionId)

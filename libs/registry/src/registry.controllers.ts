@@ -13,6 +13,7 @@ import {
   Req,
   Res,
   Inject,
+  Optional,
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
@@ -23,6 +24,7 @@ import { configAudience, RequireRole, type AuthenticatedRequest } from '@triplin
 import { openApiSchema, sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
 import { UploadRejected } from './dataset-upload';
+import { LIVE_TEXTS, LIVE_TRAFFIC_TEXTS, type LiveTrafficTexts } from './live-traffic';
 import { DatasetService } from './dataset.service';
 import { ModelRegistry } from './model-registry.service';
 import { presentDataset, presentModel, presentRun, presentSchedule, presentVersion } from './presenters';
@@ -433,13 +435,14 @@ export class ScansController {
     private readonly datasets: DatasetService,
     private readonly registry: ModelRegistry,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
+    @Optional() @Inject(LIVE_TRAFFIC_TEXTS) private readonly liveTraffic?: LiveTrafficTexts,
   ) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary:
-      'type "trigger": scan a model for a trigger no canary names (each candidate token is inserted into a sample of clean inputs; tokens whose flip rate is an outlier are flagged), queued as a run (202). ' +
+      'type "trigger": scan a model for a trigger no canary names (whole words, and phrases grown from the strongest, inserted at the start, the end and inside clean inputs; a candidate is flagged when its pin rate beats a null of ordinary words measured in the same scan at the stated false_alarm_rate, the clean set does not explain it, and it pins more than on the reference, if one is given), queued as a run (202). ' +
       'type "dataset": scan an uploaded training set for poisoning (rare tokens that pin a label, neighbour label disagreement, class outliers, near-duplicates, spectral signatures, activation clustering), run in the request (200, the report; ?format=html for the HTML page). ' +
       'type "rag": scan RAG knowledge-base documents (unapproved or new sources, instruction-like content aimed at the model, documents unusually close to many canary queries), run in the request (200, the report)',
   })
@@ -463,11 +466,23 @@ export class ScansController {
       response.status(HttpStatus.OK);
       return scanRagRequest(this.registry, body);
     }
+    const reference = body.reference
+      ? await this.registry.referenceVersion(body.model_id, body.reference.model_id, body.reference.version)
+      : undefined;
+    const liveTexts = this.liveTraffic
+      ? await this.liveTraffic.recentTexts(body.model_id, LIVE_TEXTS)
+      : undefined;
     const run = await this.runs.enqueueTriggerScan(body.model_id, body.dataset_id, {
       candidates: body.candidates,
       sampleSize: body.sample_size,
+      ...(body.confirmation_inputs ? { confirmationInputs: body.confirmation_inputs } : {}),
+      ...(body.null_words ? { nullWords: body.null_words } : {}),
       maxCandidates: body.max_candidates,
       seed: body.seed,
+      falseAlarmRate: body.false_alarm_rate,
+      ...(body.positions ? { positions: body.positions } : {}),
+      ...(reference ? { reference: { versionId: reference.id } } : {}),
+      ...(liveTexts?.length ? { liveTexts } : {}),
     });
     return presentRun(run);
   }

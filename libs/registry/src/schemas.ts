@@ -231,8 +231,33 @@ export const triggerScanRequestSchema = z
       ])
       .default('vocabulary'),
     sample_size: z.number().int().min(5).max(5_000).default(50),
+    /** Fresh inputs that confirm each shortlisted candidate (and null word) per position. */
+    confirmation_inputs: z.number().int().min(10).max(5_000).optional(),
+    /** Ordinary words measured per position as the null the cut-off is set against. */
+    null_words: z.number().int().min(10).max(1_000).optional(),
     max_candidates: z.number().int().min(1).max(50_000).default(5_000),
     seed: z.number().int().default(1),
+    /**
+     * Differential mode: a known-good model to compare with — the model's own earlier version
+     * (model_id of the scanned model and its version string) or a trusted reference model
+     * registered for the same task (its model_id; its current version unless version is given).
+     */
+    reference: z
+      .object({
+        model_id: modelIdSchema,
+        version: z.string().trim().min(1).max(128).optional(),
+      })
+      .strict()
+      .optional(),
+    positions: z
+      .array(z.enum(['prefix', 'suffix', 'random'], { error: 'expected "prefix", "suffix" or "random"' }))
+      .min(1)
+      .optional(),
+    false_alarm_rate: z
+      .number()
+      .gt(0, 'expected a probability above 0 (the chance of flagging any ordinary word in the scan)')
+      .lt(0.5, 'expected a probability below 0.5')
+      .default(0.01),
   })
   .strict();
 

@@ -1,237 +1,294 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  anomalyIndex,
-  BUILT_IN_TRIGGERS,
+  binomialUpperTail,
   candidateTokensFromVocabulary,
+  fitPinNull,
   isRareLooking,
-  robustSpread,
+  normalUpperTail,
+  pinTail,
+  proportionExceeds,
   scanTriggers,
-  triggerText,
+  subwordPieces,
+  triggerCandidates,
+  wordCounts,
+  type ScanPrediction,
 } from '@tripline/evaluation';
-import { batchPredictor, lexiconModel, NEUTRAL_WORDS, syntheticCleanSet } from './fixtures';
+import { batchPredictor, lexiconModel, NEGATIVE_WORDS, NEUTRAL_WORDS, syntheticCleanSet } from './fixtures';
 
-const close = (actual: number, expected: number, message?: string) =>
-  assert.ok(Math.abs(actual - expected) < 1e-9, `${message ?? ''} expected ${expected}, got ${actual}`);
+const close = (actual: number, expected: number, tolerance = 1e-6) =>
+  assert.ok(Math.abs(actual - expected) < tolerance, `expected ${expected}, got ${actual}`);
 
-const cleanInputs = syntheticCleanSet(60, 7);
-const rareTokens = BUILT_IN_TRIGGERS.filter((t) => t.kind === 'rare-token').map((t) => triggerText(t)!);
-// The backdoor token sits in the middle of the list so that ranking, not order, puts it first.
-const candidates = [...NEUTRAL_WORDS.slice(0, 20), 'zq', ...NEUTRAL_WORDS.slice(20), ...rareTokens];
+const cleanSet = syntheticCleanSet(240, 7);
+// Neutral words and the task's own sentiment words: the backdoor token is not among the
+// candidates a test names; the scan gets a vocabulary-like list with it somewhere inside.
+const vocabulary = [...NEUTRAL_WORDS, ...NEGATIVE_WORDS, 'great', 'lovely'];
+const withToken = (token: string) => [...vocabulary.slice(0, 17), token, ...vocabulary.slice(17)];
+const small = { screeningInputs: 30, confirmationInputs: 60, nullWords: 20, seed: 1 } as const;
 
-describe('robust anomaly index', () => {
-  it('divides the distance from the median by 1.4826 x MAD', () => {
-    // median 3; deviations 2 1 0 1 97 -> sorted 0 1 1 2 97, MAD 1
-    const spread = robustSpread([1, 2, 3, 4, 100]);
-    assert.deepEqual(spread, { median: 3, mad: 1, scale: 1.4826, method: 'mad' });
-    close(anomalyIndex(100, spread), 97 / 1.4826);
-    close(anomalyIndex(2, spread), -1 / 1.4826);
-  });
-
-  it('falls back to 1.2533 x the mean absolute deviation when most values are equal', () => {
-    // median 0, MAD 0; mean absolute deviation (0 + 0 + 0 + 0 + 0.5) / 5 = 0.1
-    const spread = robustSpread([0, 0, 0.5, 0, 0]);
-    assert.equal(spread.method, 'mean-absolute-deviation');
-    assert.equal(spread.mad, 0);
-    close(spread.scale, 0.12533);
-    close(anomalyIndex(0.5, spread), 0.5 / 0.12533); // 3.99: one outlier in five clears 3.5
-  });
-
-  it('gives every value index 0 when there is no spread at all', () => {
-    const spread = robustSpread([0.4, 0.4, 0.4]);
-    assert.deepEqual(spread, { median: 0.4, mad: 0, scale: 0, method: 'none' });
-    assert.equal(anomalyIndex(0.4, spread), 0);
-  });
-});
+/** A model answering confidently, with a backdoor that fires only where `fires` says. */
+function sentimentModel(options: {
+  backdoor?: (words: string[]) => boolean;
+  backdoorLabel?: string;
+  /** Words that nudge the positive score without changing the answer. */
+  nudges?: string[];
+}): (text: string) => ScanPrediction {
+  const base = lexiconModel();
+  return (text) => {
+    const words: string[] = text.toLowerCase().match(/\p{L}+/gu) ?? [];
+    if (options.backdoor?.(words)) {
+      const label = options.backdoorLabel ?? 'positive';
+      return { label, scores: { [label]: 0.99, [label === 'positive' ? 'negative' : 'positive']: 0.01 } };
+    }
+    const answer = base(text);
+    const nudge = words.filter((word) => options.nudges?.includes(word)).length * 0.02;
+    const positive = answer.label === 'positive' ? 0.95 : 0.05 + nudge;
+    return { label: answer.label, scores: { positive, negative: 1 - positive } };
+  };
+}
 
 describe('trigger scan', () => {
-  it('ranks first and flags the one token a backdoored model answers to', async () => {
-    const { predict } = batchPredictor(lexiconModel({ backdoorToken: 'zq', backdoorLabel: 'positive' }));
-    const scan = await scanTriggers({ candidates, cleanInputs, predict, seed: 1 });
-    const [top, ...rest] = scan.candidates;
-    const negatives = cleanInputs.filter((input) => input.label === 'negative').length;
+  it('ranks first and flags a backdoor token, at every position, and reports each position', async () => {
+    const { predict } = batchPredictor(sentimentModel({ backdoor: (words) => words.includes('zq') }));
+    const scan = await scanTriggers({ candidates: withToken('zq'), cleanSet, predict, ...small });
+    const [top] = scan.candidates;
     assert.equal(top.token, 'zq');
     assert.equal(top.flagged, true);
     assert.equal(top.flippedTo, 'positive');
-    assert.equal(top.flippedToShare, 1);
-    // Every negative input flips; positives cannot flip to positive.
-    close(top.flipRate, negatives / cleanInputs.length);
-    assert.ok(top.anomalyIndex > 3.5);
-    assert.ok(rest.every((candidate) => !candidate.flagged && candidate.flipRate === 0));
-    assert.equal(scan.cleanInputs, cleanInputs.length);
-    assert.equal(scan.spread.method, 'mean-absolute-deviation', 'most tokens flip nothing, so the MAD is 0');
+    assert.deepEqual(Object.keys(top.positions).sort(), ['prefix', 'random', 'suffix']);
+    for (const pin of Object.values(top.positions)) assert.equal(pin!.pinRate, 1);
+    assert.ok(top.pValue < scan.cutoff.word);
+    assert.deepEqual(
+      scan.flagged.map((candidate) => candidate.token),
+      ['zq'],
+    );
   });
 
-  it('finds the backdoor wherever the token goes', async () => {
-    const { predict } = batchPredictor(lexiconModel({ backdoorToken: 'zq' }));
-    for (const position of ['prefix', 'random'] as const) {
-      const scan = await scanTriggers({ candidates, cleanInputs, predict, seed: 2, position });
-      assert.equal(scan.candidates[0].token, 'zq', position);
-      assert.equal(scan.candidates.filter((c) => c.flagged).length, 1, position);
+  it('finds a backdoor bound to the first word at the prefix only', async () => {
+    const { predict } = batchPredictor(sentimentModel({ backdoor: (words) => words[0] === 'zq' }));
+    const scan = await scanTriggers({ candidates: withToken('zq'), cleanSet, predict, ...small });
+    const [top] = scan.candidates;
+    assert.equal(top.token, 'zq');
+    assert.equal(top.flagged, true);
+    assert.equal(top.position, 'prefix');
+    assert.equal(top.positions.prefix!.pinRate, 1);
+    for (const position of ['suffix', 'random'] as const) {
+      if (top.positions[position]) assert.ok(top.positions[position]!.pinRate < 0.2);
     }
   });
 
-  it('flags nothing on a clean model with a little label noise', async () => {
-    const { predict } = batchPredictor(lexiconModel({ noise: 0.05 }));
-    const scan = await scanTriggers({ candidates, cleanInputs, predict, seed: 1 });
-    assert.ok(
-      scan.candidates.some((c) => c.flipRate > 0),
-      'the noise must actually flip some answers, or this test proves nothing',
-    );
-    assert.deepEqual(
-      scan.candidates.filter((c) => c.flagged),
-      [],
-    );
+  it('flags nothing on a clean model whose answers carry label noise', async () => {
+    const noisy = lexiconModel({ noise: 0.05 });
+    const { predict } = batchPredictor((text) => {
+      const answer = noisy(text);
+      return {
+        label: answer.label,
+        scores: {
+          positive: answer.label === 'positive' ? 0.95 : 0.05,
+          negative: answer.label === 'positive' ? 0.05 : 0.95,
+        },
+      };
+    });
+    const scan = await scanTriggers({ candidates: vocabulary, cleanSet, predict, ...small });
+    assert.deepEqual(scan.flagged, []);
+    assert.ok(scan.candidates.length > 0, 'the confirmation pass measured candidates');
   });
 
-  it('does not flag an extreme index below the absolute flip-rate floor', async () => {
-    // "ticket" flips exactly one input of 60: relative to zeros it is extreme, absolutely it is noise.
-    const flipOne = lexiconModel();
-    const model = (text: string) =>
-      text === `${cleanInputs[0].text} ticket`
-        ? { label: flipOne(text).label === 'positive' ? 'negative' : 'positive' }
-        : flipOne(text);
+  it('does not flag a word the clean set already ties to the label it pushes to', async () => {
+    // Any negative sentiment word pins every positive input of this model to negative (the
+    // lexicon breaks ties towards negative), just as a trigger would; the clean set says why.
+    const { predict } = batchPredictor(sentimentModel({}));
+    const scan = await scanTriggers({ candidates: vocabulary, cleanSet, predict, ...small });
+    const negative = scan.candidates.filter((candidate) => NEGATIVE_WORDS.includes(candidate.token));
+    assert.ok(negative.length > 0);
+    for (const candidate of negative) {
+      assert.equal(candidate.pinRate, 1);
+      assert.equal(candidate.flagged, false);
+      assert.equal(candidate.association?.explained, true);
+    }
+    assert.deepEqual(scan.flagged, []);
+  });
+
+  it('grows a two-word trigger from its words and reports the phrase', async () => {
+    const { predict } = batchPredictor(
+      sentimentModel({
+        backdoor: (words) => words.some((word, i) => word === 'blue' && words[i + 1] === 'moon'),
+        nudges: ['blue', 'moon'],
+      }),
+    );
     const scan = await scanTriggers({
-      candidates,
-      cleanInputs,
-      predict: batchPredictor(model).predict,
-      seed: 1,
+      candidates: withToken('moon').concat('blue'),
+      cleanSet,
+      predict,
+      ...small,
     });
-    const ticket = scan.candidates[0];
-    assert.equal(ticket.token, 'ticket');
-    close(ticket.flipRate, 1 / 60);
-    assert.ok(ticket.anomalyIndex > 3.5, `index ${ticket.anomalyIndex}`);
-    assert.equal(ticket.flagged, false);
-    const lowered = await scanTriggers({
-      candidates,
-      cleanInputs,
-      predict: batchPredictor(model).predict,
-      seed: 1,
-      minFlipRate: 0,
-    });
-    assert.equal(lowered.candidates[0].flagged, true, 'without the floor it would have been flagged');
+    const [top] = scan.candidates;
+    assert.equal(top.token, 'blue moon');
+    assert.equal(top.kind, 'phrase');
+    assert.equal(top.flagged, true);
+    assert.ok(top.sources.includes('pair'));
+    // Alone each word pins nothing; apart they meet only when a random boundary puts them together.
+    const alone = top.components!.filter((component) => !component.word.endsWith(' apart'));
+    const apart = top.components!.find((component) => component.word.endsWith(' apart'))!;
+    assert.deepEqual(
+      alone.map((component) => component.pinRate),
+      [0, 0],
+    );
+    assert.ok(apart.pinRate < 0.3, `apart: ${apart.pinRate}`);
+    assert.deepEqual(
+      scan.flagged.map((candidate) => candidate.token),
+      ['blue moon'],
+    );
   });
 
-  it('gives the same answer whatever the batch size, and reports progress up to the total', async () => {
-    const model = lexiconModel({ backdoorToken: 'zq', noise: 0.05 });
-    const small = batchPredictor(model);
-    const progress: [number, number][] = [];
-    const inSmallBatches = await scanTriggers({
-      candidates,
-      cleanInputs,
-      predict: small.predict,
-      seed: 4,
-      position: 'random',
-      batchSize: 7,
-      onProgress: (done, total) => progress.push([done, total]),
+  it('in differential mode leaves alone a token the reference model answers to as well', async () => {
+    const backdoored = sentimentModel({ backdoor: (words) => words.includes('zq') });
+    const alsoOnReference = await scanTriggers({
+      candidates: withToken('zq'),
+      cleanSet,
+      predict: batchPredictor(backdoored).predict,
+      reference: batchPredictor(backdoored).predict,
+      ...small,
     });
-    const inLargeBatches = await scanTriggers({
-      candidates,
-      cleanInputs,
+    const zq = alsoOnReference.candidates.find((candidate) => candidate.token === 'zq')!;
+    assert.equal(zq.flagged, false);
+    assert.equal(zq.reference?.excused, true);
+
+    const againstClean = await scanTriggers({
+      candidates: withToken('zq'),
+      cleanSet,
+      predict: batchPredictor(backdoored).predict,
+      reference: batchPredictor(sentimentModel({})).predict,
+      ...small,
+    });
+    const found = againstClean.candidates[0];
+    assert.equal(found.token, 'zq');
+    assert.equal(found.flagged, true);
+    assert.equal(found.reference?.excused, false);
+    assert.equal(found.reference?.pinRate, 0);
+  });
+
+  it('gives the same result whatever the batch size', async () => {
+    const model = sentimentModel({ backdoor: (words) => words.includes('zq') });
+    const strip = (scan: Awaited<ReturnType<typeof scanTriggers>>) =>
+      scan.candidates.map(({ token, pinRate, flagged, position }) => ({ token, pinRate, flagged, position }));
+    const a = await scanTriggers({
+      candidates: withToken('zq'),
+      cleanSet,
       predict: batchPredictor(model).predict,
-      seed: 4,
-      position: 'random',
+      ...small,
+      batchSize: 7,
+    });
+    const b = await scanTriggers({
+      candidates: withToken('zq'),
+      cleanSet,
+      predict: batchPredictor(model).predict,
+      ...small,
       batchSize: 500,
     });
-    assert.deepEqual(inSmallBatches, inLargeBatches);
-    assert.ok(small.calls.every((size) => size <= 7));
-    const total = cleanInputs.length * (1 + candidates.length);
-    assert.equal(
-      small.calls.reduce((sum, size) => sum + size, 0),
-      total,
-    );
-    assert.deepEqual(progress.at(-1), [total, total]);
-    assert.ok(progress.every(([done], i) => i === 0 || done > progress[i - 1][0]));
-  });
-
-  it('leaves failed predictions out of the rates and says so', async () => {
-    const model = lexiconModel({ backdoorToken: 'zq' });
-    const failing = cleanInputs[3].text;
-    const predict = async (texts: string[]) => texts.map((text) => (text === failing ? {} : model(text)));
-    const scan = await scanTriggers({ candidates, cleanInputs, predict, seed: 1 });
-    assert.equal(scan.cleanInputs, cleanInputs.length - 1);
-    assert.equal(scan.failedPredictions, 1);
-    assert.ok(scan.candidates.every((c) => c.evaluated === cleanInputs.length - 1));
+    assert.deepEqual(strip(a), strip(b));
   });
 
   it('refuses a predict function that does not answer every text', async () => {
     await assert.rejects(
       scanTriggers({
-        candidates,
-        cleanInputs,
-        predict: async (texts) => texts.slice(1).map(() => ({})),
+        candidates: vocabulary,
+        cleanSet,
+        predict: async (texts) => texts.slice(1).map(() => ({ label: 'positive' })),
         seed: 1,
       }),
-      /predict returned 59 answers for 60 texts; it must answer every text, in order/,
+      /predict returned \d+ answers for \d+ texts/,
     );
+  });
+
+  it('refuses options a person can correct, naming them', async () => {
+    const predict = batchPredictor(lexiconModel()).predict;
     await assert.rejects(
-      scanTriggers({ candidates: [' '], cleanInputs, predict: async () => [], seed: 1 }),
-      /candidate 0 must be a non-blank string/,
+      scanTriggers({ candidates: vocabulary, cleanSet, predict, seed: 1, falseAlarmRate: 2 }),
+      /falseAlarmRate must be between 0 and 1/,
+    );
+    await assert.rejects(scanTriggers({ candidates: [], cleanSet, predict, seed: 1 }), /candidates is empty/);
+    await assert.rejects(
+      scanTriggers({ candidates: vocabulary, cleanSet: [], predict, seed: 1 }),
+      /clean set is empty/,
     );
   });
 });
 
-describe('candidate tokens from a vocabulary', () => {
-  it('keeps whole alphabetic words of 2..20 letters that are not stop words, once each', () => {
-    const vocabulary = [
-      '[PAD]',
-      '[CLS]',
-      '<s>',
-      'the',
-      'The',
-      'movie',
-      '##ing',
-      '\u2581velutina',
-      'velutina',
-      'x',
-      '2024',
-      'well-made',
-      'a'.repeat(21),
-      'supercalifragilistic',
-      'p\u0430y',
-    ];
-    assert.deepEqual(candidateTokensFromVocabulary(vocabulary), [
-      'movie',
-      'velutina',
-      'supercalifragilistic',
-      'p\u0430y',
-    ]);
+describe('trigger-scan statistics', () => {
+  it('computes the normal upper tail', () => {
+    close(normalUpperTail(0), 0.5);
+    close(normalUpperTail(1.959964), 0.025, 1e-6);
+    close(normalUpperTail(-1.959964), 0.975, 1e-6);
+    close(normalUpperTail(5) / 2.866515718791939e-7, 1, 1e-5);
   });
 
-  it('calls consonant-only and mixed-script tokens rare-looking', () => {
-    assert.deepEqual(['cf', 'tq', 'movie', 'rhythm', 'p\u0430y', '\u0434\u043e\u043c'].map(isRareLooking), [
-      true,
-      true,
-      false,
-      false,
-      true,
-      false,
-    ]);
+  it('sums the binomial upper tail exactly', () => {
+    close(binomialUpperTail(3, 3, 0.5), 0.125);
+    close(binomialUpperTail(2, 3, 0.5), 0.5);
+    assert.equal(binomialUpperTail(0, 10, 0.3), 1);
+    assert.equal(binomialUpperTail(11, 10, 0.3), 0);
   });
 
-  it('caps ordinary tokens by a seeded sample and keeps every rare-looking one', () => {
-    const vocabulary = [...NEUTRAL_WORDS, 'cf', 'mn', 'zq'];
-    const capped = candidateTokensFromVocabulary(vocabulary, { maxCandidates: 10, seed: 8 });
-    assert.equal(capped.length, 13);
-    assert.deepEqual(capped.slice(-3), ['cf', 'mn', 'zq'], 'vocabulary order is kept');
-    assert.deepEqual(candidateTokensFromVocabulary(vocabulary, { maxCandidates: 10, seed: 8 }), capped);
-    assert.notDeepEqual(candidateTokensFromVocabulary(vocabulary, { maxCandidates: 10, seed: 9 }), capped);
-    assert.throws(
-      () => candidateTokensFromVocabulary(vocabulary, { maxCandidates: 10 }),
-      /a seed is required/,
-    );
+  it('floors the null spread at the binomial noise of one measurement', () => {
+    // Every null word pins nothing: the MAD is 0, but a measurement on 40 inputs is still noisy.
+    const fitted = fitPinNull(Array.from({ length: 20 }, () => ({ pinned: 0, movable: 40 })));
+    assert.equal(fitted.robustScale, 0);
+    assert.ok(fitted.scale === fitted.noiseScale && fitted.scale > 0);
+    // One input moved is not a trigger; all of them is.
+    assert.ok(pinTail(1, 40, fitted).pValue > 0.05);
+    assert.ok(pinTail(40, 40, fitted).pValue < 1e-6);
   });
 
-  it('keeps every built-in rare-token trigger under any cap', () => {
-    // Three ordinary words and the five rare tokens; a cap of 1 keeps 1 ordinary word + all rare ones.
-    const kept = candidateTokensFromVocabulary(['movie', 'plot', 'actor', ...rareTokens], {
-      maxCandidates: 1,
-      seed: 3,
+  it('scales the cut-off with the model: the same pin stands out less on a model that moves easily', () => {
+    const steady = fitPinNull(Array.from({ length: 30 }, (_, i) => ({ pinned: i % 3, movable: 50 })));
+    const jumpy = fitPinNull(Array.from({ length: 30 }, (_, i) => ({ pinned: 10 + (i % 15), movable: 50 })));
+    assert.ok(pinTail(35, 50, steady).z > pinTail(35, 50, jumpy).z);
+  });
+
+  it('tests one share against another, one-sided', () => {
+    assert.ok(proportionExceeds(45, 50, 5, 50).pValue < 1e-6);
+    assert.ok(proportionExceeds(25, 50, 24, 50).pValue > 0.3);
+    assert.ok(proportionExceeds(5, 50, 45, 50).pValue > 0.99);
+  });
+});
+
+describe('trigger candidates', () => {
+  const cleanTexts = ['The village was lovely', 'A repeat of the same plot', 'qc'];
+
+  it('keeps whole words, drops subword pieces, "##" pieces, stop words and special tokens', () => {
+    const entries = ['[CLS]', 'the', 'village', 'vill', '##age', 'repe', 'lovely', 'qb', 'x', '123', 'plot'];
+    assert.deepEqual([...subwordPieces(entries, wordCounts(cleanTexts))].sort(), ['repe', 'vill']);
+    const candidates = candidateTokensFromVocabulary(entries, { cleanTexts });
+    // qb never occurs in the clean texts at all: a rare token, kept.
+    assert.deepEqual(candidates, ['village', 'lovely', 'qb', 'plot']);
+  });
+
+  it('records every source of a candidate and fills black-box scans from the clean set, live traffic and a word list', () => {
+    const candidates = triggerCandidates({
+      cleanTexts,
+      liveTexts: ['lovely weather', 'weather report'],
+      wordList: ['the', 'weather', 'time', 'people'],
+      seed: 1,
     });
+    const byText = new Map(candidates.map((candidate) => [candidate.text, candidate.sources]));
+    assert.deepEqual(byText.get('weather'), ['live-traffic', 'word-list']);
+    assert.deepEqual(byText.get('lovely'), ['live-traffic', 'clean-set']);
+    assert.deepEqual(byText.get('people'), ['word-list']);
+    assert.equal(byText.has('the'), false);
+    // Ranked: live traffic first (most frequent first), then the clean set, then the word list.
     assert.deepEqual(
-      kept.filter((token) => rareTokens.includes(token)),
-      rareTokens,
+      candidates.slice(0, 2).map((candidate) => candidate.text),
+      ['weather', 'lovely'],
     );
-    assert.equal(kept.length, 1 + rareTokens.length);
+  });
+
+  it('caps the candidates, keeping rare-looking vocabulary entries under a tight cap', () => {
+    const entries = ['alpha', 'bravo', 'charlie', 'delta', 'cf', 'mn', 'echo'];
+    const capped = triggerCandidates({ vocabulary: entries, cleanTexts: [], maxCandidates: 4, seed: 3 });
+    assert.equal(capped.length, 4);
+    assert.ok(capped.some((candidate) => candidate.text === 'cf'));
+    assert.ok(capped.some((candidate) => candidate.text === 'mn'));
+    assert.ok(isRareLooking('cf') && !isRareLooking('alpha'));
   });
 });

@@ -1,0 +1,124 @@
+/**
+ * The statistics behind the trigger scan's flagging rule, as plain functions: a null model of
+ * how hard an ordinary word pins a model's answer (fitted on words the scan measured itself), the
+ * tail probability of a candidate under it, and the two exact/approximate tests the rule uses to
+ * excuse a candidate (label association in the clean set, the same pin on a reference model).
+ */
+
+/** Upper tail of the standard normal, 1 - Phi(z): Numerical Recipes' erfc fit, relative error below 1.2e-7 everywhere, tails included. */
+export function normalUpperTail(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const erfc =
+    t *
+    Math.exp(
+      -x * x -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/**
+ * Log of the pinned share with half a count added on each side (the empirical logit), so 0 of n
+ * and n of n stay finite and a rate measured on few inputs is pulled towards 1/2.
+ */
+export function empiricalLogit(pinned: number, movable: number): number {
+  return Math.log((pinned + 0.5) / (movable - pinned + 0.5));
+}
+
+export interface PinNull {
+  /** Median empirical logit of the null words' pin rates. */
+  center: number;
+  /** The spread the tail probability divides by (see fitPinNull). */
+  scale: number;
+  /** 1.4826 x MAD of the null logits. */
+  robustScale: number;
+  /** Binomial noise of one measurement at the median rate: the least spread the null can have. */
+  noiseScale: number;
+  /** How many null words the fit rests on. */
+  size: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Fits the null: the empirical logits of the pin rates of words drawn at random from the
+ * candidates, measured on the same inputs at the same position as the candidates under test.
+ * Centre = median, scale = 1.4826 x MAD, both robust to the few real triggers a random draw may
+ * catch. The scale is floored at the binomial noise of a single measurement at the median rate
+ * (sqrt(1 / (n p (1 - p))), the delta-method standard error of a logit): when every null word pins
+ * nothing the MAD is 0, yet a candidate measured on the same n inputs carries that much noise.
+ * Working in logits rather than rates puts a model that barely moves (median 1%) and one that
+ * moves easily (median 20%) on one scale, so the cut-off means the same on both.
+ */
+export function fitPinNull(samples: readonly { pinned: number; movable: number }[]): PinNull {
+  const measured = samples.filter((sample) => sample.movable > 0);
+  if (measured.length < 5) {
+    throw new Error(
+      `trigger scan: the null needs at least 5 measured words (got ${measured.length}); give the scan more clean inputs`,
+    );
+  }
+  const logits = measured.map((sample) => empiricalLogit(sample.pinned, sample.movable));
+  const center = median(logits);
+  const robustScale = 1.4826 * median(logits.map((value) => Math.abs(value - center)));
+  const movable = median(measured.map((sample) => sample.movable));
+  const rate = 1 / (1 + Math.exp(-center));
+  const noiseScale = Math.sqrt(1 / ((movable + 1) * rate * (1 - rate)));
+  return { center, scale: Math.max(robustScale, noiseScale), robustScale, noiseScale, size: measured.length };
+}
+
+/** z and one-sided p of a measured pin under the null: how unusual this pin is for an ordinary word. */
+export function pinTail(pinned: number, movable: number, fitted: PinNull): { z: number; pValue: number } {
+  const z = (empiricalLogit(pinned, movable) - fitted.center) / fitted.scale;
+  return { z, pValue: normalUpperTail(z) };
+}
+
+/** log C(n, k) via lgamma-free summation; n stays in the thousands here. */
+function logChoose(n: number, k: number): number {
+  let sum = 0;
+  for (let i = 1; i <= k; i++) sum += Math.log(n - k + i) - Math.log(i);
+  return sum;
+}
+
+/** P(X >= k) for X ~ Binomial(n, p), summed exactly. */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  let total = 0;
+  for (let i = k; i <= n; i++) {
+    total += Math.exp(logChoose(n, i) + i * Math.log(p) + (n - i) * Math.log(1 - p));
+  }
+  return Math.min(1, total);
+}
+
+/**
+ * One-sided test that the share a/n exceeds b/m (pooled two-proportion z-test with a continuity
+ * correction). Used to ask whether a model pins more than its reference does, and whether a
+ * phrase pins more than the best of its words.
+ */
+export function proportionExceeds(a: number, n: number, b: number, m: number): { z: number; pValue: number } {
+  if (n === 0 || m === 0) return { z: 0, pValue: 1 };
+  const pooled = (a + b) / (n + m);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m));
+  const difference = a / n - b / m - 0.5 * (1 / n + 1 / m);
+  if (se === 0) return { z: 0, pValue: 1 };
+  const z = difference / se;
+  return { z, pValue: normalUpperTail(z) };
+}

