@@ -75,7 +75,7 @@ function exportedMetrics(): Map<string, string> {
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.ts')) {
         const source = readFileSync(full, 'utf8');
-        for (const match of source.matchAll(/\.(counter|gauge|histogram)\(\{\s*name:\s*'([a-z0-9_]+)'/g))
+        for (const match of source.matchAll(/\.(counter|gauge|histogram)\(\s*\{\s*name:\s*'([a-z0-9_]+)'/g))
           metrics.set(match[2], match[1]);
       }
     }
