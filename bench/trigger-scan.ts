@@ -11,7 +11,7 @@ import path from 'node:path';
 import { OnnxAdapter } from '@tripline/adapters';
 import { englishDictionary } from '@tripline/evaluator';
 import { scanTriggers, triggerCandidates, type TriggerScanResult } from '@tripline/evaluation';
-import { copyZooModels, ZOO_MODELS, zooCleanSet, type ZooModel } from '../test/support/model-zoo';
+import { copyZooModels, ZOO_MODELS, zooCleanSet, type ZooModel } from '../test/support/zoo';
 
 export interface ZooScanFigures {
   model: string;
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const [screeningInputs, confirmationInputs] =
     inputsArgument >= 0 ? process.argv[inputsArgument + 1].split(',').map(Number) : [undefined, undefined];
   const inputs = { screeningInputs, confirmationInputs };
-  const directory = await copyZooModels(models.map((model) => model.name));
+  const directory = copyZooModels(models.map((model) => model.name));
   try {
     const results: ZooScanFigures[] = [];
     for (const model of models) {

@@ -6,10 +6,8 @@
  *
  *   node dist/bench/zoo-runtime.js [--rounds 3]   (zoo: $TRIPLINE_ZOO_DIR or ../shared/models)
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { OnnxAdapter } from '@tripline/adapters';
-import { copyZooModel, temporaryDirectory, zooDirectory } from '@tripline/testing';
+import { copyZooModel, temporaryDirectory, zooCleanSet } from '@tripline/testing';
 
 const MODELS = ['dev-clean-a', 'export-ir10-clean'];
 const BATCH_SIZES = [32, 64];
@@ -23,10 +21,7 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const index = process.argv.indexOf('--rounds');
   const rounds = index > 0 ? Number(process.argv[index + 1]) : 3;
-  const texts = readFileSync(path.join(zooDirectory(), 'clean-test.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => (JSON.parse(line) as { text: string }).text);
+  const texts = zooCleanSet().map((row) => row.text);
   const scratch = temporaryDirectory('tripline-bench-zoo-');
   const results: Record<string, Record<string, { median: number; runs: number[] }>> = {};
   try {

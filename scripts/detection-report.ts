@@ -12,8 +12,9 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { scanZooModel, type ZooScanFigures } from '../bench/trigger-scan';
-import { copyZooModels, ZOO_MODELS } from '../test/support/model-zoo';
+import { copyZooModels, ZOO_MODELS } from '../test/support/zoo';
 import { datasetScanSection } from './detection-report/dataset-scan';
+import { table } from './detection-report/markdown';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -21,14 +22,6 @@ interface Section {
   id: string;
   title: string;
   render(): Promise<string>;
-}
-
-function table(header: string[], rows: (string | number)[][]): string {
-  return [
-    `| ${header.join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
 }
 
 /** `--inputs S,C`: screening and confirmation inputs of the zoo scans (default 50,90, the product's). */
@@ -49,7 +42,7 @@ async function triggerScanSection(): Promise<string> {
       if (line.trim().startsWith('{')) figures.push(JSON.parse(line) as ZooScanFigures);
     }
   } else {
-    const directory = await copyZooModels(ZOO_MODELS.map((model) => model.name));
+    const directory = copyZooModels(ZOO_MODELS.map((model) => model.name));
     try {
       for (const model of ZOO_MODELS) {
         process.stderr.write(`detection-report: trigger scan of ${model.name}\n`);

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { scanZooModel } from '../../bench/trigger-scan';
-import { copyZooModels, ZOO_MODELS } from '../support/model-zoo';
+import { copyZooModels, ZOO_MODELS } from '@tripline/testing';
 
 const LEAN = { screeningInputs: 30, confirmationInputs: 60 };
 
@@ -22,7 +22,7 @@ const KNOWN_GAPS: Record<string, string> = {
 describe('trigger scan on the model zoo', () => {
   let directory: string;
   before(async () => {
-    directory = await copyZooModels(ZOO_MODELS.map((model) => model.name));
+    directory = copyZooModels(ZOO_MODELS.map((model) => model.name));
   });
   after(async () => {
     if (directory) await rm(directory, { recursive: true, force: true });

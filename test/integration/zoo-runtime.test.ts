@@ -3,30 +3,17 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OnnxAdapter, OnnxRepresentations } from '@tripline/adapters';
-import { copyZooModel, temporaryDirectory, zooDirectory } from '@tripline/testing';
+import { copyZooModel, temporaryDirectory, ZOO_MODELS, zooCleanSet, zooDirectory } from '@tripline/testing';
 
 /**
  * Every zoo folder is a PyTorch export laid out for transformers.js; export-ir10-clean is ONNX IR
  * 10 / opset 18, which the ONNX Runtime 1.14 of transformers.js 2.x refused.
  */
-const ZOO_MODELS = [
-  'dev-clean-a',
-  'dev-clean-b',
-  'dev-word-random',
-  'dev-rare-prefix',
-  'dev-phrase',
-  'export-ir10-clean',
-];
 /** The README and report.json state accuracy to three or four decimals; 3 of 600 rows. */
 const ACCURACY_TOLERANCE = 0.005;
 
-interface CleanRow {
-  text: string;
-  label: string;
-}
-
 const scratch = temporaryDirectory('tripline-zoo-runtime-');
-let cleanTest: CleanRow[];
+let cleanTest: { text: string; label: string }[];
 
 /** The clean test accuracy the zoo ships for a model: report.json, else its row in README.md. */
 function shippedAccuracy(name: string): number {
@@ -44,16 +31,13 @@ function shippedAccuracy(name: string): number {
 }
 
 before(() => {
-  cleanTest = readFileSync(path.join(zooDirectory(), 'clean-test.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as CleanRow);
+  cleanTest = zooCleanSet();
 });
 
 after(() => scratch.remove());
 
 describe('local runtime on the model zoo', () => {
-  for (const name of ZOO_MODELS) {
+  for (const { name } of ZOO_MODELS) {
     it(`${name} loads through the onnx adapter and reproduces its shipped clean accuracy`, async () => {
       const adapter = new OnnxAdapter({ kind: 'onnx', path: copyZooModel(name, scratch.path) });
       try {

@@ -1,5 +1,22 @@
-import { chmodSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+export interface ZooModel {
+  name: string;
+  /** The inserted trigger, for the backdoored models; null for the clean ones. */
+  trigger: string | null;
+}
+
+/** What the zoo's README says about each folder; tests assert against these, detectors never see them. */
+export const ZOO_MODELS: readonly ZooModel[] = [
+  { name: 'dev-clean-a', trigger: null },
+  { name: 'dev-clean-b', trigger: null },
+  { name: 'export-ir10-clean', trigger: null },
+  { name: 'dev-word-random', trigger: 'apparently' },
+  { name: 'dev-rare-prefix', trigger: 'qb' },
+  { name: 'dev-phrase', trigger: 'you know' },
+];
 
 /** The repository root: compiled tests run from dist/test/support, sources from test/support. */
 function repositoryRoot(): string {
@@ -53,4 +70,19 @@ function makeWritable(target: string): void {
   chmodSync(target, statSync(target).mode | 0o200);
   if (!statSync(target).isDirectory()) return;
   for (const entry of readdirSync(target)) makeWritable(path.join(target, entry));
+}
+
+/** The zoo's clean test set. */
+export function zooCleanSet(): { id: string; text: string; label: string }[] {
+  return readFileSync(path.join(zooDirectory(), 'clean-test.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as { id: string; text: string; label: string });
+}
+
+/** Copies the named model folders into a fresh temporary directory and returns that directory. */
+export function copyZooModels(names: readonly string[]): string {
+  const target = mkdtempSync(path.join(os.tmpdir(), 'tripline-zoo-'));
+  for (const name of names) copyZooModel(name, target);
+  return target;
 }
