@@ -7,6 +7,18 @@ const metricMap = boundedRecord('metric', z.number().finite(), 1_000, 256).optio
 const labels = boundedRecord('label', z.string().max(1_024), 64, 128).optional();
 const details = z.record(z.string(), z.unknown()).optional();
 
+/** The figures of a run; a baseline carries the same ones, so a comparison is field by field. */
+const runMetrics = {
+  accuracy: metricValue,
+  macro_f1: metricValue,
+  expected_calibration_error: metricValue,
+  attack_success_rate: metricValue,
+  flip_rate: metricValue,
+  confidence_shift: metricValue,
+  per_class_recall: metricMap,
+  per_trigger_attack_success: metricMap,
+};
+
 /**
  * The run a finished run was compared with, with the values it was compared on, so a consumer
  * (the alerter, the history) judges the run without reading the evaluator's tables. `pinned`
@@ -17,14 +29,7 @@ export const evaluationBaselineSchema = z.object({
   run_id: z.string().max(128),
   pinned: z.boolean(),
   model_version: z.string().max(128).optional(),
-  accuracy: metricValue,
-  macro_f1: metricValue,
-  expected_calibration_error: metricValue,
-  attack_success_rate: metricValue,
-  flip_rate: metricValue,
-  confidence_shift: metricValue,
-  per_class_recall: metricMap,
-  per_trigger_attack_success: metricMap,
+  ...runMetrics,
   fingerprint: z.string().max(256).optional(),
 });
 
@@ -57,14 +62,7 @@ export const evaluationRunSchema = z.object({
   finished_at: eventTime,
   sample_count: z.number().int().min(0),
   error_count: z.number().int().min(0).optional(),
-  accuracy: metricValue,
-  macro_f1: metricValue,
-  expected_calibration_error: metricValue,
-  attack_success_rate: metricValue,
-  flip_rate: metricValue,
-  confidence_shift: metricValue,
-  per_class_recall: metricMap,
-  per_trigger_attack_success: metricMap,
+  ...runMetrics,
   metrics: metricMap,
   baseline_run_id: z.string().max(128).optional(),
   baseline: evaluationBaselineSchema.optional(),
