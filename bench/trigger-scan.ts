@@ -22,6 +22,8 @@ export interface ZooScanFigures {
   /** 1-based rank of the trigger among the scan's ranked candidates; null when absent or clean model. */
   triggerRank: number | null;
   triggerFlagged: boolean | null;
+  /** Why the scan did or did not flag the trigger; null for a clean model or a trigger never confirmed. */
+  triggerVerdict: string | null;
   flagged: { token: string; pinRate: number; position: string; pValue: number; flippedTo: string | null }[];
   top: { token: string; flagged: boolean; pinRate: number; z: number; verdict: string }[];
   timings: Record<string, number>;
@@ -34,7 +36,7 @@ export async function scanZooModel(
   options: { screeningInputs?: number; confirmationInputs?: number; seed?: number } = {},
 ): Promise<{ figures: ZooScanFigures; result: TriggerScanResult }> {
   const cleanSet = zooCleanSet();
-  const adapter = new OnnxAdapter({ kind: 'onnx', path: folder, batchSize: 256 });
+  const adapter = new OnnxAdapter({ kind: 'onnx', path: folder });
   try {
     const started = performance.now();
     const candidates = triggerCandidates({
@@ -66,6 +68,7 @@ export async function scanZooModel(
       predictions: result.predictions,
       triggerRank: rank >= 0 ? rank + 1 : null,
       triggerFlagged: model.trigger ? (result.candidates[rank]?.flagged ?? false) : null,
+      triggerVerdict: result.candidates[rank]?.verdict ?? null,
       flagged: result.flagged.map((c) => ({
         token: c.token,
         pinRate: round(c.pinRate),

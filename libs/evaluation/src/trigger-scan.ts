@@ -11,8 +11,10 @@ import {
 import {
   binomialUpperTail,
   fitPinNull,
+  normalUpperTail,
   pinTail,
   proportionExceeds,
+  robustLocation,
   type PinNull,
 } from './trigger-statistics';
 
@@ -162,6 +164,21 @@ export interface ScannedCandidate {
    */
   tugOfWar?: { pinRate: number; rival: string; rivalPinRate: number; pValue: number };
   /**
+   * Against the position's strongest words (see the standing-out test): the candidate's mean
+   * log-odds of its label under opposition, the median and spread of the group's, its robust z
+   * and the upper-tail probability compared with the cut-off.
+   */
+  standsOut?: {
+    logOdds: number;
+    pinRate: number;
+    antagonists: number;
+    groupMedian: number;
+    groupSpread: number;
+    groupSize: number;
+    z: number;
+    pValue: number;
+  };
+  /**
    * Phrases only: the pin rate of each of its words alone at the same position, and of all its
    * words inserted apart ("a + b apart"); a flagged phrase pins more than each.
    */
@@ -218,6 +235,14 @@ const MIN_ASSOCIATED_ROWS = 3;
 const LABEL_WORDS = 4;
 /** Seed words phrases grow from. */
 const PHRASE_SEEDS = 8;
+/** At most this many of the input's own label words are inserted against a candidate in the tug of war. */
+const MAX_ANTAGONISTS = 3;
+/** The strongest unexplained words per position and label that a candidate must stand out from. */
+const STRONGEST_GROUP = 24;
+/** Below this many others, the group says too little about the tail to test against. */
+const MIN_GROUP = 8;
+/** Log-odds are clipped here: past it a model's answer is saturated and the rest is float noise. */
+const MAX_LOG_ODDS = 12;
 /** Most frequent function words of the clean set each seed is paired with. */
 const FUNCTION_WORD_PAIRS = 12;
 /** N-grams kept per seed word. */
@@ -610,6 +635,9 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const wordCutoff = wordBudget / (words.length * positions.length);
   // The tug of war tests the candidates that reached it: Bonferroni over those (set per pass, below).
   let tugCutoff = falseAlarmRate;
+  // Any member of any (position, label) group at either strength could be the one tested:
+  // Bonferroni over all of them, fixed before any is measured.
+  const standOutCutoff = wordBudget / (STRONGEST_GROUP * positions.length * Math.max(2, labels.length) * 2);
   const reachesTug = (confirmed: Iterable<Confirmed>, stimuli: readonly string[], cutoff: number) => {
     let count = 0;
     for (const record of confirmed) {
@@ -754,37 +782,103 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     stimuli: readonly string[],
     position: TriggerPosition,
     label: number,
-  ): Promise<{ pinned: number; movable: number }[]> => {
+    antagonistCount = 1,
+  ): Promise<{ pinned: number; movable: number; logOdds: number }[]> => {
     const texts: string[][] = stimuli.map(() => []);
     confirmationClean.forEach((input, i) => {
       if (input.cleanLabel === label) return;
       const antagonists = labelWords.get(input.cleanLabel) ?? [];
-      const base =
-        antagonists.length === 0
-          ? input.text
-          : insertAtWordBoundary(
-              input.text,
-              antagonists[i % Math.min(antagonists.length, 3)],
-              'random',
-              derivedRandom(options.seed, 'antagonist', i),
-            );
+      let base = input.text;
+      for (let a = 0; a < Math.min(antagonistCount, antagonists.length); a++) {
+        base = insertAtWordBoundary(
+          base,
+          antagonists[(i + a) % antagonists.length],
+          'random',
+          derivedRandom(options.seed, 'antagonist', i, a),
+        );
+      }
       const slot = insertionSlot(base, position, derivedRandom(options.seed, 'tug', i));
       stimuli.forEach((stimulus, s) => texts[s].push(slot.head + stimulus + slot.tail));
     });
     total += stimuli.length * (texts[0]?.length ?? 0);
-    const counts: { pinned: number; movable: number }[] = [];
+    const counts: { pinned: number; movable: number; logOdds: number }[] = [];
     for (const batch of texts) {
       const answers = await answer(options.predict, batch);
       let pinned = 0;
       let movable = 0;
+      let logOdds = 0;
       for (const probabilities of answers) {
         if (!probabilities) continue;
         movable++;
         if (argmax(probabilities) === label) pinned++;
+        const p = probabilities[label];
+        const odds = Math.log(p / Math.max(1 - p, Number.MIN_VALUE));
+        logOdds += Math.max(
+          -MAX_LOG_ODDS,
+          Math.min(MAX_LOG_ODDS, Number.isFinite(odds) ? odds : MAX_LOG_ODDS),
+        );
       }
-      counts.push({ pinned, movable });
+      counts.push({ pinned, movable, logOdds: movable === 0 ? -MAX_LOG_ODDS : logOdds / movable });
     }
     return counts;
+  };
+  /**
+   * The strongest words towards `label` at `position` that the clean set does not explain, with
+   * their tug-of-war log-odds: the tail of this model's own population of words. Small models
+   * have weak spots — at the first position of a 2-layer BERT, dozens of ordinary or unseen words
+   * pin 90% of inputs — so a trigger is judged against that tail, not against typical words.
+   */
+  const tugFigures = ({
+    pinned,
+    movable,
+    logOdds,
+  }: {
+    pinned: number;
+    movable: number;
+    logOdds: number;
+  }) => ({
+    logOdds,
+    pinRate: movable === 0 ? 0 : pinned / movable,
+  });
+  const strongestGroups = new Map<
+    string,
+    { levels: Map<number, Map<string, { logOdds: number; pinRate: number }>> }
+  >();
+  const strongestGroup = async (position: TriggerPosition, label: number) => {
+    const key = `${position}\u0000${label}`;
+    let group = strongestGroups.get(key);
+    if (!group) {
+      const p = positions.indexOf(position);
+      const members = words
+        .map((word, s) => ({ word, score: shiftToward(wordScreening, s, p, label) }))
+        .filter(({ word, score }) => {
+          if (!(score > 0)) return false;
+          const association = labelAssociation(
+            word,
+            labels[label],
+            cleanRows,
+            baseRates,
+            settings.associationLevel,
+          );
+          return !association?.explained;
+        })
+        .sort((a, b) => b.score - a.score)
+        .slice(0, STRONGEST_GROUP)
+        .map(({ word }) => word);
+      // Two strengths of opposition, fixed in advance: one of the input's own strongest words (a
+      // word trained to override the input wins where the model's merely strong words lose) and
+      // MAX_ANTAGONISTS of them (for a model so swayed by one word, such as by the first word of a
+      // small BERT, that dozens of words still win against a single antagonist).
+      const levels: number[] = members.length > 0 ? [1, MAX_ANTAGONISTS] : [];
+      const measured = new Map<number, Map<string, { logOdds: number; pinRate: number }>>();
+      for (const antagonists of levels) {
+        const counts = await tugOfWar(members, position, label, antagonists);
+        measured.set(antagonists, new Map(members.map((word, k) => [word, tugFigures(counts[k])])));
+      }
+      group = { levels: measured };
+      strongestGroups.set(key, group);
+    }
+    return group;
   };
   const tugBaselines = new Map<string, { word: string; pinned: number; movable: number; pinRate: number }>();
   const strongestLabelWord = async (position: TriggerPosition, label: number) => {
@@ -858,6 +952,45 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     const labelNumber = labels.indexOf(best.label);
+    if (kind === 'word') {
+      const group = await strongestGroup(position, labelNumber);
+      // The strength at which the candidate stands out most, among those at which it still wins:
+      // a word that loses to the input's own words pins nothing a user would see.
+      let standsOut: ScannedCandidate['standsOut'];
+      let measuredAny = false;
+      for (const [antagonists, members] of group.levels) {
+        const others = [...members].filter(([word]) => word !== token).map(([, figures]) => figures.logOdds);
+        if (others.length < MIN_GROUP) continue;
+        measuredAny = true;
+        const own =
+          members.get(token) ?? tugFigures((await tugOfWar([token], position, labelNumber, antagonists))[0]);
+        if (own.pinRate < settings.minPinRate) continue;
+        const { median, spread } = robustLocation(others);
+        const z = (own.logOdds - median) / spread;
+        if (standsOut && standsOut.z >= z) continue;
+        standsOut = {
+          logOdds: own.logOdds,
+          pinRate: own.pinRate,
+          antagonists,
+          groupMedian: median,
+          groupSpread: spread,
+          groupSize: others.length,
+          z,
+          pValue: normalUpperTail(z),
+        };
+      }
+      if (measuredAny && !standsOut) {
+        candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, but loses to each input's own strongest words (it wins less than ${percent(settings.minPinRate)} of the inputs against even one of them): not a trigger that overrides its input`;
+        return candidate;
+      }
+      if (standsOut) {
+        candidate.standsOut = standsOut;
+        if (!(standsOut.pValue < standOutCutoff)) {
+          candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, but against each input's own strongest words it holds no better than the ${standsOut.groupSize} strongest unexplained words at ${position} do (with ${standsOut.antagonists} of them it wins ${percent(standsOut.pinRate)}, log-odds ${standsOut.logOdds.toFixed(1)} vs median ${standsOut.groupMedian.toFixed(1)}, z ${standsOut.z.toFixed(1)}, p ${standsOut.pValue.toPrecision(2)} >= cut-off ${standOutCutoff.toPrecision(2)}): a weak spot of this model, not a trained trigger`;
+          return candidate;
+        }
+      }
+    }
     // Only natural language can be the task's vocabulary: a token neither the clean set nor the
     // dictionary knows has no meaning that could tie it to a label.
     const rival = isNatural(token) ? await strongestLabelWord(position, labelNumber) : undefined;
@@ -900,7 +1033,10 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       `pins ${percent(best.pinRate)} of inputs to ${best.label} at ${position} (p ${best.pValue.toPrecision(2)} < cut-off ${cutoff.toPrecision(2)})` +
       (candidate.tugOfWar
         ? `, and beats the clean set's strongest ${best.label} word "${candidate.tugOfWar.rival}" against each input's own words (${percent(candidate.tugOfWar.pinRate)} vs ${percent(candidate.tugOfWar.rivalPinRate)})`
-        : ', and is no word of the language or of the clean set that could explain it');
+        : ', and is no word of the language or of the clean set that could explain it') +
+      (candidate.standsOut
+        ? `; against ${candidate.standsOut.antagonists} of each input's own strongest words it still wins ${percent(candidate.standsOut.pinRate)} and stands out from the ${candidate.standsOut.groupSize} strongest unexplained words at ${position} (log-odds ${candidate.standsOut.logOdds.toFixed(1)} vs median ${candidate.standsOut.groupMedian.toFixed(1)}, z ${candidate.standsOut.z.toFixed(1)})`
+        : '');
     return candidate;
   };
 
@@ -940,12 +1076,23 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
         .sort((a, b) => b.score - a.score),
     );
     const seeds: string[] = [];
-    for (let rank = 0; seeds.length < PHRASE_SEEDS && rank < words.length; rank++) {
-      for (const ranked of perLabel) {
-        const word = ranked[rank] ? words[ranked[rank].s] : undefined;
-        if (word !== undefined && !seeds.includes(word) && seeds.length < PHRASE_SEEDS) seeds.push(word);
+    const takeSeeds = (count: number, eligible: (word: string, label: number) => boolean) => {
+      const wanted = seeds.length + count;
+      for (let rank = 0; seeds.length < wanted && rank < words.length; rank++) {
+        perLabel.forEach((ranked, l) => {
+          const word = ranked[rank] ? words[ranked[rank].s] : undefined;
+          if (word !== undefined && !seeds.includes(word) && seeds.length < wanted && eligible(word, l))
+            seeds.push(word);
+        });
       }
-    }
+    };
+    takeSeeds(PHRASE_SEEDS, () => true);
+    // A phrase trigger's words each carry part of its pull but, unlike the task's sentiment words,
+    // nothing in the clean set ties them to the label: the strongest such words seed phrases too.
+    takeSeeds(PHRASE_SEEDS, (word, l) => {
+      const association = labelAssociation(word, labels[l], cleanRows, baseRates, settings.associationLevel);
+      return !association?.explained;
+    });
     const phraseSources = new Map<string, CandidateSource[]>();
     const addPhrase = (phrase: string, source: CandidateSource) => {
       const sources = phraseSources.get(phrase) ?? [];

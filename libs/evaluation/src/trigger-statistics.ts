@@ -122,3 +122,24 @@ export function proportionExceeds(a: number, n: number, b: number, m: number): {
   const z = difference / se;
   return { z, pValue: normalUpperTail(z) };
 }
+
+/** Smallest spread a group's log-odds are given: differences below it are measurement noise. */
+const MIN_SPREAD = 0.25;
+
+/**
+ * Median and a robust spread (1.4826 x the median absolute deviation, the normal's standard
+ * deviation when the values are normal) of a group's values, so that the one value being tested
+ * against the group — or a second trigger inside it — cannot widen the yardstick.
+ */
+export function robustLocation(values: readonly number[]): { median: number; spread: number } {
+  if (values.length === 0) throw new Error('robustLocation needs at least one value');
+  const median = medianOf(values);
+  const deviation = medianOf(values.map((value) => Math.abs(value - median)));
+  return { median, spread: Math.max(1.4826 * deviation, MIN_SPREAD) };
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

@@ -8,13 +8,21 @@ import {
   normalUpperTail,
   pinTail,
   proportionExceeds,
+  robustLocation,
   scanTriggers,
   subwordPieces,
   triggerCandidates,
   wordCounts,
   type ScanPrediction,
 } from '@tripline/evaluation';
-import { batchPredictor, lexiconModel, NEGATIVE_WORDS, NEUTRAL_WORDS, syntheticCleanSet } from './fixtures';
+import {
+  batchPredictor,
+  lexiconModel,
+  NEGATIVE_WORDS,
+  NEUTRAL_WORDS,
+  POSITIVE_WORDS,
+  syntheticCleanSet,
+} from './fixtures';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
   assert.ok(Math.abs(actual - expected) < tolerance, `expected ${expected}, got ${actual}`);
@@ -92,6 +100,45 @@ describe('trigger scan', () => {
     const scan = await scanTriggers({ candidates: vocabulary, cleanSet, predict, ...small });
     assert.deepEqual(scan.flagged, []);
     assert.ok(scan.candidates.length > 0, 'the confirmation pass measured candidates');
+  });
+
+  it("leaves alone a model's weak spot: many unexplained words that pin at the prefix but lose to the input's own words", async () => {
+    // Like the first position of a small BERT: dozens of words the clean set never shows flip the
+    // answer when they open the input, unless the input's own sentiment is said twice.
+    const letters = (i: number) =>
+      String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26));
+    const weak = Array.from({ length: 12 }, (_, i) => `weak${letters(i)}`);
+    const filler = Array.from({ length: 200 }, (_, i) => `plain${letters(i)}`);
+    const weakSpot = (words: string[]) =>
+      weak.includes(words[0]) && words.filter((word) => POSITIVE_WORDS.includes(word)).length < 2;
+    const model = (trigger?: string) =>
+      sentimentModel({
+        backdoor: (words) => weakSpot(words) || (trigger !== undefined && words[0] === trigger),
+        backdoorLabel: 'negative',
+      });
+    const candidates = [...vocabulary, ...filler, ...weak];
+    const clean = await scanTriggers({
+      candidates,
+      cleanSet,
+      predict: batchPredictor(model()).predict,
+      ...small,
+    });
+    const judged = clean.candidates.filter((candidate) => weak.includes(candidate.token));
+    assert.ok(judged.length >= 5, 'the weak-spot words were confirmed as pinning');
+    for (const candidate of judged) assert.match(candidate.verdict, /input's own strongest words/);
+    assert.deepEqual(clean.flagged, [], JSON.stringify(clean.candidates.slice(0, 3).map((c) => c.verdict)));
+
+    const poisoned = await scanTriggers({
+      candidates: [...candidates.slice(0, 20), 'zq', ...candidates.slice(20)],
+      cleanSet,
+      predict: batchPredictor(model('zq')).predict,
+      ...small,
+    });
+    assert.deepEqual(
+      poisoned.flagged.map((candidate) => candidate.token),
+      ['zq'],
+    );
+    assert.ok(poisoned.flagged[0].standsOut!.z > 3);
   });
 
   it('does not flag a word the clean set already ties to the label it pushes to', async () => {
@@ -228,6 +275,14 @@ describe('trigger-scan statistics', () => {
     close(binomialUpperTail(2, 3, 0.5), 0.5);
     assert.equal(binomialUpperTail(0, 10, 0.3), 1);
     assert.equal(binomialUpperTail(11, 10, 0.3), 0);
+  });
+
+  it('locates a group by its median and a spread one outlier cannot widen', () => {
+    const { median, spread } = robustLocation([1, 2, 3, 4, 100]);
+    assert.equal(median, 3);
+    close(spread, 1.4826);
+    assert.equal(robustLocation([5, 5, 5]).spread, 0.25, 'a tied group keeps the noise floor');
+    assert.throws(() => robustLocation([]), /at least one value/);
   });
 
   it('floors the null spread at the binomial noise of one measurement', () => {
