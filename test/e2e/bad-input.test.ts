@@ -411,7 +411,7 @@ describe('bad input over HTTP (standalone)', () => {
     const lines = app
       .output()
       .split('\n')
-      .filter((line) => /request entity too large|not valid UTF-8/.test(line));
+      .filter((line) => /request body is larger than|not valid UTF-8/.test(line));
     const level = (line: string) => (JSON.parse(line) as { level: number }).level;
     assert.ok(
       lines.some((line) => line.startsWith('{') && level(line) === 40),
