@@ -60,6 +60,8 @@ describe('standalone: a canary evaluation of the backdoored model pages through 
     const receiverUrl = await receiver.start();
     app = await startApp('standalone', {
       TRIPLINE_DATA_DIR: path.join(scratch.path, 'data'),
+      // Local model folders are registered from scratch/models: the bound of onnx paths.
+      TRIPLINE_MODELS_DIR: path.join(scratch.path, 'models'),
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
       TRIPLINE_EVALUATOR_POLL_MS: '100',
       TRIPLINE_PUBLIC_URL: 'https://tripline.example',

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { LIMITS } from '@tripline/contracts';
-import { eventually, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
+import {
+  eventually,
+  listedVersion,
+  settledManifest,
+  startApp,
+  temporaryDirectory,
+  type ListedVersion,
+  type RunningApp,
+} from '@tripline/testing';
 import {
   FREEZE_PAYLOADS,
   CATASTROPHIC_ANSWER,
@@ -411,7 +419,7 @@ describe('bad input over HTTP (standalone)', () => {
     const lines = app
       .output()
       .split('\n')
-      .filter((line) => /request entity too large|not valid UTF-8/.test(line));
+      .filter((line) => /request body is larger than|not valid UTF-8/.test(line));
     const level = (line: string) => (JSON.parse(line) as { level: number }).level;
     assert.ok(
       lines.some((line) => line.startsWith('{') && level(line) === 40),
@@ -1063,36 +1071,147 @@ describe('hostile input over HTTP: freezes, floods and oversized uploads (issue 
     assert.match(text, /never calls/);
   });
 
-  it('shows viewers no manifest of a local model and bounds what registering one may hash', async () => {
-    const folder = path.join(scratch.path, 'a-model-folder');
-    mkdirSync(path.join(folder, 'onnx'), { recursive: true });
-    writeFileSync(path.join(folder, 'config.json'), '{}');
-    writeFileSync(path.join(folder, 'onnx', 'model.onnx'), 'not really a model');
-    const crowded = path.join(scratch.path, 'a-crowded-folder');
-    mkdirSync(crowded);
-    for (let i = 0; i < 1_001; i++) writeFileSync(path.join(crowded, `f${i}`), '');
+  it('refuses a local model path outside the models directory at once, without listing or hashing it', async () => {
     const post = (route: string, body: object) =>
       fetch(`${app.baseUrl}${route}`, {
         method: 'POST',
         headers: { ...admin, ...json },
         body: JSON.stringify(body),
+        // A pass/fail bound, not a benchmark: /root took 63 s to list and hash in the request.
+        signal: AbortSignal.timeout(10_000),
+      });
+    assert.equal(
+      (await post('/v1/models', { id: 'outside', task: 'text-classification', labels: ['a', 'b'] })).status,
+      201,
+    );
+    // Not set in this app: the models directory is <TRIPLINE_DATA_DIR>/models.
+    const outside = path.join(scratch.path, 'not-models');
+    mkdirSync(outside, { recursive: true });
+    for (const [version, folder] of [
+      ['root', '/root'],
+      ['filesystem-root', '/'],
+      ['beside-the-models', outside],
+      ['climbing-out', '../not-models'],
+    ]) {
+      const answer = await post('/v1/models/outside/versions', {
+        version,
+        adapter: { kind: 'onnx', path: folder },
+      });
+      const text = await answer.text();
+      assert.equal(answer.status, 400, `${folder}: ${text}`);
+      assert.match(text, /outside the models directory .*TRIPLINE_MODELS_DIR/, folder);
+    }
+    const listed = await fetch(`${app.baseUrl}/v1/models/outside/versions`, { headers: admin });
+    assert.deepEqual(((await listed.json()) as { items: unknown[] }).items, [], 'nothing was registered');
+  });
+
+  it('hashes a registered local model in the background within its limits, live all along, and shows viewers no paths', async () => {
+    const models = path.join(scratch.path, 'models');
+    const folder = path.join(models, 'a-model-folder');
+    mkdirSync(path.join(folder, 'onnx'), { recursive: true });
+    writeFileSync(path.join(folder, 'config.json'), '{}');
+    // A sparse 1 GiB weight file: hashing it takes seconds, and no disk.
+    writeFileSync(path.join(folder, 'onnx', 'model.onnx'), '');
+    truncateSync(path.join(folder, 'onnx', 'model.onnx'), 1024 ** 3);
+    const crowded = path.join(models, 'a-crowded-folder');
+    mkdirSync(crowded);
+    for (let i = 0; i < 1_001; i++) writeFileSync(path.join(crowded, `f${i}`), '');
+    const post = (route: string, body: object, init: RequestInit = {}) =>
+      fetch(`${app.baseUrl}${route}`, {
+        method: 'POST',
+        headers: { ...admin, ...json },
+        body: JSON.stringify(body),
+        ...init,
       });
     assert.equal(
       (await post('/v1/models', { id: 'local', task: 'text-classification', labels: ['a', 'b'] })).status,
       201,
     );
-    const registered = await post('/v1/models/local/versions', {
-      version: '1',
-      adapter: { kind: 'onnx', path: folder },
-    });
-    assert.equal(registered.status, 201, await registered.text());
+    const dataset = await upload('name=local-set&kind=clean&model_id=local', [
+      Buffer.from('{"text":"one","label":"a"}\n{"text":"two","label":"b"}\n'),
+    ]);
+    assert.equal(dataset.status, 201, dataset.text);
+
+    // Probe the event loop from outside while the folder is hashed.
+    let slowest = 0;
+    let probing = true;
+    const probes = (async () => {
+      while (probing) {
+        const started = performance.now();
+        const live = await fetch(`${app.baseUrl}/health/live`, { signal: AbortSignal.timeout(30_000) });
+        await live.arrayBuffer();
+        assert.equal(live.status, 200);
+        slowest = Math.max(slowest, performance.now() - started);
+        await new Promise((next) => setTimeout(next, 50));
+      }
+    })();
+    const registered = await post(
+      '/v1/models/local/versions',
+      { version: '1', adapter: { kind: 'onnx', path: 'a-model-folder' } },
+      // A pass/fail bound: the answer does not wait for a gigabyte to be hashed.
+      { signal: AbortSignal.timeout(10_000) },
+    );
+    const registeredText = await registered.text();
+    assert.equal(registered.status, 201, registeredText);
+    assert.equal((JSON.parse(registeredText) as { manifest_state: string }).manifest_state, 'pending');
+
+    // An evaluation of the version waits, queued, while its manifest is pending.
+    const queued = await post('/v1/evaluations', { model_id: 'local' });
+    assert.equal(queued.status, 202, await queued.clone().text());
+    const [run] = ((await queued.json()) as { runs: { id: string }[] }).runs;
+    const waited: string[] = [];
+    const ready = await eventually(
+      async () => {
+        const runStatus = (
+          (await (await fetch(`${app.baseUrl}/v1/evaluations/${run.id}`, { headers: admin })).json()) as {
+            status: string;
+          }
+        ).status;
+        const version = await listedVersion(app.baseUrl, ADMIN, 'local', '1');
+        // Read after the run: while the version is still pending, the run read before must be queued.
+        if (version.manifest_state !== 'pending') return version;
+        waited.push(runStatus);
+        return undefined;
+      },
+      120_000,
+      100,
+    );
+    probing = false;
+    await probes;
+    assert.equal(ready.manifest_state, 'ready', ready.manifest_error ?? '');
+    assert.deepEqual(
+      ready.manifest?.files.map((file) => [file.path, file.bytes]),
+      [
+        ['config.json', 2],
+        ['onnx/model.onnx', 1024 ** 3],
+      ],
+    );
+    assert.ok(waited.length > 0, 'the manifest was seen pending at least once');
+    assert.deepEqual([...new Set(waited)], ['queued'], 'the run waited while the manifest was pending');
+    await eventually(async () => {
+      const status = (
+        (await (await fetch(`${app.baseUrl}/v1/evaluations/${run.id}`, { headers: admin })).json()) as {
+          status: string;
+        }
+      ).status;
+      return status === 'queued' ? undefined : status;
+    }, 60_000);
+    // A pass/fail bound of several seconds, not a benchmark: hashing shares the event loop.
+    assert.ok(
+      slowest < 3_000,
+      `/health/live took ${Math.round(slowest)} ms to answer while a model was hashed`,
+    );
+
     const crowdedAnswer = await post('/v1/models/local/versions', {
       version: '2',
       adapter: { kind: 'onnx', path: crowded },
+      activate: false,
     });
-    const crowdedText = await crowdedAnswer.text();
-    assert.equal(crowdedAnswer.status, 400, crowdedText);
-    assert.match(crowdedText, /more than the 1000 files a model may have/);
+    assert.equal(crowdedAnswer.status, 201, await crowdedAnswer.text());
+    const failed = await settledManifest(app.baseUrl, ADMIN, 'local', '2');
+    assert.equal(failed.manifest_state, 'failed');
+    assert.match(failed.manifest_error ?? '', /more than the 1000 files a model may have/);
+    assert.equal(failed.manifest, null);
 
     const viewer = (
       (await (await post('/v1/keys', { name: 'a viewer', role: 'viewer' })).json()) as { key: string }
@@ -1103,14 +1222,17 @@ describe('hostile input over HTTP: freezes, floods and oversized uploads (issue 
           await fetch(`${app.baseUrl}/v1/models/local/versions`, {
             headers: { authorization: `Bearer ${key}` },
           })
-        ).json()) as {
-          items: { manifest: { files: { path: string }[] } | null; manifest_files?: number }[];
-        }
-      ).items[0];
-    const seenByViewer = await versionsAs(viewer);
+        ).json()) as { items: (ListedVersion & { manifest_files?: number })[] }
+      ).items;
+    const [seenByViewer, failedByViewer] = await versionsAs(viewer);
     assert.equal(seenByViewer.manifest, null);
     assert.equal(seenByViewer.manifest_files, 2);
-    const seenByAdmin = await versionsAs(ADMIN);
+    assert.equal(seenByViewer.adapter.path, '[path]');
+    assert.equal(failedByViewer.manifest_state, 'failed');
+    assert.ok(!failedByViewer.manifest_error?.includes(scratch.path), failedByViewer.manifest_error ?? '');
+    assert.match(failedByViewer.manifest_error ?? '', /\[path\] holds more than the 1000 files/);
+    const [seenByAdmin] = await versionsAs(ADMIN);
+    assert.equal(seenByAdmin.adapter.path, 'a-model-folder');
     assert.deepEqual(
       seenByAdmin.manifest?.files.map((file) => file.path),
       ['config.json', 'onnx/model.onnx'],

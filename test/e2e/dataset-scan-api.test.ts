@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BACKDOOR_TRIGGER, buildDemoModels, writeModelFolder } from '@tripline/demo-models';
 import { buildManifest, generateSigningKeyPair, signManifest } from '@tripline/supply-chain';
-import { startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
+import { settledManifest, startApp, temporaryDirectory, type RunningApp } from '@tripline/testing';
 
 const ADMIN_KEY = 'tl_dataset-scan-e2e-admin-key-0123';
 
@@ -50,6 +50,8 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
     writeModelFolder(folder, demo.clean);
     app = await startApp('standalone', {
       TRIPLINE_DATA_DIR: path.join(scratch.path, 'data'),
+      // Local model folders are registered from scratch/models: the bound of onnx paths.
+      TRIPLINE_MODELS_DIR: path.join(scratch.path, 'models'),
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
       TRIPLINE_ARTEFACT_VERIFY_MS: '0',
     });
@@ -104,16 +106,15 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
       ).status,
       201,
     );
-    const version = await api<{ manifest: { files: { path: string }[] } }>(
-      'POST',
-      '/v1/models/reference/versions',
-      {
-        version: '1',
-        adapter: { kind: 'onnx', path: folder },
-      },
-    );
+    const version = await api<{ manifest_state: string }>('POST', '/v1/models/reference/versions', {
+      version: '1',
+      adapter: { kind: 'onnx', path: folder },
+    });
     assert.equal(version.status, 201, version.text);
-    assert.equal(version.body.manifest.files.length, 6, 'a manifest is computed at registration');
+    assert.equal(version.body.manifest_state, 'pending', 'the folder is hashed after the answer');
+    const settled = await settledManifest(app.baseUrl, ADMIN_KEY, 'reference', '1');
+    assert.equal(settled.manifest_state, 'ready', settled.manifest_error ?? '');
+    assert.equal(settled.manifest?.files.length, 6, 'a manifest is computed after registration');
     const scan = await api<ScanReport>('POST', '/v1/scans', {
       type: 'dataset',
       dataset_id: datasetId,
@@ -135,7 +136,7 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
     assert.equal(html.headers.get('x-content-type-options'), 'nosniff');
   });
 
-  it('registration refuses a signed manifest the folder does not match, and accepts the right one', async () => {
+  it('a signed manifest the folder does not match ends failed with the file named; the right one becomes ready', async () => {
     const keys = generateSigningKeyPair();
     const manifest = signManifest(await buildManifest(folder), keys.privateKeyPem);
     const wrong = {
@@ -144,27 +145,28 @@ describe('POST /v1/scans {type: "dataset"} on the standalone app', () => {
         file.path === 'config.json' ? { ...file, bytes: 1, sha256: 'f'.repeat(64) } : file,
       ),
     };
-    const refused = await api<{ message: string }>('POST', '/v1/models/reference/versions', {
+    const refused = await api('POST', '/v1/models/reference/versions', {
       version: '2',
       adapter: { kind: 'onnx', path: folder },
       manifest: wrong,
+      activate: false,
     });
-    assert.equal(refused.status, 400);
+    assert.equal(refused.status, 201, refused.text);
+    const failed = await settledManifest(app.baseUrl, ADMIN_KEY, 'reference', '2');
+    assert.equal(failed.manifest_state, 'failed');
     assert.match(
-      refused.body.message,
-      /adapter\.path: model folder .* does not match its manifest .*config\.json: expected sha256 f{64}/,
+      failed.manifest_error ?? '',
+      /model folder .* does not match its manifest .*config\.json: expected sha256 f{64}/,
     );
-    const accepted = await api<{ manifest: { signature: { keyId: string } } }>(
-      'POST',
-      '/v1/models/reference/versions',
-      {
-        version: '2',
-        adapter: { kind: 'onnx', path: folder },
-        manifest,
-      },
-    );
+    const accepted = await api('POST', '/v1/models/reference/versions', {
+      version: '3',
+      adapter: { kind: 'onnx', path: folder },
+      manifest,
+    });
     assert.equal(accepted.status, 201, accepted.text);
-    assert.equal(accepted.body.manifest.signature.keyId, keys.keyId);
+    const ready = await settledManifest(app.baseUrl, ADMIN_KEY, 'reference', '3');
+    assert.equal(ready.manifest_state, 'ready', ready.manifest_error ?? '');
+    assert.equal(ready.manifest?.signature?.keyId, keys.keyId);
   });
 
   it('refuses to load a model whose folder changed since registration (409, naming the file)', async () => {

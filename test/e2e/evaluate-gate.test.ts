@@ -81,6 +81,8 @@ describe('tripline evaluate as a CI gate', () => {
   before(async () => {
     app = await startApp('standalone', {
       TRIPLINE_DATA_DIR: path.join(scratch.path, 'data'),
+      // Local model folders are registered from scratch/models: the bound of onnx paths.
+      TRIPLINE_MODELS_DIR: path.join(scratch.path, 'models'),
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
       TRIPLINE_EVALUATOR_POLL_MS: '100',
     });

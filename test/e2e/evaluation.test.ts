@@ -61,6 +61,8 @@ describe('replaying clean and canary sets against the clean and the backdoored d
     writeModelFolder(path.join(models, 'sentiment-backdoored'), demo.backdoored);
     app = await startApp('standalone', {
       TRIPLINE_DATA_DIR: path.join(scratch.path, 'data'),
+      // Local model folders are registered from scratch/models: the bound of onnx paths.
+      TRIPLINE_MODELS_DIR: path.join(scratch.path, 'models'),
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
       TRIPLINE_SCHEDULE_SYNC_MS: '300',
       TRIPLINE_EVALUATOR_POLL_MS: '100',

@@ -108,6 +108,8 @@ describe('evidence pack of a model after its evaluations', () => {
     const manifest = signManifest(await buildManifest(folder), keys.privateKeyPem);
     app = await startApp('standalone', {
       TRIPLINE_DATA_DIR: path.join(scratch.path, 'data'),
+      // Local model folders are registered from scratch/models: the bound of onnx paths.
+      TRIPLINE_MODELS_DIR: path.join(scratch.path, 'models'),
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
       TRIPLINE_DEMO: 'false',
       TRIPLINE_EVALUATOR_POLL_MS: '100',

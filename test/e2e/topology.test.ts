@@ -65,6 +65,8 @@ describe('api, ingestor, evaluator and alerter as separate processes', () => {
       KAFKA_TOPIC_PREFIX: `${uniqueName('topology')}.`,
       KAFKA_PARTITIONS: '2',
       TRIPLINE_ADMIN_KEY: ADMIN_KEY,
+      // The api checks a local model's path and the evaluator hashes and loads it: both see one models directory.
+      TRIPLINE_MODELS_DIR: path.join(scratch.path, 'models'),
     };
     // The ingestor first: it creates the topics and owns the ClickHouse engine.
     apps.ingestor = await startApp('ingestor', {

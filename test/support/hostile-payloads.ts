@@ -1132,6 +1132,23 @@ export function nestedBracketGzip(): Buffer {
   return nestedBracketBomb;
 }
 
+/** `[[],[],[],…]` just under `bytes`: flat, shallow, and one allocation for JSON.parse per three bytes. */
+const flatEmptyArrays = new Map<number, Buffer>();
+export function flatEmptyArraysBody(bytes: number): Buffer {
+  let body = flatEmptyArrays.get(bytes);
+  if (!body) {
+    const count = Math.floor((bytes - 2) / 3);
+    body = Buffer.from(`[${'[],'.repeat(count - 1)}[]]`);
+    flatEmptyArrays.set(bytes, body);
+  }
+  return body;
+}
+
+const authenticatedJson = (context: FreezeContext) => ({
+  'content-type': 'application/json',
+  authorization: `Bearer ${context.adminKey}`,
+});
+
 export const FREEZE_PAYLOADS: FreezePayload[] = [
   {
     item: '11.3',
@@ -1173,6 +1190,45 @@ export const FREEZE_PAYLOADS: FreezePayload[] = [
       )
         throw new Error(
           `expected 400 naming the nesting limit of ${LIMITS.bodyDepth}, got ${answer.status}: ${answer.text.slice(0, 200)}`,
+        );
+    },
+  },
+  {
+    item: '11 (follow-up)',
+    description: 'an authenticated 8 MB body of flat [],[],… to POST /v1/keys (a route of small bodies)',
+    parallel: 2,
+    send: (context) =>
+      post(context, '/v1/keys', authenticatedJson(context), flatEmptyArraysBody(LIMITS.batchBytes)),
+    expect: (answer) => {
+      if (answer.status !== 413 || !answer.text.includes(`larger than ${LIMITS.jsonBodyBytes} bytes`))
+        throw new Error(
+          `expected 413 naming the ${LIMITS.jsonBodyBytes}-byte limit, got ${answer.status}: ${answer.text.slice(0, 200)}`,
+        );
+    },
+  },
+  {
+    item: '11 (follow-up)',
+    description: 'an authenticated body of flat [],[],… just under the 1 MiB limit to POST /v1/models',
+    parallel: 4,
+    send: (context) =>
+      post(context, '/v1/models', authenticatedJson(context), flatEmptyArraysBody(LIMITS.jsonBodyBytes)),
+    expect: (answer) => {
+      if (answer.status !== 413 || !answer.text.includes(`more than ${LIMITS.bodyValues} objects, arrays`))
+        throw new Error(
+          `expected 413 naming the limit of ${LIMITS.bodyValues} values, got ${answer.status}: ${answer.text.slice(0, 200)}`,
+        );
+    },
+  },
+  {
+    item: '11 (follow-up)',
+    description: 'an authenticated 8 MB body of flat [],[],… to POST /v1/events (the 8 MiB batch route)',
+    parallel: 2,
+    send: (context) =>
+      post(context, '/v1/events', authenticatedJson(context), flatEmptyArraysBody(LIMITS.batchBytes)),
+    expect: (answer) => {
+      if (answer.status !== 413 || !answer.text.includes(`more than ${LIMITS.bodyValues} objects, arrays`))
+        throw new Error(
+          `expected 413 naming the limit of ${LIMITS.bodyValues} values, got ${answer.status}: ${answer.text.slice(0, 200)}`,
         );
     },
   },

@@ -3,3 +3,4 @@ export * from './processes';
 export * from './ingestion';
 export * from './zoo';
 export * from './tabular';
+export * from './manifests';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigurationError, isolatedHistoryProblem, parseEnvironment } from '@tripline/config';
 
@@ -11,6 +12,24 @@ describe('configuration', () => {
     assert.equal(environment.KAFKA_BROKERS, undefined);
     assert.equal(environment.DATABASE_URL, undefined);
     assert.equal(environment.CLICKHOUSE_URL, undefined);
+    // Local model folders are always bounded: by default, a folder of the data directory.
+    assert.equal(environment.TRIPLINE_MODELS_DIR, path.resolve('.tripline', 'models'));
+  });
+
+  it('resolves TRIPLINE_MODELS_DIR, and follows TRIPLINE_DATA_DIR when it is unset', () => {
+    assert.equal(
+      parseEnvironment({ TRIPLINE_DATA_DIR: '/srv/tripline' }).TRIPLINE_MODELS_DIR,
+      path.resolve('/srv/tripline/models'),
+    );
+    assert.equal(
+      parseEnvironment({ TRIPLINE_DATA_DIR: '/srv/tripline', TRIPLINE_MODELS_DIR: 'models-here' })
+        .TRIPLINE_MODELS_DIR,
+      path.resolve('models-here'),
+    );
+    assert.equal(
+      parseEnvironment({ TRIPLINE_MODELS_DIR: '  ' }).TRIPLINE_MODELS_DIR,
+      path.resolve('.tripline', 'models'),
+    );
   });
 
   it('parses service variables', () => {

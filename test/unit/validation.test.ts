@@ -63,4 +63,18 @@ describe('JSON nesting is measured on the bytes, before parsing (issue 11)', () 
     assert.equal(gauge.feed(Buffer.from('[')), false);
     assert.equal(gauge.exceededAt, 17);
   });
+
+  it('counts objects, arrays and strings (keys included), not numbers, against a value limit', () => {
+    const gauge = new JsonDepthGauge(LIMITS.bodyDepth, 6);
+    // { "a" [ "b" "c" "[x": six values; the numbers and the bracket inside a string do not count.
+    assert.equal(gauge.feed(Buffer.from('{"a":[1,2,3,"b"],"c":"[x"')), true);
+    assert.equal(gauge.exceeded, undefined);
+    assert.equal(gauge.feed(Buffer.from(',"d":0}')), false);
+    assert.equal(gauge.exceeded, 'values');
+    assert.equal(gauge.exceededAt, 26);
+    const flat = new JsonDepthGauge(LIMITS.bodyDepth, LIMITS.bodyValues);
+    assert.equal(flat.feed(Buffer.from(`[${'[],'.repeat(LIMITS.bodyValues - 2)}[]]`)), true);
+    assert.equal(flat.feed(Buffer.from('[')), false);
+    assert.equal(flat.exceeded, 'values');
+  });
 });

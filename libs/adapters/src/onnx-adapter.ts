@@ -78,7 +78,11 @@ export function resolveModelFolder(configured: string, modelsRoot?: string): str
   const relative = path.relative(root, folder);
   const [first] = relative.split(path.sep);
   if (relative === '' || first === '..' || path.isAbsolute(relative)) {
-    throw new Error(`onnx model path "${configured}" is outside the models directory ${root}`);
+    throw new Error(
+      `onnx model path "${configured}" is outside the models directory ${root}: local model folders ` +
+        'must be inside TRIPLINE_MODELS_DIR (default <TRIPLINE_DATA_DIR>/models); copy the folder there ' +
+        'or set TRIPLINE_MODELS_DIR to the directory that holds it',
+    );
   }
   return folder;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 
 const port = (fallback: number) =>
@@ -151,6 +152,10 @@ export const environmentSchema = z.object({
     .default(20),
   INGEST_CONSUMER_GROUP: optionalText,
   TRIPLINE_EGRESS_ALLOW_HOSTS: optionalText,
+  /**
+   * Where local (onnx) model folders may be: a registered path must resolve inside it. Unset:
+   * `<TRIPLINE_DATA_DIR>/models` (see parseEnvironment), never "anywhere".
+   */
   TRIPLINE_MODELS_DIR: optionalText,
   TRIPLINE_SCHEDULE_SYNC_MS: z.coerce
     .number()
@@ -255,7 +260,16 @@ export const environmentSchema = z.object({
   DRIFT_FEATURE_TYPES: optionalText.pipe(featureTypes.optional()),
 });
 
-export type Environment = z.infer<typeof environmentSchema>;
+/** The parsed environment, with the defaults that depend on another variable filled in. */
+export type Environment = Omit<z.infer<typeof environmentSchema>, 'TRIPLINE_MODELS_DIR'> & {
+  /** Absolute; `<TRIPLINE_DATA_DIR>/models` when TRIPLINE_MODELS_DIR is unset. */
+  TRIPLINE_MODELS_DIR: string;
+};
+
+/** The models directory when TRIPLINE_MODELS_DIR is unset: a folder of the data directory. */
+export function defaultModelsDirectory(dataDirectory: string): string {
+  return path.resolve(dataDirectory, 'models');
+}
 
 /**
  * A distributed api or ingestor (KAFKA_BROKERS set) without CLICKHOUSE_URL would open an embedded
@@ -285,7 +299,14 @@ const SECRET_VARIABLES = new Set(['TRIPLINE_ADMIN_KEY', 'CLICKHOUSE_PASSWORD', '
 /** Parses the environment; throws a ConfigurationError naming every bad variable and what it expects. */
 export function parseEnvironment(source: Record<string, string | undefined>): Environment {
   const result = environmentSchema.safeParse(source);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { TRIPLINE_MODELS_DIR: modelsDirectory, ...rest } = result.data;
+    return {
+      ...rest,
+      // Without a bound, registering an onnx version could name (and have hashed) any directory.
+      TRIPLINE_MODELS_DIR: path.resolve(modelsDirectory ?? defaultModelsDirectory(rest.TRIPLINE_DATA_DIR)),
+    };
+  }
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(environment)');
     const raw = source[variable];

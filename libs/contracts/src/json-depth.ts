@@ -11,15 +11,25 @@
  */
 export class JsonDepthGauge {
   private depth = 0;
+  private values = 0;
   private inString = false;
   private escaped = false;
   private offset = 0;
-  /** Byte offset of the first bracket past the limit, once one was seen. */
+  /** Byte offset of the first bracket past the limit (or value past maxValues), once one was seen. */
   exceededAt: number | undefined;
+  /** Which limit was passed. */
+  exceeded: 'depth' | 'values' | undefined;
 
-  constructor(readonly maxDepth: number) {}
+  /**
+   * `maxValues` optionally also bounds how many objects, arrays and strings the text holds: what
+   * JSON.parse allocates one by one, so what its time grows with.
+   */
+  constructor(
+    readonly maxDepth: number,
+    readonly maxValues = Infinity,
+  ) {}
 
-  /** Feeds the next bytes; false once the nesting went past maxDepth (and from then on). */
+  /** Feeds the next bytes; false once a limit was passed (and from then on). */
   feed(bytes: Uint8Array): boolean {
     if (this.exceededAt !== undefined) return false;
     for (let i = 0; i < bytes.length; i++) {
@@ -28,18 +38,24 @@ export class JsonDepthGauge {
         if (this.escaped) this.escaped = false;
         else if (byte === 0x5c) this.escaped = true;
         else if (byte === 0x22) this.inString = false;
-      } else if (byte === 0x22) this.inString = true;
-      else if (byte === 0x5b || byte === 0x7b) {
-        if (++this.depth > this.maxDepth) {
-          this.exceededAt = this.offset + i;
-          return false;
-        }
+      } else if (byte === 0x22) {
+        this.inString = true;
+        if (++this.values > this.maxValues) return this.stop('values', i);
+      } else if (byte === 0x5b || byte === 0x7b) {
+        if (++this.depth > this.maxDepth) return this.stop('depth', i);
+        if (++this.values > this.maxValues) return this.stop('values', i);
       } else if (byte === 0x5d || byte === 0x7d) {
         if (this.depth > 0) this.depth--;
       }
     }
     this.offset += bytes.length;
     return true;
+  }
+
+  private stop(limit: 'depth' | 'values', index: number): false {
+    this.exceeded = limit;
+    this.exceededAt = this.offset + index;
+    return false;
   }
 }
 
@@ -52,4 +68,11 @@ export function jsonDepthProblem(bytes: Uint8Array | string, maxDepth: number): 
 
 export function describeTooDeep(maxDepth: number, offset: number): string {
   return `JSON nested deeper than ${maxDepth} levels (at byte ${offset}); the limit is ${maxDepth} levels of objects and arrays`;
+}
+
+export function describeTooManyValues(maxValues: number, offset: number): string {
+  return (
+    `JSON body holds more than ${maxValues} objects, arrays and strings (at byte ${offset}); ` +
+    'split it into smaller requests'
+  );
 }

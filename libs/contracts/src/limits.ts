@@ -23,8 +23,17 @@ export const LIMITS = {
   maxLatencyMs: 3_600_000,
   /** Events per HTTP batch. */
   batchEvents: 10_000,
-  /** Bytes per HTTP batch body. */
+  /** Bytes per HTTP batch body: POST /v1/events, /v1/feedback, and /v1/scans (RAG documents, candidates). */
   batchBytes: 8 * 1024 * 1024,
+  /** Bytes of any other JSON request body (keys, models, versions, rules, channels, ...). */
+  jsonBodyBytes: 1024 * 1024,
+  /**
+   * Objects, arrays and strings (keys included) in one JSON request body, counted on the bytes
+   * before it is parsed. JSON.parse spends about a microsecond on each (eight MB of "[]," held the
+   * event loop for seconds); numbers cost next to nothing and are not counted. 10,000 events of a
+   * dozen fields each hold about 200,000; the SDK's default batch (1 MB) can hold at most 350,000.
+   */
+  bodyValues: 250_000,
   /** Nesting of objects and arrays inside one item (an event, a dataset row). */
   itemDepth: 32,
   /**

@@ -18,6 +18,7 @@ import {
   ArtefactIntegrityError,
   buildManifest,
   describeProblem,
+  MANIFEST_LIMITS,
   splitPemBlocks,
   verifyArtefact,
   type VerificationResult,
@@ -79,6 +80,14 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
    */
   async verifyBeforeLoad(version: ModelVersion): Promise<void> {
     if (version.adapter.kind !== 'onnx') return;
+    const what = `model ${version.modelId} version ${version.version}`;
+    // Runs of a pending version are not claimed; a reference version of a scan may still be one.
+    if (version.manifestState === 'pending')
+      throw new Error(`${what}: its manifest is still being computed; run it again once it is ready`);
+    if (version.manifestState === 'failed')
+      throw new Error(
+        `${what} is not loaded: its manifest failed (${version.manifestError ?? 'no reason recorded'})`,
+      );
     const folder = resolveModelFolder(version.adapter.path, this.environment.TRIPLINE_MODELS_DIR);
     const trusted = await this.trustedKeys();
     if (!version.manifest && trusted) {
@@ -98,14 +107,14 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
       throw new ArtefactIntegrityError(result);
     }
     if (!version.manifest) {
-      version.manifest = await buildManifest(folder);
+      version.manifest = await buildManifest(folder, MANIFEST_LIMITS);
       await this.versions.update({ id: version.id }, { manifest: version.manifest });
       this.logger.warn(
         `model ${version.modelId} version ${version.version} had no manifest; recorded the folder as it is now (${version.manifest.files.length} files)`,
       );
       return;
     }
-    const result = await verifyArtefact(folder, version.manifest, trusted);
+    const result = await verifyArtefact(folder, version.manifest, trusted, MANIFEST_LIMITS);
     await this.record(version, result, 'load');
     if (!result.ok) throw new ArtefactIntegrityError(result);
   }
@@ -113,7 +122,12 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
   /** One periodic sweep: every onnx version with a manifest. */
   async verifyAll(): Promise<{ checked: number; failed: number }> {
     const versions = (await this.versions.find({ order: { createdAt: 'ASC' } })).filter(
-      (version) => version.adapter.kind === 'onnx' && version.manifest,
+      // Pending and failed manifests are not the known-good state of anything yet.
+      (version) =>
+        version.adapter.kind === 'onnx' &&
+        version.manifest &&
+        version.manifestState !== 'pending' &&
+        version.manifestState !== 'failed',
     );
     let failed = 0;
     const trusted = await this.trustedKeys();
@@ -124,7 +138,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
           (version.adapter as { path: string }).path,
           this.environment.TRIPLINE_MODELS_DIR,
         );
-        result = await verifyArtefact(folder, version.manifest!, trusted);
+        result = await verifyArtefact(folder, version.manifest!, trusted, MANIFEST_LIMITS);
       } catch (error) {
         // A folder that is gone or unreadable cannot be loaded either: that is a finding, not a crash.
         result = {

@@ -5,11 +5,12 @@ import { ArtefactIntegrity } from './artefact-integrity';
 import { EvaluationExecutor } from './evaluation-executor';
 import { EvaluationScheduler } from './evaluation-scheduler';
 import { EvaluationWorker } from './evaluation-worker';
+import { ManifestHashing } from './manifest-hashing';
 
 /** Schedules, the run queue's consumer and the replay itself. Needs PostgreSQL and the bus. */
 @Module({
   imports: [ScheduleModule.forRoot(), RegistryModule],
-  providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor, ArtefactIntegrity],
-  exports: [EvaluationExecutor, ArtefactIntegrity],
+  providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor, ArtefactIntegrity, ManifestHashing],
+  exports: [EvaluationExecutor, ArtefactIntegrity, ManifestHashing],
 })
 export class EvaluationModule {}

@@ -3,3 +3,4 @@ export * from './openapi';
 export * from './public-route';
 export * from './request-authentication';
 export * from './html-report';
+export * from './hide-paths';

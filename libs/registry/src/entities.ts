@@ -63,6 +63,15 @@ export class Model {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
 
+/**
+ * Where the manifest of a local (onnx) version stands. The evaluator hashes the folder after
+ * registration, never in the request: `pending` until then, `ready` once the folder was hashed (or
+ * matched the given manifest), `failed` with a reason otherwise. Null for versions without local
+ * files (HTTP endpoints) and for versions registered before manifests were computed this way.
+ */
+export const MANIFEST_STATES = ['pending', 'ready', 'failed'] as const;
+export type ManifestState = (typeof MANIFEST_STATES)[number];
+
 @Entity({ name: 'model_versions' })
 export class ModelVersion {
   @PrimaryGeneratedColumn('uuid') id!: string;
@@ -70,6 +79,12 @@ export class ModelVersion {
   @Column('text') version!: string;
   @Column('jsonb') adapter!: AdapterConfig;
   @Column('jsonb', { nullable: true }) manifest!: ArtefactManifest | null;
+  @Column({ name: 'manifest_state', type: 'text', nullable: true }) manifestState!: ManifestState | null;
+  /** Why the manifest could not be computed or the folder did not match the given one. */
+  @Column({ name: 'manifest_error', type: 'text', nullable: true }) manifestError!: string | null;
+  /** When an evaluator took the hashing on; a claim older than the lease is taken again. */
+  @Column({ name: 'manifest_claimed_at', type: 'timestamptz', nullable: true })
+  manifestClaimedAt!: Date | null;
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

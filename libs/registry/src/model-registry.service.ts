@@ -5,9 +5,9 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { readFile } from 'node:fs/promises';
-import { Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import {
   assertEgressAllowed,
   egressPolicyFromEnvironment,
@@ -15,12 +15,7 @@ import {
   type AdapterConfig,
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import {
-  assertManifest,
-  buildManifest,
-  splitPemBlocks,
-  verifyManifestSignature,
-} from '@tripline/supply-chain';
+import { splitPemBlocks, verifyManifestSignature } from '@tripline/supply-chain';
 import { Model, ModelVersion, type ArtefactManifest, type ModelTask } from './entities';
 
 export interface NewModel {
@@ -41,8 +36,10 @@ export interface NewModelVersion {
   createdBy: string;
 }
 
-/** What hashing a folder at registration may cost: a model, not a home directory. */
-const MANIFEST_LIMITS = { maxFiles: 1_000, maxBytes: 20 * 1024 ** 3, timeoutMs: 120_000 };
+/** The outcome of hashing a pending version's folder. */
+export type ManifestOutcome =
+  | { state: 'ready'; manifest: ArtefactManifest }
+  | { state: 'failed'; error: string };
 
 @Injectable()
 export class ModelRegistry {
@@ -50,6 +47,7 @@ export class ModelRegistry {
     @InjectRepository(Model) private readonly models: Repository<Model>,
     @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async create(model: NewModel): Promise<Model> {
@@ -112,16 +110,20 @@ export class ModelRegistry {
         `model "${modelId}" already has version "${request.version}"; versions are immutable, register a new one`,
       );
     }
-    const manifest =
-      request.adapter.kind === 'onnx'
-        ? await this.checkedManifest(request.adapter.path, request.manifest ?? null)
-        : (request.manifest ?? null);
+    const local = request.adapter.kind === 'onnx';
+    if (request.adapter.kind === 'onnx')
+      await this.checkLocalRegistration(request.adapter.path, request.manifest ?? null);
     const version = await this.versions.save(
       this.versions.create({
         modelId,
         version: request.version,
         adapter: request.adapter,
-        manifest,
+        manifest: request.manifest ?? null,
+        // The folder is hashed (or checked against the given manifest) by an evaluator, after this
+        // request: a path can name gigabytes, and the request must not wait for them.
+        manifestState: local ? 'pending' : null,
+        manifestError: null,
+        manifestClaimedAt: null,
         createdBy: request.createdBy,
       }),
     );
@@ -131,15 +133,15 @@ export class ModelRegistry {
   }
 
   /**
-   * The manifest a local model is registered with: the given one, once the folder matches it now,
-   * else the folder's own, computed now, so that every later load and the periodic check compare
-   * against what was there at registration. With TRIPLINE_MANIFEST_KEYS set, only a manifest
-   * signed by one of those keys is accepted.
+   * What a local version's registration checks in the request, all of it cheap: with
+   * TRIPLINE_MANIFEST_KEYS set, that the given manifest is signed by a trusted key; and that the
+   * path resolves (by real path) inside TRIPLINE_MODELS_DIR. Listing and hashing the folder come
+   * later, in the background (claimPendingManifest).
    */
-  private async checkedManifest(
+  private async checkLocalRegistration(
     configuredPath: string,
     given: ArtefactManifest | null,
-  ): Promise<ArtefactManifest> {
+  ): Promise<void> {
     const keysFile = this.environment.TRIPLINE_MANIFEST_KEYS;
     if (keysFile) {
       if (!given)
@@ -152,13 +154,62 @@ export class ModelRegistry {
       if (!verdict.valid) throw new BadRequestException(`manifest.signature: ${verdict.reason}`);
     }
     try {
-      const folder = resolveModelFolder(configuredPath, this.environment.TRIPLINE_MODELS_DIR);
-      if (!given) return await buildManifest(folder, MANIFEST_LIMITS);
-      await assertManifest(folder, given);
-      return given;
+      resolveModelFolder(configuredPath, this.environment.TRIPLINE_MODELS_DIR);
     } catch (error) {
       throw new BadRequestException(`adapter.path: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Takes the oldest local version whose manifest is pending and not being hashed by a live
+   * evaluator (no claim, or one older than `leaseMs`: its evaluator stopped). Replicas skip each
+   * other's rows.
+   */
+  async claimPendingManifest(leaseMs: number): Promise<ModelVersion | null> {
+    // TypeORM answers an UPDATE ... RETURNING with [rows, affected count].
+    const [rows]: [{ id: string }[], number] = await this.dataSource.query(
+      `UPDATE model_versions SET manifest_claimed_at = now()
+       WHERE id = (
+         SELECT id FROM model_versions
+         WHERE manifest_state = 'pending'
+           AND (manifest_claimed_at IS NULL OR manifest_claimed_at < now() - make_interval(secs => $1))
+         ORDER BY created_at, id LIMIT 1
+         FOR UPDATE SKIP LOCKED
+       )
+       RETURNING id`,
+      [leaseMs / 1000],
+    );
+    return rows.length ? this.versions.findOneBy({ id: rows[0].id }) : null;
+  }
+
+  /** Records the outcome of hashing a pending version; false when it was no longer pending. */
+  async finishManifest(versionId: string, outcome: ManifestOutcome): Promise<boolean> {
+    const result = await this.versions.update(
+      { id: versionId, manifestState: 'pending' },
+      outcome.state === 'ready'
+        ? { manifestState: 'ready', manifest: outcome.manifest, manifestError: null }
+        : { manifestState: 'failed', manifestError: outcome.error.slice(0, 2_000) },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Refuses to use a version whose manifest failed (the folder could not be hashed, or did not
+   * match the given manifest), naming the reason. A pending one is refused too when `pending` is
+   * 'refuse' (a scan in the request cannot wait); runs wait for it instead (the run queue skips it).
+   */
+  assertManifestUsable(version: ModelVersion, pending: 'refuse' | 'allow'): void {
+    const what = `model "${version.modelId}" version "${version.version}"`;
+    if (version.manifestState === 'failed')
+      throw new ConflictException(
+        `${what} cannot be used: its manifest failed (${version.manifestError ?? 'no reason recorded'}); ` +
+          'register a new version once the folder is fixed',
+      );
+    if (version.manifestState === 'pending' && pending === 'refuse')
+      throw new ConflictException(
+        `${what}: its manifest is still being computed (manifest_state "pending"); ` +
+          `retry when GET /v1/models/${version.modelId}/versions shows it "ready"`,
+      );
   }
 
   listVersions(modelId: string): Promise<ModelVersion[]> {

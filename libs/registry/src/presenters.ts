@@ -24,6 +24,9 @@ export const presentVersion = (version: ModelVersion, audience: 'admin' | 'reade
   version: version.version,
   adapter: redactAdapterConfig(version.adapter, audience),
   manifest: version.manifest,
+  /** Local versions: pending (being hashed by an evaluator), ready or failed; null otherwise. */
+  manifest_state: version.manifestState,
+  manifest_error: version.manifestError,
   created_by: version.createdBy,
   created_at: version.createdAt,
 });

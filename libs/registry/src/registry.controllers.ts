@@ -21,7 +21,7 @@ import { renderScanReportHtml } from '@tripline/poisoning';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { z } from 'zod';
 import { configAudience, RequireRole, type AuthenticatedRequest } from '@tripline/auth';
-import { openApiSchema, sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
+import { hidePaths, openApiSchema, sendAsHtmlReport, ZodValidationPipe } from '@tripline/http';
 import { CanaryFactory } from './canary-factory.service';
 import { UploadRejected } from './dataset-upload';
 import { LIVE_TEXTS, LIVE_TRAFFIC_TEXTS, type LiveTrafficTexts } from './live-traffic';
@@ -89,16 +89,29 @@ function boundUpload(request: AuthenticatedRequest, response: Response, ms: numb
 }
 
 /**
- * A manifest lists every file of a model folder with its digest; operators register and check
- * them, viewers only learn that there is one and how many files it covers.
+ * A manifest lists every file of a model folder with its digest, and a local version's path and
+ * manifest error name places on the server's disk: operators register and check them; viewers only
+ * learn that there is a manifest, how many files it covers and why it failed, without paths.
  */
-function manifestForRole<T extends { manifest: { files: unknown[] } | null }>(
+function manifestForRole<
+  T extends {
+    adapter: { kind: string; path?: string };
+    manifest: { files: unknown[] } | null;
+    manifest_error: string | null;
+  },
+>(
   version: T,
   request: AuthenticatedRequest,
 ): T | (Omit<T, 'manifest'> & { manifest: null; manifest_files: number | null }) {
   const role = request.principal?.role;
   if (role === 'operator' || role === 'admin') return version;
-  return { ...version, manifest: null, manifest_files: version.manifest?.files.length ?? null };
+  return {
+    ...version,
+    adapter: version.adapter.kind === 'onnx' ? { ...version.adapter, path: '[path]' } : version.adapter,
+    manifest: null,
+    manifest_files: version.manifest?.files.length ?? null,
+    manifest_error: version.manifest_error === null ? null : hidePaths(version.manifest_error),
+  };
 }
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: 404 });

@@ -30,6 +30,8 @@ export class RunQueue {
   async enqueue(modelId: string, datasetIds: string[] | undefined): Promise<EvaluationRun[]> {
     const model = await this.registry.get(modelId);
     const version = await this.registry.currentVersion(model.id);
+    // A pending manifest is waited for (claim() skips the run until it is ready); a failed one is refused now.
+    this.registry.assertManifestUsable(version, 'allow');
     const datasets = await this.datasetsFor(model, datasetIds);
     return this.runs.save(
       datasets.map((dataset) =>
@@ -56,6 +58,7 @@ export class RunQueue {
   ): Promise<EvaluationRun> {
     const model = await this.registry.get(modelId);
     const version = await this.registry.currentVersion(model.id);
+    this.registry.assertManifestUsable(version, 'allow');
     const [dataset] = await this.datasetsFor(model, [datasetId]);
     if (dataset.kind !== 'clean')
       throw new BadRequestException(
@@ -116,7 +119,10 @@ export class RunQueue {
     });
   }
 
-  /** The next queued run of a model with nothing in progress, now marked running; or null. */
+  /**
+   * The next queued run of a model with nothing in progress, now marked running; or null. Runs of
+   * a version whose manifest is still pending wait (an evaluator is hashing its folder).
+   */
   async claim(): Promise<EvaluationRun | null> {
     return this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
@@ -127,6 +133,8 @@ export class RunQueue {
            SELECT queued.id FROM evaluation_runs queued
            WHERE queued.status = 'queued'
              AND NOT EXISTS (SELECT 1 FROM evaluation_runs busy WHERE busy.model_id = queued.model_id AND busy.status = 'running')
+             -- A local version is loaded only once its manifest is computed: its runs wait queued.
+             AND NOT EXISTS (SELECT 1 FROM model_versions pending WHERE pending.id = queued.version_id AND pending.manifest_state = 'pending')
            ORDER BY queued.created_at, queued.id LIMIT 1
          )
          RETURNING id`,

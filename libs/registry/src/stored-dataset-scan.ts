@@ -53,6 +53,8 @@ export async function scanStoredDataset(
         `model_id: representations come from a local (onnx) model's hidden states; the current version of ` +
           `"${request.modelId}" is ${version.adapter.kind}. Scan without model_id for a bag-of-words representation.`,
       );
+    // Run in the request: a manifest still being computed is not waited for.
+    services.registry.assertManifestUsable(version, 'refuse');
     const folder = resolveModelFolder(version.adapter.path, services.environment.TRIPLINE_MODELS_DIR);
     if (version.manifest) {
       const keysFile = services.environment.TRIPLINE_MANIFEST_KEYS;

@@ -6,7 +6,7 @@ import express from 'express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { loadEnvironmentOrExit, registerOwnListener, type Environment } from '@tripline/config';
-import { describeTooDeep, JsonDepthGauge, LIMITS } from '@tripline/contracts';
+import { describeTooDeep, describeTooManyValues, JsonDepthGauge, LIMITS } from '@tripline/contracts';
 import { RequestAuthentication } from '@tripline/http';
 import { HttpRequestMetrics } from './http-request-metrics';
 import { isStoreUnavailable, StoreUnavailableFilter } from './store-unavailable.filter';
@@ -16,14 +16,20 @@ export interface ApplicationOptions {
   service: string;
   /** Serve the OpenAPI document at /docs and /docs-json. */
   openApi?: boolean;
-  /** Largest accepted JSON body (default 8 MiB, the batch-ingest limit); uploads are streamed, not parsed. */
-  bodyLimit?: string;
 }
+
+/**
+ * The routes whose JSON bodies may be as large as a batch (LIMITS.batchBytes): event and feedback
+ * batches, and scans that carry RAG documents or trigger candidates. Every other JSON body is
+ * bounded by LIMITS.jsonBodyBytes: a key, a rule or a model version is a few KB, and parsing a
+ * body costs the event loop in proportion to its size. Dataset uploads are streamed, not parsed.
+ */
+export const BATCH_BODY_ROUTES: ReadonlySet<string> = new Set(['/v1/events', '/v1/feedback', '/v1/scans']);
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-const clientError = (message: string, type: string) =>
-  Object.assign(new Error(message), { status: 400, statusCode: 400, expose: true, type });
+const clientError = (message: string, type: string, status = 400) =>
+  Object.assign(new Error(message), { status, statusCode: status, expose: true, type });
 
 /**
  * Runs on the (inflated, size-limited) body before JSON.parse sees it. The JSON parser would
@@ -37,9 +43,29 @@ function verifyJsonBody(_request: unknown, _response: unknown, body: Buffer): vo
   } catch {
     throw clientError('the request body is not valid UTF-8', 'encoding.invalid');
   }
-  const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
-  if (!gauge.feed(body))
-    throw clientError(describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!), 'entity.too.deep');
+  const gauge = new JsonDepthGauge(LIMITS.bodyDepth, LIMITS.bodyValues);
+  if (gauge.feed(body)) return;
+  if (gauge.exceeded === 'values')
+    throw clientError(describeTooManyValues(LIMITS.bodyValues, gauge.exceededAt!), 'entity.too.many', 413);
+  throw clientError(describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!), 'entity.too.deep');
+}
+
+/** JSON bodies: up to LIMITS.batchBytes on the batch routes, LIMITS.jsonBodyBytes elsewhere. */
+function jsonBodies(): express.RequestHandler {
+  const batch = express.json({ limit: LIMITS.batchBytes, verify: verifyJsonBody });
+  const other = express.json({ limit: LIMITS.jsonBodyBytes, verify: verifyJsonBody });
+  return (request, response, next) => {
+    const batchRoute = BATCH_BODY_ROUTES.has(request.path);
+    (batchRoute ? batch : other)(request, response, (error?: unknown) => {
+      if (error instanceof Error && (error as { type?: string }).type === 'entity.too.large') {
+        error.message = batchRoute
+          ? `the request body is larger than ${LIMITS.batchBytes} bytes: split the batch`
+          : `the request body is larger than ${LIMITS.jsonBodyBytes} bytes, the limit of a JSON body ` +
+            `here (only ${[...BATCH_BODY_ROUTES].join(', ')} take up to ${LIMITS.batchBytes})`;
+      }
+      next(error);
+    });
+  };
 }
 
 const carriesBody = (request: express.Request) =>
@@ -142,8 +168,9 @@ export async function createApplication(
   app.use(app.get(HttpRequestMetrics).record); // first, so every answer is counted, refusals included
   const authentication = requestAuthentication(app);
   if (authentication) app.use(authenticateBeforeBody(authentication));
-  // The limit applies to the inflated body: a gzip bomb stops at 8 MiB, then meets the depth check.
-  app.useBodyParser('json', { limit: options.bodyLimit ?? '8mb', verify: verifyJsonBody });
+  // The limits apply to the inflated body: a gzip bomb stops at 8 MiB (1 MiB off the batch routes),
+  // then meets the depth and value-count checks, all before JSON.parse.
+  app.use(jsonBodies());
   app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
   // body-parser hangs the whole refused body on its error; logging that error serialised it byte
   // by byte (4 MB of "[" became 12 MB of log and seconds of a blocked event loop).

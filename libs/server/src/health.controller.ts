@@ -8,7 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { ClickHouse } from '@tripline/clickhouse';
-import { Public } from '@tripline/http';
+import { hidePaths, Public } from '@tripline/http';
 import { EventBus } from '@tripline/transport';
 
 const CHECK_TIMEOUT_MS = 5_000;
@@ -87,12 +87,4 @@ async function postgresCheck(dataSource: DataSource): Promise<{ up: boolean; det
   } catch (error) {
     return { up: false, detail: error instanceof Error ? error.message : String(error) };
   }
-}
-
-/**
- * A check's detail as an anonymous caller may read it: absolute filesystem paths (the embedded
- * data directory, a socket) become "[path]"; what is up or down and why stays readable.
- */
-export function hidePaths(detail: string): string {
-  return detail.replace(/(^|[\s'"(=])(?:[A-Za-z]:)?[\\/][^\s'"),;]*/g, '$1[path]');
 }

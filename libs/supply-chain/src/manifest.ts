@@ -52,17 +52,29 @@ export class ArtefactIntegrityError extends Error {
 }
 
 /** SHA-256 of one file, streamed, so a multi-gigabyte weight file is never read whole. */
-export function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+export function sha256File(file: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
     const hash = createHash('sha256');
     let bytes = 0;
-    createReadStream(file)
+    const stream = createReadStream(file);
+    // A time limit stops the read between chunks, not only between files: one weight file may be
+    // most of the bytes.
+    const stop = () => stream.destroy(signal!.reason as Error);
+    signal?.addEventListener('abort', stop, { once: true });
+    stream
       .on('data', (chunk) => {
         bytes += chunk.length;
         hash.update(chunk);
       })
-      .on('error', reject)
-      .on('end', () => resolve({ sha256: hash.digest('hex'), bytes }));
+      .on('error', (error) => {
+        signal?.removeEventListener('abort', stop);
+        reject(error);
+      })
+      .on('end', () => {
+        signal?.removeEventListener('abort', stop);
+        resolve({ sha256: hash.digest('hex'), bytes });
+      });
   });
 }
 
@@ -71,7 +83,11 @@ export function sha256File(file: string): Promise<{ sha256: string; bytes: numbe
  * followed only when they stay inside the folder: a link out of it would let a manifest vouch for
  * a file the folder's owner does not control.
  */
-export async function listArtefactFiles(folder: string, maxFiles = Infinity): Promise<string[]> {
+export async function listArtefactFiles(
+  folder: string,
+  maxFiles = Infinity,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const root = path.resolve(folder);
   const rootInfo = await stat(root).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`model folder ${root} cannot be read: ${error.code ?? error.message}`);
@@ -79,7 +95,9 @@ export async function listArtefactFiles(folder: string, maxFiles = Infinity): Pr
   if (!rootInfo.isDirectory()) throw new Error(`model folder ${root} is not a directory`);
   const files: string[] = [];
   const walk = async (directory: string): Promise<void> => {
+    signal?.throwIfAborted();
     for (const entry of await readdir(directory, { withFileTypes: true })) {
+      signal?.throwIfAborted();
       const absolute = path.join(directory, entry.name);
       const relative = path.relative(root, absolute).split(path.sep).join('/');
       let info = await lstat(absolute);
@@ -100,7 +118,7 @@ export async function listArtefactFiles(folder: string, maxFiles = Infinity): Pr
   return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Bounds on what building a manifest may read: a path typed by an API user may name any folder. */
+/** Bounds on what building or checking a manifest may read: a path typed by an API user may name any folder. */
 export interface ManifestLimits {
   maxFiles: number;
   maxBytes: number;
@@ -108,27 +126,70 @@ export interface ManifestLimits {
   timeoutMs: number;
 }
 
-/** The manifest of a model folder: SHA-256 and size of every file, sorted by path. */
-export async function buildManifest(folder: string, limits?: ManifestLimits): Promise<ArtefactManifest> {
-  const root = path.resolve(folder);
-  const files: ManifestFile[] = [];
-  const deadline = limits ? Date.now() + limits.timeoutMs : Infinity;
-  const listed = await listArtefactFiles(root, limits?.maxFiles);
+/**
+ * What hashing a registered model folder may cost: a model, not a home directory. One weight file
+ * of a few GB hashes in well under a minute on ordinary disks.
+ */
+export const MANIFEST_LIMITS: ManifestLimits = {
+  maxFiles: 1_000,
+  maxBytes: 20 * 1024 ** 3,
+  timeoutMs: 120_000,
+};
+
+/**
+ * Runs `work` with an AbortSignal that fires after limits.timeoutMs with an error naming the
+ * folder and the limit; without limits, the signal never fires.
+ */
+async function withinTime<T>(
+  root: string,
+  limits: ManifestLimits | undefined,
+  work: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  if (!limits) return work(undefined);
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new Error(`model folder ${root} could not be hashed within ${limits.timeoutMs} ms`)),
+    limits.timeoutMs,
+  );
+  try {
+    return await work(deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The folder's files, refused past limits.maxFiles or limits.maxBytes before a byte is hashed. */
+async function listWithinLimits(
+  root: string,
+  limits: ManifestLimits | undefined,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const listed = await listArtefactFiles(root, limits?.maxFiles, signal);
   if (limits) {
     let total = 0;
-    for (const relative of listed) total += (await stat(path.join(root, ...relative.split('/')))).size;
+    for (const relative of listed) {
+      signal?.throwIfAborted();
+      total += (await stat(path.join(root, ...relative.split('/')))).size;
+    }
     if (total > limits.maxBytes)
       throw new Error(
         `model folder ${root} holds ${total} bytes, more than the ${limits.maxBytes} a model may have`,
       );
   }
-  for (const relative of listed) {
-    if (Date.now() > deadline)
-      throw new Error(`model folder ${root} could not be hashed within ${limits!.timeoutMs} ms`);
-    files.push({ path: relative, ...(await sha256File(path.join(root, ...relative.split('/')))) });
-  }
-  if (files.length === 0) throw new Error(`model folder ${root} holds no files`);
-  return { files };
+  return listed;
+}
+
+/** The manifest of a model folder: SHA-256 and size of every file, sorted by path. */
+export async function buildManifest(folder: string, limits?: ManifestLimits): Promise<ArtefactManifest> {
+  const root = path.resolve(folder);
+  return withinTime(root, limits, async (signal) => {
+    const files: ManifestFile[] = [];
+    for (const relative of await listWithinLimits(root, limits, signal)) {
+      files.push({ path: relative, ...(await sha256File(path.join(root, ...relative.split('/')), signal)) });
+    }
+    if (files.length === 0) throw new Error(`model folder ${root} holds no files`);
+    return { files };
+  });
 }
 
 /**
@@ -139,41 +200,45 @@ export async function buildManifest(folder: string, limits?: ManifestLimits): Pr
 export async function verifyManifest(
   folder: string,
   manifest: ArtefactManifest,
+  limits?: ManifestLimits,
 ): Promise<VerificationResult> {
   const root = path.resolve(folder);
-  const present = new Set(await listArtefactFiles(root));
-  const problems: IntegrityProblem[] = [];
-  for (const file of manifest.files) {
-    if (!present.has(file.path)) {
-      problems.push({ kind: 'missing', path: file.path, expected: file.sha256 });
-      continue;
+  return withinTime(root, limits, async (signal) => {
+    const present = new Set(await listWithinLimits(root, limits, signal));
+    const problems: IntegrityProblem[] = [];
+    for (const file of manifest.files) {
+      if (!present.has(file.path)) {
+        problems.push({ kind: 'missing', path: file.path, expected: file.sha256 });
+        continue;
+      }
+      present.delete(file.path);
+      const actual = await sha256File(path.join(root, ...file.path.split('/')), signal);
+      if (actual.sha256 !== file.sha256) {
+        problems.push({
+          kind: 'modified',
+          path: file.path,
+          expected: file.sha256,
+          actual: actual.sha256,
+          expectedBytes: file.bytes,
+          bytes: actual.bytes,
+        });
+      }
     }
-    present.delete(file.path);
-    const actual = await sha256File(path.join(root, ...file.path.split('/')));
-    if (actual.sha256 !== file.sha256) {
-      problems.push({
-        kind: 'modified',
-        path: file.path,
-        expected: file.sha256,
-        actual: actual.sha256,
-        expectedBytes: file.bytes,
-        bytes: actual.bytes,
-      });
+    for (const extra of [...present].sort()) {
+      const actual = await sha256File(path.join(root, ...extra.split('/')), signal);
+      problems.push({ kind: 'extra', path: extra, actual: actual.sha256 });
     }
-  }
-  for (const extra of [...present].sort()) {
-    const actual = await sha256File(path.join(root, ...extra.split('/')));
-    problems.push({ kind: 'extra', path: extra, actual: actual.sha256 });
-  }
-  return { ok: problems.length === 0, folder: root, checked: manifest.files.length, problems };
+    return { ok: problems.length === 0, folder: root, checked: manifest.files.length, problems };
+  });
 }
 
 /** Throws ArtefactIntegrityError unless the folder matches the manifest. */
 export async function assertManifest(
   folder: string,
   manifest: ArtefactManifest,
+  limits?: ManifestLimits,
 ): Promise<VerificationResult> {
-  const result = await verifyManifest(folder, manifest);
+  const result = await verifyManifest(folder, manifest, limits);
   if (!result.ok) throw new ArtefactIntegrityError(result);
   return result;
 }

@@ -7,7 +7,12 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { verifyManifest, type ArtefactManifest, type VerificationResult } from './manifest';
+import {
+  verifyManifest,
+  type ArtefactManifest,
+  type ManifestLimits,
+  type VerificationResult,
+} from './manifest';
 
 /**
  * JSON with object keys sorted by UTF-16 code units and no whitespace (RFC 8785 for the values a
@@ -138,8 +143,9 @@ export async function verifyArtefact(
   folder: string,
   manifest: ArtefactManifest,
   trustedPublicKeyPems?: readonly string[],
+  limits?: ManifestLimits,
 ): Promise<VerificationResult> {
-  const result = await verifyManifest(folder, manifest);
+  const result = await verifyManifest(folder, manifest, limits);
   if (trustedPublicKeyPems === undefined) return result;
   const verdict = verifyManifestSignature(manifest, trustedPublicKeyPems);
   if (verdict.valid) return result;

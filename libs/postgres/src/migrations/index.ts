@@ -3,6 +3,7 @@ import { Registry1732450000000 } from './1732450000000-registry';
 import { TriggerScans1732460000000 } from './1732460000000-trigger-scans';
 import { Alerting1732470000000 } from './1732470000000-alerting';
 import { RagAllowLists1732480000000 } from './1732480000000-rag-allow-lists';
+import { ManifestStates1732490000000 } from './1732490000000-manifest-states';
 
 /** Every relational migration, in order. Append only. */
 export const POSTGRES_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const POSTGRES_MIGRATIONS = [
   TriggerScans1732460000000,
   Alerting1732470000000,
   RagAllowLists1732480000000,
+  ManifestStates1732490000000,
 ];
