@@ -136,11 +136,9 @@ function datasetScans(datasets: Dataset[]): HTMLElement {
                       button.disabled = true;
                       button.textContent = 'Scanning…';
                       const started = new Date().toISOString();
-                      postForText('/v1/scans?format=html', {
-                        type: 'dataset',
-                        dataset_id: dataset.id,
-                        ...(dataset.model_id ? { model_id: dataset.model_id } : {}),
-                      })
+                      // Without model_id: the bag-of-words representation works for every model; a
+                      // model's own representation needs a local ONNX model (tripline scan dataset).
+                      postForText('/v1/scans?format=html', { type: 'dataset', dataset_id: dataset.id })
                         .then(
                           (html) => {
                             reports.prepend(
