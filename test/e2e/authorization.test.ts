@@ -255,6 +255,29 @@ describe('authorization matrix over every /v1/ route', () => {
       assert.equal((await fetch(`${app.baseUrl}${path}`)).status, 404, `GET ${path}`);
   });
 
+  it('serves the console’s static files without a key, by their one spelling, and nothing else', async () => {
+    for (const path of ['/', '/console/console.js', '/console/console.css']) {
+      const response = await fetch(`${app.baseUrl}${path}`);
+      assert.equal(response.status, 200, `GET ${path}`);
+      assert.doesNotMatch(await response.text(), /tl_/, `${path} holds no key`);
+    }
+    for (const path of [
+      '/Console/console.js',
+      '/console/console.js/',
+      '/console/Console.js',
+      '/console/',
+      '/console/index.html',
+      '/console/..%2F..%2Fpackage.json',
+      '/console/%2e%2e%2fpackage.json',
+      '/index.html',
+    ])
+      assert.equal((await fetch(`${app.baseUrl}${path}`)).status, 404, `GET ${path}`);
+    // The console is not an API route: it writes nothing and is absent from the OpenAPI document.
+    assert.equal((await fetch(`${app.baseUrl}/`, { method: 'POST' })).status, 404);
+    const document = (await (await fetch(`${app.baseUrl}/docs-json`)).json()) as { paths: object };
+    assert.ok(!Object.keys(document.paths).some((path) => path === '/' || path.startsWith('/console')));
+  });
+
   it('never answers with an API key secret or a key hash', async () => {
     for (const path of ['/health', '/metrics', '/docs-json', '/v1/keys']) {
       await call('GET', path, callers.find((caller) => caller.role === 'admin')!.authorization);

@@ -30,9 +30,13 @@ interface ComposeService {
 const VARIABLES = new Set(Object.keys(environmentSchema.shape));
 const DEFAULT_PORT = parseEnvironment({}).PORT;
 
-/** The distributed apps: every app folder but the CLI and the all-in-one standalone app. */
+/**
+ * The distributed apps: every app folder with a Nest root module but the CLI and the all-in-one
+ * standalone app. apps/console is the web console's browser bundle, served by the api.
+ */
 const APPS = readdirSync(path.join(ROOT, 'apps'))
   .filter((name) => !['cli', 'standalone'].includes(name))
+  .filter((name) => existsSync(path.join(ROOT, 'apps', name, 'src', `${name}.module.ts`)))
   .sort();
 
 /** What a root module wires in decides which store an app needs a URL for; unset means embedded. */

@@ -6,7 +6,7 @@ import { EvidenceModule } from '@tripline/evidence';
 import { PostgresModule } from '@tripline/postgres';
 import { HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { RegistryApiModule } from '@tripline/registry';
-import { OperabilityModule } from '@tripline/server';
+import { ConsoleModule, OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
 /** REST + OpenAPI: registry, datasets, schedules, rules, alerts and HTTP ingest. */
@@ -14,6 +14,7 @@ import { TransportModule } from '@tripline/transport';
   imports: [
     ConfigModule,
     OperabilityModule,
+    ConsoleModule,
     PostgresModule,
     ClickHouseModule,
     TransportModule,

@@ -9,7 +9,7 @@ import { RagGuardModule } from '@tripline/rag-guard';
 import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { EvaluationModule } from '@tripline/evaluator';
 import { RegistryApiModule } from '@tripline/registry';
-import { OperabilityModule } from '@tripline/server';
+import { ConsoleModule, OperabilityModule } from '@tripline/server';
 import { StreamDetectionModule } from '@tripline/stream-detection';
 import { TransportModule } from '@tripline/transport';
 import { AlerterModule } from '@tripline/alerter';
@@ -23,6 +23,7 @@ import { AlerterModule } from '@tripline/alerter';
   imports: [
     ConfigModule,
     OperabilityModule,
+    ConsoleModule,
     PostgresModule,
     ClickHouseModule,
     TransportModule,

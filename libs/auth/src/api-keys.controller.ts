@@ -84,3 +84,20 @@ export class ApiKeysController {
     return present(await this.keys.revoke(id));
   }
 }
+
+/**
+ * Who the presented key is: its name, role and scopes, never its secret or hash. The console asks
+ * once at sign-in to check a pasted key and to know which actions to offer; the server still
+ * decides every action itself.
+ */
+@ApiTags('keys')
+@ApiBearerAuth()
+@Controller('v1/me')
+export class CallerController {
+  @Get()
+  @ApiOperation({ summary: 'The calling API key: name, role and scopes (any role)' })
+  whoAmI(@Req() request: AuthenticatedRequest) {
+    const principal = request.principal!;
+    return { key_id: principal.keyId, name: principal.name, role: principal.role, scopes: principal.scopes };
+  }
+}

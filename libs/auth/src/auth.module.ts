@@ -6,12 +6,12 @@ import { ApiKeyAuthentication } from './api-key-authentication';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyService } from './api-key.service';
-import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysController, CallerController } from './api-keys.controller';
 
 /** API keys and the guard in front of every /v1/ route. Needs PostgresModule. */
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKey])],
-  controllers: [ApiKeysController],
+  controllers: [ApiKeysController, CallerController],
   providers: [
     ApiKeyService,
     ApiKeyAuthentication,

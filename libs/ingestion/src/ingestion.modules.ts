@@ -4,6 +4,7 @@ import { EventSink } from './event-sink';
 import { IngestController } from './ingest.controller';
 import { ModelDriftController, ModelDriftService } from './model-drift';
 import { ModelStatsController, ModelStatsService } from './model-stats';
+import { ModelTimeSeriesController, ModelTimeSeriesService } from './model-timeseries';
 
 /** The ingestor's half: topics into ClickHouse. Needs ClickHouse and the event bus. */
 @Module({ providers: [EventSink], exports: [EventSink] })
@@ -14,16 +15,17 @@ export class EventSinkModule {}
 export class HttpIngestModule {}
 
 /**
- * GET /v1/models/{id}/stats and /v1/models/{id}/drift over ClickHouse, and the live-traffic texts
+ * GET /v1/models/{id}/stats, /drift and /timeseries over ClickHouse, and the live-traffic texts
  * a trigger scan queued through the API takes its candidates from (global, so the registry's scan
  * endpoint finds them in whichever app has ClickHouse).
  */
 @Global()
 @Module({
-  controllers: [ModelStatsController, ModelDriftController],
+  controllers: [ModelStatsController, ModelDriftController, ModelTimeSeriesController],
   providers: [
     ModelStatsService,
     ModelDriftService,
+    ModelTimeSeriesService,
     { provide: LIVE_TRAFFIC_TEXTS, useExisting: ModelStatsService },
   ],
   exports: [ModelStatsService, LIVE_TRAFFIC_TEXTS],

@@ -5,3 +5,4 @@ export * from './http-request-metrics';
 export * from './metrics';
 export * from './operability.module';
 export * from './store-unavailable.filter';
+export * from './console.controller';
