@@ -1,31 +1,42 @@
 /**
  * bench/ingest: sustained throughput and produce-to-queryable latency of the ingestor (Kafka →
- * validation → buffered ClickHouse inserts), next to the raw floor measured in the same run: a
- * plain kafkajs consume loop writing each fetched batch straight to the same engine.
+ * validation → buffered ClickHouse inserts), next to two floors measured in the same run:
+ * - `kafkajs` floor: a plain kafkajs consume loop (the ingestor's own client, its fetch sizes)
+ *   writing each fetched batch straight to the same engine with the same row builder and insert;
+ * - `platformatic` floor: the same loop on @platformatic/kafka, the other pure-JS client in the
+ *   registry, so the choice of client is measured rather than assumed.
  *
- *   node dist/bench/ingest.js [--events 200000] [--rounds 3] [--rate 5000]
+ *   node dist/bench/ingest.js [--events 100000] [--rounds 3] [--rates 5000,20000,50000] [--seconds 5]
  *
- * Needs Kafka: KAFKA_BROKERS, or it starts the local stack (deploy/local). Prints one JSON object.
+ * Fairness: every round of every variant gets its own topics (a fresh prefix) holding exactly the
+ * round's events, produced before the clock starts, and is timed from consumer start to the last
+ * row being queryable; variants rotate their order each round. The latency phase runs on fresh,
+ * empty topics with the ingestor already consuming (proven by a probe event becoming queryable),
+ * offers each rate for --seconds, waits for it to drain, and reports p50/p99 of ingested_at −
+ * timestamp. Topic creation retries; the broker lease, consumers, topics and temp folders are
+ * released on success and failure. Needs Kafka: KAFKA_BROKERS, or it starts the local stack.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { ClickHouse, ClickHouseModule, CLICKHOUSE_MIGRATIONS, migrateClickHouse } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
+import { TOPICS, topicName, type TopicKey } from '@tripline/contracts';
 import { EventSinkModule, inferenceRow } from '@tripline/ingestion';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
 const PARTITIONS = 6;
+const FETCH = { maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 };
 
-function argument(name: string, fallback: number): number {
+function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+  return index > 0 ? process.argv[index + 1] : fallback;
 }
 
 function median(values: number[]): number {
@@ -34,17 +45,20 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (message: string) => process.stderr.write(`ingest: ${message}\n`);
+
 function events(
   count: number,
-  modelId: string,
+  runId: string,
   stamp: () => number,
   first = 0,
 ): { key: string; value: string }[] {
   return Array.from({ length: count }, (_, n) => n + first).map((i) => ({
-    key: `${modelId}-${i % 12}`,
+    key: `${runId}-${i % 12}`,
     value: JSON.stringify({
-      event_id: `${modelId}-${i}`,
-      model_id: `${modelId}-${i % 12}`,
+      event_id: `${runId}-${i}`,
+      model_id: `${runId}-${i % 12}`,
       timestamp: stamp(),
       input: { text: `the service was ${i % 3 ? 'great' : 'slow'} and the food arrived on time ${i}` },
       output: { label: i % 3 ? 'positive' : 'negative', scores: { positive: 0.81, negative: 0.19 } },
@@ -54,16 +68,55 @@ function events(
   }));
 }
 
-async function produce(
-  producer: Producer,
-  topic: string,
-  messages: { key: string; value: string }[],
-): Promise<void> {
+async function produce(producer: Producer, topic: string, messages: { key: string; value: string }[]) {
   const chunk = 5_000;
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < messages.length; i += chunk)
     sends.push(producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) }));
   await Promise.all(sends);
+}
+
+/**
+ * Creates the topics and waits until every partition has a leader, retrying the whole step: a
+ * single-node KRaft broker answers createTopics before its metadata knows the topic, which is
+ * where `waitForLeaders` failed with UNKNOWN_TOPIC_OR_PARTITION.
+ */
+async function createTopics(admin: Admin, topics: string[], attempts = 8): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((topic) => !existing.has(topic));
+      if (missing.length > 0)
+        await admin.createTopics({
+          waitForLeaders: false,
+          topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })),
+        });
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        try {
+          const metadata = await admin.fetchTopicMetadata({ topics });
+          const ready = metadata.topics.every(
+            (topic) =>
+              topic.partitions.length === PARTITIONS &&
+              topic.partitions.every((partition) => partition.leader >= 0),
+          );
+          if (ready) return;
+        } catch (error) {
+          lastError = error; // not known to the broker's metadata yet
+        }
+        await sleep(100);
+      }
+      lastError ??= new Error('partitions without a leader after 15 s');
+    } catch (error) {
+      lastError = error;
+    }
+    log(
+      `creating ${topics.length} topic(s) failed (attempt ${attempt} of ${attempts}): ${String(lastError)}`,
+    );
+    await sleep(Math.min(5_000, 250 * 2 ** attempt));
+  }
+  throw new Error(`could not create topics ${topics.join(', ')}: ${String(lastError)}`);
 }
 
 async function countRows(clickHouse: ClickHouse, table: string, prefix: string): Promise<number> {
@@ -75,41 +128,113 @@ async function countRows(clickHouse: ClickHouse, table: string, prefix: string):
   return Number((await result.json<{ n: string }>())[0].n);
 }
 
-async function waitForRows(
-  clickHouse: ClickHouse,
-  table: string,
-  prefix: string,
-  expected: number,
-): Promise<void> {
+async function waitForRows(clickHouse: ClickHouse, table: string, prefix: string, expected: number) {
   const deadline = Date.now() + 600_000;
   while ((await countRows(clickHouse, table, prefix)) < expected) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${expected} rows in ${table}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
-/** The floor: fetch, parse, insert, commit — no validation, no dead letters, no cross-batch buffering. */
-async function rawFloor(kafka: Kafka, clickHouse: ClickHouse, topic: string): Promise<() => Promise<void>> {
-  // The same fetch sizes as the product's consumer, so the floor differs only in what it leaves out.
-  const consumer = kafka.consumer({
-    groupId: `raw-${randomUUID()}`,
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
-  });
+const RAW_TABLE = 'bench_raw.inference_events';
+
+async function insertRows(clickHouse: ClickHouse, values: string[]): Promise<void> {
+  const rows = values.map((value) => inferenceRow(JSON.parse(value)));
+  await clickHouse.client.insert({ table: RAW_TABLE, values: rows, format: 'JSONEachRow' });
+}
+
+/** kafkajs floor: fetch, parse, build rows, insert, commit — no validation, no dead letters. */
+async function kafkajsFloor(
+  kafka: Kafka,
+  clickHouse: ClickHouse,
+  topic: string,
+): Promise<() => Promise<void>> {
+  const consumer = kafka.consumer({ groupId: `raw-${randomUUID()}`, ...FETCH });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch }) => {
-      const rows = batch.messages.map((message) => inferenceRow(JSON.parse(message.value!.toString())));
-      await clickHouse.client.insert({
-        table: 'bench_raw.inference_events',
-        values: rows,
-        format: 'JSONEachRow',
-      });
-    },
+    eachBatch: async ({ batch }) =>
+      insertRows(
+        clickHouse,
+        batch.messages.map((message) => message.value!.toString()),
+      ),
   });
   return () => consumer.disconnect();
+}
+
+/**
+ * @platformatic/kafka floor: the same rows and insert. Its stream yields single messages, so they
+ * are gathered for one turn of the event loop (everything one fetch delivered) and inserted as a
+ * batch while the stream is paused; offsets are committed by its autocommit, as kafkajs's are.
+ */
+async function platformaticFloor(
+  brokers: string[],
+  clickHouse: ClickHouse,
+  topic: string,
+): Promise<() => Promise<void>> {
+  // @platformatic/kafka 2.x targets Node 22 and calls Promise.withResolvers, which Node 20 lacks.
+  withResolversShim();
+  // An ES module: loaded with import(), which node16 module resolution keeps as a real import.
+  const { Consumer, MessagesStreamModes, stringDeserializers } = await import('@platformatic/kafka');
+  const consumer = new Consumer({
+    groupId: `raw-fast-${randomUUID()}`,
+    clientId: 'tripline-bench',
+    bootstrapBrokers: brokers,
+    deserializers: stringDeserializers,
+    ...FETCH,
+    maxWaitTime: 100,
+  });
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.EARLIEST,
+    autocommit: 100,
+  });
+  let pending: string[] = [];
+  let scheduled = false;
+  let failure: unknown;
+  const flush = async () => {
+    scheduled = false;
+    const values = pending;
+    pending = [];
+    stream.pause();
+    try {
+      await insertRows(clickHouse, values);
+    } catch (error) {
+      failure = error;
+    }
+    stream.resume();
+  };
+  stream.on('data', (message: { value: string }) => {
+    pending.push(message.value);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(() => void flush());
+    }
+  });
+  return async () => {
+    await stream.close();
+    await consumer.close(true);
+    if (failure) throw failure;
+  };
+}
+
+/** Promise.withResolvers (Node 22) for @platformatic/kafka on Node 20; a no-op where it exists. */
+function withResolversShim(): void {
+  if ('withResolvers' in Promise) return;
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T>() {
+      let resolve!: (value: T) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      return { promise, resolve, reject };
+    },
+  });
 }
 
 /** One engine per process: every ingestor composed here shares the storage context's ClickHouse. */
@@ -125,87 +250,8 @@ function sharedClickHouse(clickHouse: ClickHouse): DynamicModule {
   };
 }
 
-async function main(): Promise<void> {
-  const total = argument('events', 200_000);
-  const rounds = argument('rounds', 3);
-  const rate = argument('rate', 5_000);
-  let brokers = process.env.KAFKA_BROKERS;
-  let stack: { down(): Promise<unknown> } | undefined;
-  if (!brokers) {
-    stack = require(path.resolve(__dirname, '..', '..', 'deploy', 'local', 'stack.js'));
-    brokers = (
-      await (stack as unknown as { up(o: object): Promise<{ kafkaBrokers: string }> }).up({
-        quiet: true,
-        lease: process.pid,
-      })
-    ).kafkaBrokers;
-  }
-  const dataDirectory = mkdtempSync(path.join(tmpdir(), 'tripline-bench-'));
-  const prefix = `bench${Date.now().toString(36)}.`;
-  Object.assign(process.env, {
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_PARTITIONS: String(PARTITIONS),
-    TRIPLINE_DATA_DIR: dataDirectory,
-    LOG_LEVEL: 'error',
-  });
-  const kafka = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const admin = kafka.admin();
-  await admin.connect();
-
-  @Module({ imports: [ConfigModule, OperabilityModule, ClickHouseModule, TransportModule] })
-  class Storage {}
-  const storage = await NestFactory.createApplicationContext(Storage, { logger: ['error'] });
-  const clickHouse = storage.get(ClickHouse);
-  // Shared by every ingestor composed below; closed with the storage context at the end.
-  const close = clickHouse.onApplicationShutdown.bind(clickHouse);
-  clickHouse.onApplicationShutdown = async () => undefined;
-  await migrateClickHouse(clickHouse.client, 'bench_raw', CLICKHOUSE_MIGRATIONS);
-
-  const raw: number[] = [];
-  const ingestor: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    // Alternate which goes first: the shared machine drifts during a run.
-    for (const variant of round % 2 ? (['ingestor', 'raw'] as const) : (['raw', 'ingestor'] as const)) {
-      const runId = `r${round}${variant}${randomUUID().slice(0, 6)}`;
-      const topic = variant === 'raw' ? `${prefix}raw-${runId}` : `${prefix}inference.v1`;
-      if (variant === 'raw')
-        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS }] });
-      await produce(
-        producer,
-        topic,
-        events(total, runId, () => Date.now()),
-      );
-      const started = performance.now();
-      if (variant === 'raw') {
-        const stop = await rawFloor(kafka, clickHouse, topic);
-        await waitForRows(clickHouse, 'bench_raw.inference_events', runId, total);
-        raw.push(total / ((performance.now() - started) / 1000));
-        await stop();
-      } else {
-        @Module({
-          imports: [
-            ConfigModule,
-            OperabilityModule,
-            TransportModule,
-            sharedClickHouse(clickHouse),
-            EventSinkModule,
-          ],
-        })
-        class Ingestor {}
-        process.env.INGEST_CONSUMER_GROUP = `bench-${runId}`;
-        const app = await NestFactory.createApplicationContext(Ingestor, { logger: ['error'] });
-        await app.init();
-        await waitForRows(clickHouse, 'tripline.inference_events', runId, total);
-        ingestor.push(total / ((performance.now() - started) / 1000));
-        await app.close();
-      }
-    }
-  }
-
-  // Latency: produce at a steady rate while the ingestor runs; queryable = the row's insert time.
+/** An ingestor on the given topic prefix, as the ingestor app composes it. */
+async function startIngestor(clickHouse: ClickHouse, prefix: string): Promise<INestApplicationContext> {
   @Module({
     imports: [
       ConfigModule,
@@ -215,68 +261,214 @@ async function main(): Promise<void> {
       EventSinkModule,
     ],
   })
-  class LatencyIngestor {}
-  process.env.INGEST_CONSUMER_GROUP = `bench-latency-${randomUUID()}`;
-  const latencyRun = `lat${randomUUID().slice(0, 6)}`;
-  const app = await NestFactory.createApplicationContext(LatencyIngestor, { logger: ['error'] });
+  class Ingestor {}
+  process.env.KAFKA_TOPIC_PREFIX = prefix;
+  process.env.INGEST_CONSUMER_GROUP = `bench-${randomUUID()}`;
+  const app = await NestFactory.createApplicationContext(Ingestor, { logger: ['error'] });
   await app.init();
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  const seconds = 10;
-  let sent = 0;
-  for (let second = 0; second < seconds; second++) {
-    const tick = Date.now();
-    for (let slice = 0; slice < 10; slice++) {
-      const batch = events(rate / 10, latencyRun, () => Date.now(), sent);
-      await producer.send({ topic: `${prefix}inference.v1`, acks: -1, messages: batch });
-      sent += batch.length;
-      const wait = tick + (slice + 1) * 100 - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  }
-  await waitForRows(clickHouse, 'tripline.inference_events', latencyRun, sent);
-  const [latency] = await (
-    await clickHouse.client.query({
-      query: `SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', timestamp, ingested_at)) AS q FROM tripline.inference_events WHERE startsWith(event_id, {p:String})`,
-      query_params: { p: latencyRun },
-      format: 'JSONEachRow',
-    })
-  ).json<{ q: number[] }>();
-  await app.close();
-  await storage.close();
-  await close();
-  await producer.disconnect();
-  await admin.disconnect();
-  rmSync(dataDirectory, { recursive: true, force: true });
-  if (stack) await (stack as unknown as { down(o: object): Promise<unknown> }).down({ lease: process.pid });
-
-  const ingestorMedian = median(ingestor);
-  const rawMedian = median(raw);
-  process.stdout.write(
-    `${JSON.stringify(
-      {
-        benchmark: 'ingest',
-        events_per_round: total,
-        rounds,
-        partitions: PARTITIONS,
-        ingestor_events_per_second: { median: Math.round(ingestorMedian), runs: ingestor.map(Math.round) },
-        raw_floor_events_per_second: { median: Math.round(rawMedian), runs: raw.map(Math.round) },
-        ratio_to_raw_floor: Number((ingestorMedian / rawMedian).toFixed(3)),
-        produce_to_queryable_ms: {
-          rate_events_per_second: rate,
-          seconds,
-          events: sent,
-          p50: latency.q[0],
-          p99: latency.q[1],
-        },
-        goals: { events_per_second: 50_000, ratio_to_raw_floor: 0.7 },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  return app;
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+function allTopics(prefix: string): string[] {
+  return (Object.keys(TOPICS) as TopicKey[]).map((key) => topicName(prefix, key));
+}
+
+const VARIANTS = ['ingestor', 'kafkajs', 'platformatic'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+async function main(): Promise<void> {
+  const total = Number(argument('events', '100000'));
+  const rounds = Number(argument('rounds', '3'));
+  const rates = argument('rates', '5000,20000,50000').split(',').map(Number);
+  const seconds = Number(argument('seconds', '5'));
+  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
+  const onExit = (name: string, run: () => Promise<unknown>) => cleanups.unshift({ name, run });
+  const createdTopics: string[] = [];
+  const signal = () => void cleanUp().finally(() => process.exit(1));
+  process.once('SIGTERM', signal);
+  process.once('SIGINT', signal);
+  let cleaned = false;
+  async function cleanUp(): Promise<void> {
+    if (cleaned) return;
+    cleaned = true;
+    for (const { name, run } of cleanups) {
+      try {
+        await run();
+      } catch (error) {
+        log(`cleaning up ${name} failed: ${String(error)}`);
+      }
+    }
+  }
+
+  try {
+    let brokers = process.env.KAFKA_BROKERS;
+    if (!brokers) {
+      const stack = require(path.resolve(__dirname, '..', '..', 'deploy', 'local', 'stack.js')) as {
+        up(options: object): Promise<{ kafkaBrokers: string }>;
+        down(options: object): Promise<unknown>;
+      };
+      // The lease is registered before `up` returns, so a failing start still releases it.
+      onExit('the local stack lease', () => stack.down({ lease: process.pid }));
+      brokers = (await stack.up({ quiet: true, lease: process.pid })).kafkaBrokers;
+    }
+    const dataDirectory = mkdtempSync(path.join(tmpdir(), 'tripline-bench-'));
+    onExit('the data folder', async () => rmSync(dataDirectory, { recursive: true, force: true }));
+    const base = `bench${Date.now().toString(36)}`;
+    Object.assign(process.env, {
+      KAFKA_BROKERS: brokers,
+      KAFKA_PARTITIONS: String(PARTITIONS),
+      TRIPLINE_DATA_DIR: dataDirectory,
+      LOG_LEVEL: 'error',
+    });
+    const kafka = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    onExit('the producer', () => producer.disconnect());
+    const admin = kafka.admin();
+    await admin.connect();
+    onExit('the admin client', () => admin.disconnect());
+    onExit('the bench topics', async () => {
+      if (createdTopics.length > 0) await admin.deleteTopics({ topics: createdTopics, timeout: 30_000 });
+    });
+    const newTopics = async (topics: string[]) => {
+      createdTopics.push(...topics);
+      await createTopics(admin, topics);
+    };
+
+    @Module({ imports: [ConfigModule, OperabilityModule, ClickHouseModule, TransportModule] })
+    class Storage {}
+    process.env.KAFKA_TOPIC_PREFIX = `${base}.storage.`;
+    const storage = await NestFactory.createApplicationContext(Storage, { logger: ['error'] });
+    const clickHouse = storage.get(ClickHouse);
+    // Shared by every ingestor composed below; closed with the storage context at the end.
+    const close = clickHouse.onApplicationShutdown.bind(clickHouse);
+    clickHouse.onApplicationShutdown = async () => undefined;
+    onExit('the storage context', async () => {
+      await storage.close();
+      await close();
+    });
+    await migrateClickHouse(clickHouse.client, 'bench_raw', CLICKHOUSE_MIGRATIONS);
+
+    const throughput: Record<Variant, number[]> = { ingestor: [], kafkajs: [], platformatic: [] };
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order each round: the shared machine drifts during a run.
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+      for (const variant of order) {
+        const runId = `r${round}${variant.slice(0, 3)}${randomUUID().slice(0, 6)}`;
+        const prefix = `${base}.${runId}.`;
+        const topics = variant === 'ingestor' ? allTopics(prefix) : [`${prefix}raw`];
+        await newTopics(topics);
+        const topic = variant === 'ingestor' ? topicName(prefix, 'inference') : topics[0];
+        await produce(
+          producer,
+          topic,
+          events(total, runId, () => Date.now()),
+        );
+        log(`round ${round + 1}/${rounds}: ${variant}, ${total} events on ${topic}`);
+        const started = performance.now();
+        let stop: () => Promise<unknown>;
+        if (variant === 'ingestor') {
+          const app = await startIngestor(clickHouse, prefix);
+          stop = () => app.close();
+        } else if (variant === 'kafkajs') {
+          stop = await kafkajsFloor(kafka, clickHouse, topic);
+        } else {
+          stop = await platformaticFloor(brokers.split(','), clickHouse, topic);
+        }
+        try {
+          const table = variant === 'ingestor' ? 'tripline.inference_events' : RAW_TABLE;
+          await waitForRows(clickHouse, table, runId, total);
+          throughput[variant].push(total / ((performance.now() - started) / 1000));
+        } finally {
+          await stop();
+        }
+      }
+    }
+
+    // Latency on fresh, empty topics, the ingestor already consuming.
+    const latencyPrefix = `${base}.latency.`;
+    await newTopics(allTopics(latencyPrefix));
+    const app = await startIngestor(clickHouse, latencyPrefix);
+    onExit('the latency ingestor', () => app.close());
+    const inference = topicName(latencyPrefix, 'inference');
+    const probe = `probe${randomUUID().slice(0, 6)}`;
+    await producer.send({ topic: inference, acks: -1, messages: events(1, probe, () => Date.now()) });
+    await waitForRows(clickHouse, 'tripline.inference_events', probe, 1);
+    const latency: Record<string, unknown>[] = [];
+    for (const rate of rates) {
+      const runId = `lat${rate}x${randomUUID().slice(0, 6)}`;
+      // Slices of 20 ms: one send per slice, timestamps taken as each batch is built.
+      const sliceMs = 20;
+      const perSlice = Math.max(1, Math.round((rate * sliceMs) / 1000));
+      const slices = Math.round((seconds * 1000) / sliceMs);
+      let sent = 0;
+      const start = Date.now();
+      const sends: Promise<unknown>[] = [];
+      for (let slice = 0; slice < slices; slice++) {
+        const batch = events(perSlice, runId, () => Date.now(), sent);
+        sends.push(producer.send({ topic: inference, acks: -1, messages: batch }));
+        sent += batch.length;
+        const wait = start + (slice + 1) * sliceMs - Date.now();
+        if (wait > 0) await sleep(wait);
+      }
+      await Promise.all(sends);
+      const offeredSeconds = (Date.now() - start) / 1000;
+      await waitForRows(clickHouse, 'tripline.inference_events', runId, sent);
+      const [row] = await (
+        await clickHouse.client.query({
+          query: `SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', timestamp, ingested_at)) AS q FROM tripline.inference_events WHERE startsWith(event_id, {p:String})`,
+          query_params: { p: runId },
+          format: 'JSONEachRow',
+        })
+      ).json<{ q: number[] }>();
+      latency.push({
+        offered_events_per_second: rate,
+        achieved_offered_events_per_second: Math.round(sent / offeredSeconds),
+        seconds,
+        events: sent,
+        p50_ms: row.q[0],
+        p99_ms: row.q[1],
+      });
+      log(`latency at ${rate}/s: p50 ${row.q[0]} ms, p99 ${row.q[1]} ms`);
+    }
+
+    const medians = Object.fromEntries(
+      VARIANTS.map((variant) => [variant, median(throughput[variant])]),
+    ) as Record<Variant, number>;
+    const runs = (variant: Variant) => ({
+      median: Math.round(medians[variant]),
+      runs: throughput[variant].map(Math.round),
+    });
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          benchmark: 'ingest',
+          events_per_round: total,
+          rounds,
+          partitions: PARTITIONS,
+          ingestor_events_per_second: runs('ingestor'),
+          floors: {
+            kafkajs: { ...runs('kafkajs'), client: "kafkajs 2.2.4 (the ingestor's client)" },
+            platformatic: { ...runs('platformatic'), client: '@platformatic/kafka 2.12.1' },
+          },
+          ratio_to_kafkajs_floor: Number((medians.ingestor / medians.kafkajs).toFixed(3)),
+          ratio_to_platformatic_floor: Number((medians.ingestor / medians.platformatic).toFixed(3)),
+          produce_to_queryable: latency,
+          goals: { events_per_second: 50_000, ratio_to_raw_floor: 0.8 },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    await cleanUp();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -12,6 +12,7 @@ export { jensenShannon, type JensenShannonResult } from './jensen-shannon';
 export { wasserstein, type WassersteinResult } from './wasserstein';
 export { hellinger, type HellingerResult } from './hellinger';
 export { DEFAULT_MMD_SEED, mmdTest, type MmdOptions, type MmdResult } from './mmd';
+export { linearMmdTest, type LinearMmdOptions, type LinearMmdResult } from './linear-mmd';
 export { blockMmdTest, type BlockMmdOptions, type BlockMmdResult } from './block-mmd';
 export { fisherExact, type FisherExactResult } from './fisher-exact';
 export { binomialTest, type BinomialTestResult } from './binomial-test';

@@ -71,4 +71,51 @@ describe('psi', () => {
     assert.throws(() => psi([1, 2, 3], [1, 2], { epsilon: 0 }), RangeError);
     assert.throws(() => psi([1, 2, 3], [1, 2], { bins: 1 }), RangeError);
   });
+  it('cuts and counts large samples (the bucketed path) exactly as a full sort and a scan over the edges do', () => {
+    const random = seededRandom(31);
+    // Ties, both signed zeros, negative and positive values over many magnitudes, 40 000 values.
+    const draw = (count: number) =>
+      Float64Array.from({ length: count }, (_, i) =>
+        i % 7 === 0
+          ? i % 2
+            ? -0
+            : 0
+          : i % 5 === 0
+            ? Math.round(random.normal() * 3)
+            : random.normal() * 10 ** (i % 4),
+      );
+    const reference = draw(40_000);
+    const current = draw(30_000);
+    const sorted = Float64Array.from(reference).sort();
+    const quantile = (q: number) => {
+      const index = (sorted.length - 1) * q;
+      const lower = Math.floor(index);
+      const gamma = index - lower;
+      const [a, b] = [sorted[lower], sorted[lower + 1]];
+      return gamma >= 0.5 ? b - (b - a) * (1 - gamma) : a + (b - a) * gamma;
+    };
+    const expectedEdges: number[] = [];
+    for (let i = 1; i < 10; i++) {
+      const value = quantile(i / 10);
+      if (expectedEdges.length === 0 || value > expectedEdges[expectedEdges.length - 1])
+        expectedEdges.push(value);
+    }
+    const result = psi(reference, current);
+    assert.deepEqual(result.edges, expectedEdges);
+    const proportions = (values: Float64Array) => {
+      const counts = new Array<number>(expectedEdges.length + 1).fill(0);
+      for (const value of values) counts[expectedEdges.filter((edge) => edge < value).length]++;
+      return counts.map((count) => (count === 0 ? 1e-4 : count / values.length));
+    };
+    assert.deepEqual(result.referenceProportions, proportions(reference));
+    assert.deepEqual(result.currentProportions, proportions(current));
+    // An edge at exactly zero, with values of both signed zeros on it.
+    const zeroEdge = psi(reference, current, { edges: [-1, 0, 1] });
+    const counts = [0, 0, 0, 0];
+    for (const value of current) counts[[-1, 0, 1].filter((edge) => edge < value).length]++;
+    assert.deepEqual(
+      zeroEdge.currentProportions,
+      counts.map((count) => count / current.length),
+    );
+  });
 });
