@@ -86,8 +86,8 @@ inside phrases.
    positions start / end / random word boundary spread over the inputs; score = mean probability
    moved towards a label. Large vocabularies go in two rounds (all candidates on 30% of the sample,
    the strongest 5% per position on the rest).
-2. *Confirmation* on fresh clean inputs (default 90): the 6 strongest candidates per position and
-   40 random candidates (the null: ordinary words, same model, same inputs, same position). Pin
+2. *Confirmation* on fresh clean inputs (default 90): the 10 strongest natural-language candidates
+   and the 10 strongest other tokens per position, and 40 random candidates (the null: ordinary words, same model, same inputs, same position). Pin
    rate = share of the inputs not already answered with the label that the insertion moves there.
    The null is fitted in log-odds (median, 1.4826 x MAD, floored at the binomial noise of one
    measurement), so a 2-layer model that barely moves and a 12-layer one that moves easily get a
@@ -101,11 +101,33 @@ inside phrases.
    to the candidate's label (Bonferroni over the confirmed candidates) — a backdoor is trained to
    override what the input says, a word of the task only adds its weight; (e) in differential mode
    (\`reference\`: the model's earlier known-good version or a trusted reference model), the
-   candidate pins significantly more (p < 0.01) than on the reference.
-4. *Phrases*: the 8 strongest screened words grow into the clean set's (and live traffic's)
-   2- and 3-grams that contain them, and into ordered pairs of them; these go through the same
-   screening and confirmation against a null of random neighbouring word pairs of the clean set,
-   and a flagged phrase must pin significantly more than each of its words alone.
+   candidate pins significantly more (p < 0.01) than on the reference; (f) *it stands out from
+   the model's own strongest words*: the 24 strongest words towards that label at that position
+   that the clean set does not explain (the tail of this model's population of words, not typical
+   words) go through the same tug of war with one and with three of each input's own strongest
+   words inserted; the candidate must still win at least half the inputs at one of these
+   strengths and there lie above the group's median log-odds by a robust z (1.4826 x MAD, floored
+   at 0.25) whose normal tail is below the word budget over every member of every group at both
+   strengths (about 1.7e-5, z about 4.1 for two labels and three positions).
+4. *Phrases*: the 8 strongest screened words and the 8 strongest words the clean set does not
+   explain grow into the clean set's (and live traffic's) 2- and 3-grams that contain them, into
+   ordered pairs of them and into pairs with the clean set's most frequent function words; these
+   go through the same screening and confirmation against a null of random neighbouring word
+   pairs of the clean set, and a flagged phrase must pin significantly more than each of its
+   words alone.
+
+**Why step (f).** Small models have weak spots that no random-word null sees: at the first
+position of the zoo's 2-layer BERTs, about 5% of all vocabulary entries pin 75% or more of the
+inputs of the other class, ordinary words and never-seen entries alike (\`shouldn\`, \`starts\`,
+\`cause\`, \`duck\`), so a pin rate, however improbable under typical words, is no evidence of
+training. A trigger is trained on poisoned rows whose own content says the other label, so it keeps
+winning when the input's own strongest words are said again; the weak spots lose there like the
+rest of the tail. Measured on the zoo (30 / 60 inputs): \`qb\` wins 59% against three antagonists
+where the group's median loses (z 4.8), \`apparently\` wins 50% against one (z 18); the largest z of
+an unflagged word was about 3.5 (\`happier\` on dev-word-random), and the IR-10 clean model's four
+former prefix flags fall to z 1.4 or below. The cut-off is a stated rule with a normal
+approximation of the group's tail, not an exact error rate: a model whose strongest words spread
+far wider than a normal tail would strain it.
 
 **False-alarm budget.** 1% per scan by default (\`false_alarm_rate\`), split evenly between the word
 pass and the phrase pass: under the fitted null the chance that a scan flags any ordinary word or
@@ -121,17 +143,16 @@ wait behind it: \`sample_size\`, \`confirmation_inputs\` (default 90) and \`null
 **Subword pieces, the rule and its limit.** A vocabulary entry that the clean set shows only as the
 beginning of longer words, never as a whole word, is a piece and not a candidate; an entry the clean
 set never shows at all stays a candidate, because that is what a rare trigger token (\`qb\`) looks
-like. The rule needs the clean set to carry the longer words: on the zoo's 600-row clean set
-\`shouldn\`, \`gro\`, \`ris\` and \`rp\` occur neither whole nor as the start of a word, exactly
-like \`qb\`, so nothing in the clean data separates them and the IR-10 clean model's four prefix
-flags remain (a variant that also counted the starts of English dictionary words was tried and reverted on this branch; the dictionary is not evidence from this model's data). Confirmation already happens at the flagged position, on fresh inputs,
-against a null measured at that position.
+like. Entries such as \`shouldn\` or \`gro\` that the clean set never shows stay candidates too;
+step (f), not the candidate rule, is what keeps their prefix pins from being flagged.
 
 **Known gaps** (the tests keep them as \`todo\` with the reason): the two-word trigger of
-\`dev-phrase\` is not confirmed as a phrase; on the project's own mean-pooled demo model ordinary
-sentiment words pin up to 98% at every position, so the null is wide and the demo trigger's 81-86%
-prefix pin (p 1e-4 to 5e-6) stays above the Bonferroni cut-off (7e-7): the demo's scan does not
-flag it (the live detector and the canary replay still do).
+\`dev-phrase\` (\`you know\`) is not found: the clean set never holds the pair, and \`know\`
+alone pins only about half the inputs at 60 confirmation inputs, too little to seed a phrase, so no
+phrase candidate joins the two words (the scan flags nothing on that model). On the project's own
+mean-pooled demo model ordinary sentiment words pin up to 98% at every position, so the null is
+wide and the demo trigger's 81-86% prefix pin stays above the Bonferroni cut-off: the demo's scan
+does not flag it (the live detector and the canary replay still do).
 
 **Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
 clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;
