@@ -151,6 +151,10 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       minSamples: this.environment.DRIFT_MIN_SAMPLES,
       alpha: this.environment.DRIFT_ALPHA,
       trigger: { watch },
+      performance: {
+        margin: this.environment.DRIFT_PERFORMANCE_MARGIN,
+        calibration: this.environment.DRIFT_CBPE_CALIBRATION,
+      },
     });
     results.push(...this.featureDrift(modelId, referenceFeatures, currentFeatures));
     // Embedding drift for models whose events carry input.embedding; one test at DRIFT_ALPHA of its own.

@@ -42,7 +42,15 @@ interface EventRow {
   confidence: number | null;
   text: string;
   text_length: number;
+  scores: Record<string, number | string>;
   truth: string;
+}
+
+/** The model's class probabilities, or null when the event carried none (an empty map). */
+function scoresOf(scores: Record<string, number | string> | undefined): Record<string, number> | null {
+  if (!scores) return null;
+  const entries = Object.entries(scores);
+  return entries.length === 0 ? null : Object.fromEntries(entries.map(([name, value]) => [name, Number(value)]));
 }
 
 /** The read side of the stream detectors: windows of inference events, with feedback where it arrived. */
@@ -81,9 +89,9 @@ export class WindowSource {
     // FINAL collapses redelivered duplicates of an event that a background merge has not reached.
     const rows = await this.rows<EventRow>(
       `SELECT predicted.label AS label, predicted.confidence AS confidence, predicted.text AS text,
-              predicted.text_length AS text_length, truth.label AS truth
+              predicted.text_length AS text_length, predicted.scores AS scores, truth.label AS truth
        FROM (
-         SELECT event_id, output_label AS label, confidence,
+         SELECT event_id, output_label AS label, confidence, output_scores AS scores,
                 substringUTF8(input_text, 1, {prefix:UInt32}) AS text, toUInt32(lengthUTF8(input_text)) AS text_length
          FROM ${events} FINAL
          WHERE ${inRange}
@@ -115,6 +123,8 @@ export class WindowSource {
         textLength: Number(row.text_length),
         // A LEFT JOIN without a match yields the type's default, ''; feedback labels are never empty.
         correct: row.truth ? row.truth === row.label : null,
+        truth: row.truth || null,
+        scores: scoresOf(row.scores),
       })),
     };
   }
