@@ -211,9 +211,15 @@ export function estimatedAccuracy(
   const confidences = cur.confidences();
   const sizes = { sample: confidences.length, reference: scores.length };
   if (sizes.reference < settings.minSamples || sizes.sample < settings.minSamples) {
-    return noCalibration(metric, settings, sizes, 'events with a confidence and, in the reference, feedback', {
-      current_mean_confidence: confidences.length > 0 ? rounded(mean(confidences)) : null,
-    });
+    return noCalibration(
+      metric,
+      settings,
+      sizes,
+      'events with a confidence and, in the reference, feedback',
+      {
+        current_mean_confidence: confidences.length > 0 ? rounded(mean(confidences)) : null,
+      },
+    );
   }
   const calibration = fitCalibration(settings.calibration, scores, outcomes);
   const groups = calibration.groups.length;
@@ -235,7 +241,8 @@ export function estimatedAccuracy(
   const n = confidences.length;
   estimate /= n;
   let calibrationVariance = 0;
-  for (let g = 0; g < groups; g++) calibrationVariance += (share[g] / n) ** 2 * groupVariance(calibration.groups[g]);
+  for (let g = 0; g < groups; g++)
+    calibrationVariance += (share[g] / n) ** 2 * groupVariance(calibration.groups[g]);
   const sd = Math.sqrt(sampling / n ** 2 + calibrationVariance);
   const z = normalQuantile(settings.confidenceLevel);
   const referenceAccuracy = outcomes.reduce((sum, value) => sum + value, 0) / outcomes.length;
@@ -297,7 +304,9 @@ function checkAgainstFeedback(
   if (labelled < MIN_FEEDBACK_CHECK) {
     return {
       validity,
-      details: { feedback_check: `not run: ${labelled} events of the window have feedback (needs ${MIN_FEEDBACK_CHECK})` },
+      details: {
+        feedback_check: `not run: ${labelled} events of the window have feedback (needs ${MIN_FEEDBACK_CHECK})`,
+      },
     };
   }
   const realised = correct / labelled;
@@ -434,7 +443,9 @@ export function estimatedMacroF1(
     }
     return macroF1(tp, fp, fn);
   };
-  const means = calibrations.map((calibration) => Float64Array.from(calibration.groups, (group) => group.value));
+  const means = calibrations.map((calibration) =>
+    Float64Array.from(calibration.groups, (group) => group.value),
+  );
   fill(means);
   const estimate = expectedF1();
   const perClassF1 = Object.fromEntries(
@@ -476,7 +487,8 @@ export function estimatedMacroF1(
   }
   resampled.sort();
   const tail = (1 - settings.confidenceLevel) / 2;
-  const at = (q: number) => resampled[Math.min(resampled.length - 1, Math.max(0, Math.round(q * (resampled.length - 1))))];
+  const at = (q: number) =>
+    resampled[Math.min(resampled.length - 1, Math.max(0, Math.round(q * (resampled.length - 1))))];
   const sd = Math.sqrt(variance(resampled));
 
   // The reference's realised macro-F1, and its sampling error by a bootstrap of the labelled events.
@@ -498,7 +510,8 @@ export function estimatedMacroF1(
   };
   const referenceF1 = realised((i) => i);
   const referenceResamples = new Float64Array(settings.resamples);
-  for (let r = 0; r < settings.resamples; r++) referenceResamples[r] = realised(() => random.integer(labelled.length));
+  for (let r = 0; r < settings.resamples; r++)
+    referenceResamples[r] = realised(() => random.integer(labelled.length));
 
   const z = normalQuantile(settings.confidenceLevel);
   const warnings: string[] = [];

@@ -61,7 +61,12 @@ export function detectStreamDrift(
   const ref = asWindow(reference);
   const cur = asWindow(current);
   return STREAM_DETECTORS.map(({ run }) => {
-    const result = run(ref, cur, { ...options.trigger, ...options.performance, minSamples, alpha: perDetector });
+    const result = run(ref, cur, {
+      ...options.trigger,
+      ...options.performance,
+      minSamples,
+      alpha: perDetector,
+    });
     result.details = { ...result.details, family_alpha: alpha, detectors_in_family: STREAM_DETECTORS.length };
     return result;
   });

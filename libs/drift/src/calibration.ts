@@ -147,7 +147,9 @@ export function fitCalibration(
   scores: Sample,
   outcomes: ArrayLike<number | boolean>,
 ): Calibration {
-  return method === 'isotonic' ? isotonicCalibration(scores, outcomes) : histogramCalibration(scores, outcomes);
+  return method === 'isotonic'
+    ? isotonicCalibration(scores, outcomes)
+    : histogramCalibration(scores, outcomes);
 }
 
 /**
