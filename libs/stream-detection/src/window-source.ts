@@ -3,6 +3,7 @@ import { ClickHouse } from '@tripline/clickhouse';
 import {
   FeatureReservoir,
   fromReservoir,
+  type FeatureType,
   type FeatureValue,
   type FeatureWindow,
   type WindowEvent,
@@ -50,7 +51,9 @@ interface EventRow {
 function scoresOf(scores: Record<string, number | string> | undefined): Record<string, number> | null {
   if (!scores) return null;
   const entries = Object.entries(scores);
-  return entries.length === 0 ? null : Object.fromEntries(entries.map(([name, value]) => [name, Number(value)]));
+  return entries.length === 0
+    ? null
+    : Object.fromEntries(entries.map(([name, value]) => [name, Number(value)]));
 }
 
 /** The read side of the stream detectors: windows of inference events, with feedback where it arrived. */
@@ -185,6 +188,27 @@ export class WindowSource {
       { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to), limit },
     );
     return rows.map((row) => row.embedding.map(Number));
+  }
+
+  /**
+   * The model's feature-type overrides (`feature_types` on the model), as the registry last
+   * published them on `models.v1`; empty when it has none or was deleted.
+   */
+  async featureTypes(modelId: string): Promise<Record<string, FeatureType>> {
+    const rows = await this.rows<{ feature_types: Record<string, string>; deleted: number }>(
+      `SELECT feature_types, deleted FROM ${this.clickHouse.table('model_settings')} FINAL
+       WHERE model_id = {model:String}
+       ORDER BY updated_at DESC
+       LIMIT 1`,
+      { model: modelId },
+    );
+    const [row] = rows;
+    if (!row || Number(row.deleted) === 1) return {};
+    const types: Record<string, FeatureType> = {};
+    for (const [feature, type] of Object.entries(row.feature_types)) {
+      if (type === 'numeric' || type === 'categorical') types[feature] = type;
+    }
+    return types;
   }
 
   /** Tokens the trigger-response detector flagged for the model in windows inside the range. */
