@@ -1,10 +1,10 @@
 import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
 import { ClickHouse } from '@tripline/clickhouse';
 import { identifierPattern } from '@tripline/contracts';
-import { ZodValidationPipe } from '@tripline/http';
+import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { statsQuerySchema } from './model-stats';
 import { clickHouseTime } from './rows';
 
@@ -87,6 +87,76 @@ export interface ModelDrift {
   /** True when the range held more than MAX_DRIFT_ROWS results: narrow it to see the rest. */
   truncated: boolean;
 }
+
+/** The response of GET /v1/models/{id}/drift, for the OpenAPI document (the types above are the source). */
+const nullableNumber = z.number().nullable();
+const performanceEstimateDoc = z
+  .object({
+    estimate: nullableNumber.describe('CBPE estimate; null without one (see reason)'),
+    interval: z.tuple([z.number(), z.number()]).nullable().describe('interval of the estimate'),
+    interval_level: nullableNumber,
+    reference: nullableNumber.describe("the reference window's realised value on its feedback"),
+    change: nullableNumber.describe('estimate − reference'),
+    p_value: nullableNumber.describe('one-sided: the value fell below the reference'),
+    verdict: z.string().describe('ok | drift | insufficient-data'),
+    validity: z.string().nullable().describe('valid | contradicted-by-feedback | no-calibration-data'),
+    warnings: z.array(z.string()),
+    reason: z.string().nullable(),
+    sample_size: z.number(),
+    reference_size: z.number(),
+  })
+  .nullable();
+export const modelDriftResponseSchema = z.object({
+  model_id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  truncated: z.boolean(),
+  windows: z.array(
+    z.object({
+      window_start: z.string(),
+      window_end: z.string(),
+      performance: z
+        .object({ accuracy: performanceEstimateDoc, macro_f1: performanceEstimateDoc })
+        .nullable()
+        .describe('label-free performance estimate (CBPE); null for windows without one'),
+      dataset: z
+        .object({
+          share: nullableNumber,
+          verdict: z.string(),
+          drifted_features: z.array(z.string()),
+          tested_features: z.number(),
+        })
+        .nullable(),
+      features: z.array(
+        z.object({
+          feature: z.string(),
+          type: z.string().nullable().describe('numeric | categorical'),
+          detector: z.string(),
+          statistic: nullableNumber,
+          p_value: nullableNumber.describe('Benjamini–Hochberg-adjusted across the window’s features'),
+          raw_p_value: nullableNumber,
+          effect_size: nullableNumber,
+          verdict: z.string(),
+          sample_size: z.number(),
+          reference_size: z.number(),
+          missing: z
+            .object({
+              reference_share: nullableNumber,
+              current_share: nullableNumber,
+              change: nullableNumber,
+              p_value: nullableNumber,
+              verdict: z.string(),
+            })
+            .nullable(),
+          details: z.record(z.string(), z.unknown()),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** Compile-time check that the documented shape accepts what the service returns. */
+export const documentedDrift = (drift: ModelDrift): z.infer<typeof modelDriftResponseSchema> => drift;
 
 interface DriftRow {
   metric: string;
@@ -255,6 +325,7 @@ export class ModelDriftController {
     summary:
       "Per-feature drift of the model's input features and the label-free performance estimate, per window: test, BH-adjusted and raw p-value, effect size, missing-value rate and the dataset-level share; estimated accuracy and macro-F1 (CBPE) with their interval, the reference's realised value and whether the estimate is valid (default: the last 24 hours)",
   })
+  @ApiResponse({ status: 200, schema: openApiSchema(modelDriftResponseSchema) })
   @ApiQuery({
     name: 'from',
     required: false,
