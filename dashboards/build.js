@@ -128,7 +128,15 @@ const PANEL_OPTIONS = {
   heatmap: {
     calculate: false,
     cellGap: 1,
-    color: { mode: 'scheme', scheme: 'Oranges', fill: 'dark-orange', scale: 'exponential', exponent: 0.5, steps: 64, reverse: false },
+    color: {
+      mode: 'scheme',
+      scheme: 'Oranges',
+      fill: 'dark-orange',
+      scale: 'exponential',
+      exponent: 0.5,
+      steps: 64,
+      reverse: false,
+    },
     yAxis: { axisPlacement: 'left', reverse: false },
     rowsFrame: { layout: 'auto' },
     cellValues: { decimals: 2 },
@@ -710,6 +718,43 @@ function modelDetail() {
                 'verdict',
                 'missing_change',
                 'drift_windows',
+              ],
+            ),
+          ],
+        },
+      ),
+      panel(
+        'timeseries',
+        'Estimated performance (CBPE)',
+        "Accuracy and macro-F1 estimated without labels from the model's scores, calibrated on the reference window's feedback (confidence-based performance estimation), with the 95% interval of the accuracy estimate and the reference's realised accuracy; windows whose estimate the window's own feedback contradicts count in estimate_contradicted (concept drift or label shift: trust the feedback accuracy)",
+        {
+          w: 24,
+          h: 8,
+          defaults: ratio,
+          queries: [
+            series(
+              sql`
+                SELECT window_end AS time,
+                  maxIf(statistic, metric = 'estimated_accuracy') AS estimated_accuracy,
+                  maxIf(JSONExtract(details, 'interval', 'Array(Float64)')[1], metric = 'estimated_accuracy') AS accuracy_low,
+                  maxIf(JSONExtract(details, 'interval', 'Array(Float64)')[2], metric = 'estimated_accuracy') AS accuracy_high,
+                  maxIf(statistic - effect_size, metric = 'estimated_accuracy') AS reference_accuracy,
+                  maxIf(statistic, metric = 'estimated_macro_f1') AS estimated_macro_f1,
+                  maxIf(JSONExtractString(details, 'validity') = 'contradicted-by-feedback', metric = 'estimated_accuracy')
+                    AS estimate_contradicted
+                FROM tripline.drift_metrics FINAL
+                WHERE ${ONE_MODEL} AND $__timeFilter(window_end) AND detector = 'cbpe'
+                  AND verdict != 'insufficient-data'
+                GROUP BY time
+                ORDER BY time`,
+              [
+                'time',
+                'estimated_accuracy',
+                'accuracy_low',
+                'accuracy_high',
+                'reference_accuracy',
+                'estimated_macro_f1',
+                'estimate_contradicted',
               ],
             ),
           ],

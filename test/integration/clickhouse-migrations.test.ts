@@ -16,6 +16,7 @@ const DESIGN_TABLES = [
   'eval_samples',
   'feedback',
   'inference_events',
+  'model_settings',
 ];
 
 describe('ClickHouse migrations on the embedded engine', () => {
@@ -39,7 +40,11 @@ describe('ClickHouse migrations on the embedded engine', () => {
 
   it('creates the tripline database and every table of the design, recording each migration', async () => {
     const report = await migrateClickHouse(clickHouse.client, 'tripline', CLICKHOUSE_MIGRATIONS);
-    assert.deepEqual(report.applied, ['001-initial-tables', '2026120419-input-embedding']);
+    assert.deepEqual(report.applied, [
+      '001-initial-tables',
+      '2026120419-input-embedding',
+      '2026120422-model-settings',
+    ]);
     const tables = (
       await rows<{ name: string }>("SELECT name FROM system.tables WHERE database = 'tripline' ORDER BY name")
     ).map((r) => r.name);
@@ -50,13 +55,18 @@ describe('ClickHouse migrations on the embedded engine', () => {
     assert.deepEqual(recorded, [
       { version: 1, name: 'initial-tables' },
       { version: 2026120419, name: 'input-embedding' },
+      { version: 2026120422, name: 'model-settings' },
     ]);
   });
 
   it('is idempotent: a second start applies nothing', async () => {
     const report = await migrateClickHouse(clickHouse.client, 'tripline', CLICKHOUSE_MIGRATIONS);
     assert.deepEqual(report.applied, []);
-    assert.deepEqual(report.alreadyApplied, ['001-initial-tables', '2026120419-input-embedding']);
+    assert.deepEqual(report.alreadyApplied, [
+      '001-initial-tables',
+      '2026120419-input-embedding',
+      '2026120422-model-settings',
+    ]);
   });
 
   it('refuses to start when an applied migration was edited', async () => {

@@ -346,6 +346,16 @@ describe('Grafana dashboards: every panel query on the ClickHouse engine with se
       'seats',
     ]);
 
+    const performance = await panelRows('tripline-model', 'Estimated performance (CBPE)', {
+      model: 'support-router',
+    });
+    const [first, last] = [performance[0], performance[performance.length - 1]];
+    assert.ok(Number(first.estimated_accuracy) > 0.85, 'the estimate before the drift');
+    assert.equal(Number(last.estimated_accuracy), 0.62, 'and after it');
+    assert.ok(Number(last.accuracy_low) < 0.62 && Number(last.accuracy_high) > 0.62, 'inside its interval');
+    assert.ok(Math.abs(Number(last.reference_accuracy) - 0.87) < 1e-6, 'the reference it is compared with');
+    assert.equal(Number(last.estimated_macro_f1), 0.58);
+
     const tokens = await panelRows('tripline-canaries', 'Tokens pinning the output', all);
     assert.ok(tokens.length > 0);
     assert.ok(tokens.every((row) => row.model_id === 'sentiment-backdoored' && row.trigger_tokens === 'cf'));

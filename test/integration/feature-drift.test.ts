@@ -7,8 +7,15 @@ import { AlerterModule } from '@tripline/alerter';
 import { ClickHouse, CLICKHOUSE_MIGRATIONS, ClickHouseModule, migrateClickHouse } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { seededRandom } from '@tripline/drift';
-import { EventSinkModule, inferenceRow, ModelStatsModule, type ModelDrift } from '@tripline/ingestion';
+import {
+  clickHouseTime,
+  EventSinkModule,
+  inferenceRow,
+  ModelStatsModule,
+  type ModelDrift,
+} from '@tripline/ingestion';
 import { PostgresModule } from '@tripline/postgres';
+import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
 import {
   StreamDetectionModule,
@@ -22,7 +29,9 @@ import {
   eventually,
   freePort,
   kafkaBrokers,
+  carEfficiencyClassifier,
   carEncoder,
+  classifiedCars,
   loadCars,
   TabularStream,
   temporaryDirectory,
@@ -136,6 +145,7 @@ describe('per-feature drift of a tabular stream: ClickHouse engine, real Kafka, 
         StreamDetectionModule,
         AlerterModule,
         ModelStatsModule,
+        RegistryApiModule,
       ],
     })
       .overrideProvider(ClickHouse)
@@ -317,6 +327,255 @@ describe('per-feature drift of a tabular stream: ClickHouse engine, real Kafka, 
     assert.equal(moved.sample_size, 1_500);
     assert.equal((moved.details as { dimension: number }).dimension, 16);
     assert.ok(moved.effect_size! > quiet.effect_size!, 'the MMD grew');
+  });
+
+  it('CBPE: the accuracy of unlabelled windows is estimated within 0.03 of the truth held back from it, a covariate shift included; a rule on its drop notifies the webhook', async (t) => {
+    const channel = await api<{ id: string }>('POST', '/v1/channels', {
+      name: 'performance hook',
+      kind: 'webhook',
+      config: { url: `${receiverUrl}/performance-hook`, secret: 'performance-webhook-secret-0123456789' },
+    });
+    assert.equal(channel.status, 201, JSON.stringify(channel.body));
+    const rule = await api<{ id: string }>('POST', '/v1/rules', {
+      name: 'estimated accuracy falls five points below the reference',
+      metric: 'drift.estimated_accuracy.drop',
+      condition: { type: 'threshold', op: '>=', value: 0.05 },
+      selector: { model_id: 'cars-cbpe' },
+      channel_ids: [channel.body.id],
+    });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+
+    const modelId = 'cars-cbpe';
+    // Windows after the rule was made: a rule does not judge what was measured before it existed.
+    const start = Math.ceil((Date.now() + 3 * DAY_MS) / WINDOW_MS) * WINDOW_MS;
+    const classify = carEfficiencyClassifier(cars);
+    const random = seededRandom(1405);
+    // Reference: a day of traffic whose feedback has arrived, which CBPE calibrates on.
+    const reference = classifiedCars(
+      cars,
+      classify,
+      modelId,
+      { from: start - DAY_MS, to: start },
+      5_000,
+      random,
+      'ref',
+    );
+    // Window 0 like the reference; window 1 only cars of 2,200 to 3,200 lbs, near the model's
+    // boundary: P(class | weight) unchanged, the mix of inputs moved. No feedback for either.
+    const stationary = classifiedCars(cars, classify, modelId, windowAt(start, 0), 1_000, random, 'w0');
+    const nearBoundary = cars.filter((car) => car.Weight_in_lbs >= 2_200 && car.Weight_in_lbs <= 3_200);
+    const shifted = classifiedCars(nearBoundary, classify, modelId, windowAt(start, 1), 1_000, random, 'w1');
+    const rows = [...reference.events, ...stationary.events, ...shifted.events].map(inferenceRow);
+    await clickHouse.client.insert({
+      table: clickHouse.table('inference_events'),
+      values: rows,
+      format: 'JSONEachRow',
+    });
+    await clickHouse.client.insert({
+      table: clickHouse.table('feedback'),
+      values: reference.events.map((event) => ({
+        event_id: event.event_id,
+        model_id: modelId,
+        label: reference.truth.get(event.event_id)!,
+        timestamp: clickHouseTime(Number(event.timestamp) + 60_000),
+      })),
+      format: 'JSONEachRow',
+    });
+
+    const estimates = [];
+    for (const [w, truth] of [
+      [0, stationary.accuracy],
+      [1, shifted.accuracy],
+    ] as const) {
+      const records = await detectors.evaluateWindow(windowAt(start, w));
+      const accuracy = records.find((r) => r.metric === 'estimated_accuracy')!;
+      const macroF1 = records.find((r) => r.metric === 'estimated_macro_f1')!;
+      const [low, high] = accuracy.details!.interval as [number, number];
+      t.diagnostic(
+        `window ${w}: true accuracy ${truth.toFixed(4)}, CBPE ${accuracy.statistic!.toFixed(4)} [${low.toFixed(4)}, ${high.toFixed(4)}], ` +
+          `reference ${reference.accuracy.toFixed(4)}, macro-F1 estimate ${macroF1.statistic!.toFixed(4)}, verdict ${accuracy.verdict}`,
+      );
+      assert.equal(accuracy.detector, 'cbpe');
+      assert.ok(
+        Math.abs(accuracy.statistic! - truth) <= 0.03,
+        `window ${w}: estimate ${accuracy.statistic} vs truth ${truth}`,
+      );
+      assert.ok(low <= truth && truth <= high, `window ${w}: interval [${low}, ${high}] misses ${truth}`);
+      assert.equal(accuracy.details!.validity, 'valid');
+      assert.equal(
+        macroF1.verdict === 'insufficient-data',
+        false,
+        'the events carry scores for both classes',
+      );
+      estimates.push(accuracy);
+    }
+    assert.ok(shifted.accuracy < reference.accuracy - 0.05, 'the shift costs the model accuracy');
+    assert.equal(estimates[0].verdict, 'ok');
+    assert.equal(estimates[1].verdict, 'drift');
+
+    // The read side: the estimate per window through the API, from drift_metrics.
+    const drift = await eventually(async () => {
+      const response = await api<ModelDrift>(
+        'GET',
+        `/v1/models/${modelId}/drift?from=${start}&to=${windowAt(start, 2).from}`,
+      );
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return response.body.windows.length === 2 && response.body.windows.every((w) => w.performance?.accuracy)
+        ? response.body
+        : undefined;
+    }, 60_000);
+    const moved = drift.windows[1].performance!;
+    assert.equal(moved.accuracy!.estimate, estimates[1].statistic);
+    assert.equal(moved.accuracy!.verdict, 'drift');
+    assert.equal(moved.accuracy!.validity, 'valid');
+    assert.deepEqual(moved.accuracy!.interval, estimates[1].details!.interval);
+    // The sliding reference of window 1 is the day before it: the labelled day, less its first window.
+    assert.ok(
+      Math.abs(moved.accuracy!.reference! - (estimates[1].details!.reference_value as number)) < 1e-6,
+      'compared with the realised accuracy of the reference feedback',
+    );
+    assert.ok(Math.abs(moved.accuracy!.reference! - reference.accuracy) < 0.01);
+    assert.ok(moved.macro_f1!.estimate! > 0);
+
+    const hook = await eventually(
+      async () =>
+        receiver
+          .at('/performance-hook')
+          .find((request) => request.raw.includes('drift.estimated_accuracy.drop')),
+      60_000,
+      100,
+    );
+    const body = hook.json as { alerts: { model_id: string; value: number }[] };
+    assert.equal(body.alerts[0].model_id, modelId);
+    assert.ok(Math.abs(body.alerts[0].value + estimates[1].effect_size!) < 1e-12, 'the drop is the value');
+  });
+
+  it('CBPE under a controlled label shift of the cars stream: the estimate misses outside its interval; the prediction mix, the feedback accuracy and the feedback check see it', async (t) => {
+    const modelId = 'cars-label-shift';
+    const start = Date.UTC(2026, 9, 1);
+    const classify = carEfficiencyClassifier(cars);
+    const random = seededRandom(1407);
+    const reference = classifiedCars(
+      cars,
+      classify,
+      modelId,
+      { from: start - DAY_MS, to: start },
+      5_000,
+      random,
+      'ref',
+    );
+    // Label shift: from 42% efficient cars to 5%, each class's cars drawn as before (P(features | class) kept).
+    const efficient = cars.filter((car) => (car.Miles_per_Gallon ?? 0) >= 25);
+    const thirsty = cars.filter((car) => car.Miles_per_Gallon !== null && car.Miles_per_Gallon < 25);
+    const a = classifiedCars(efficient, classify, modelId, windowAt(start, 0), 100, random, 'eff');
+    const b = classifiedCars(thirsty, classify, modelId, windowAt(start, 0), 1_900, random, 'thr');
+    const truth = (a.accuracy * 100 + b.accuracy * 1_900) / 2_000;
+    const events = [...reference.events, ...a.events, ...b.events];
+    await clickHouse.client.insert({
+      table: clickHouse.table('inference_events'),
+      values: events.map(inferenceRow),
+      format: 'JSONEachRow',
+    });
+    // Feedback: all of the reference, and half the events of the shifted window.
+    const labels = new Map([...reference.truth, ...a.truth, ...b.truth]);
+    const windowEvents = [...a.events, ...b.events];
+    const labelled = [...reference.events, ...windowEvents.filter(() => random.next() < 0.5)];
+    await clickHouse.client.insert({
+      table: clickHouse.table('feedback'),
+      values: labelled.map((event) => ({
+        event_id: event.event_id,
+        model_id: modelId,
+        label: labels.get(event.event_id)!,
+        timestamp: clickHouseTime(Number(event.timestamp) + 60_000),
+      })),
+      format: 'JSONEachRow',
+    });
+    const records = await detectors.evaluateWindow(windowAt(start, 0));
+    const estimate = records.find((r) => r.metric === 'estimated_accuracy')!;
+    const details = estimate.details!;
+    const [low, high] = details.interval as [number, number];
+    t.diagnostic(
+      `label shift to 5% efficient: reference accuracy ${reference.accuracy.toFixed(4)}, true accuracy ${truth.toFixed(4)}, ` +
+        `CBPE ${estimate.statistic!.toFixed(4)} [${low.toFixed(4)}, ${high.toFixed(4)}], validity ${String(details.validity)}; ` +
+        `feedback on ${String(details.feedback_events)} events: ${String(details.feedback_accuracy)} vs expected ${String(details.feedback_expected_accuracy)}`,
+    );
+    // P(class | score) moved with the class mix, and nothing in the scores shows it: the estimate
+    // is too high by 0.03 (this model recognises its two classes about equally well; the unit test
+    // has one where the miss is 0.15), and its interval, which only knows sampling and calibration
+    // error, does not cover the truth.
+    assert.ok(estimate.statistic! - truth > 0.02, `estimate ${estimate.statistic} vs truth ${truth}`);
+    assert.ok(truth < low, 'the interval misses the truth');
+    // Half the window labelled is enough feedback for the check to contradict the estimate.
+    assert.equal(details.validity, 'contradicted-by-feedback');
+    // What does see it: the mix of predicted labels, and the accuracy on the feedback.
+    const mix = records.find((r) => r.metric === 'prediction_distribution')!;
+    assert.equal(mix.verdict, 'drift', 'the predicted label mix moved');
+    const labelledAccuracy = records.find((r) => r.metric === 'accuracy')!;
+    assert.ok(
+      Math.abs(labelledAccuracy.statistic! - truth) < 0.05,
+      'the feedback accuracy is the one to trust',
+    );
+  });
+
+  it('feature_types on the model: refused with a reason when invalid, applied by the stream detectors, removed with null', async () => {
+    const refused = await api<{ message: string[] }>('POST', '/v1/models', {
+      id: 'cars-typed',
+      task: 'text-classification',
+      labels: ['efficient', 'thirsty'],
+      feature_types: { Model_year: 'text' },
+    });
+    assert.equal(refused.status, 400);
+    assert.match(
+      refused.body.message.join('\n'),
+      /feature_types\.Model_year: expected "numeric" or "categorical" \(got "text"\)/,
+    );
+    const created = await api<{ feature_types: Record<string, string> }>('POST', '/v1/models', {
+      id: 'cars-typed',
+      task: 'text-classification',
+      labels: ['efficient', 'thirsty'],
+      feature_types: { Model_year: 'categorical', Cylinders: 'numeric' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.deepEqual(created.body.feature_types, { Model_year: 'categorical', Cylinders: 'numeric' });
+
+    const settings = async () =>
+      (
+        await (
+          await clickHouse.client.query({
+            query: `SELECT feature_types FROM tripline.model_settings FINAL WHERE model_id = 'cars-typed'`,
+            format: 'JSONEachRow',
+          })
+        ).json<{ feature_types: Record<string, string> }>()
+      )[0]?.feature_types;
+    await eventually(
+      async () => ((await settings())?.Model_year === 'categorical' ? true : undefined),
+      60_000,
+    );
+
+    const start = Date.UTC(2026, 8, 1);
+    const stream = new TabularStream(cars, 'cars-typed', seededRandom(1406));
+    stream.add({ from: start - DAY_MS, to: start }, 2_000);
+    stream.add(windowAt(start, 0), 500);
+    stream.add(windowAt(start, 1), 500);
+    await write(stream);
+    const typeOf = (records: DriftMetricRecord[], feature: string) => {
+      const record = records.find((r) => r.metric === `feature.${feature}`)!;
+      return [record.labels?.feature_type, record.details!.type_source];
+    };
+    const typed = await detectors.evaluateWindow(windowAt(start, 0));
+    assert.deepEqual(typeOf(typed, 'Model_year'), ['categorical', 'feature_types']);
+    assert.deepEqual(typeOf(typed, 'Cylinders'), ['numeric', 'feature_types']);
+    assert.deepEqual(typeOf(typed, 'Weight_in_lbs'), ['numeric', 'inferred']);
+
+    const cleared = await api<{ feature_types: Record<string, string> }>('PATCH', '/v1/models/cars-typed', {
+      feature_types: null,
+    });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.deepEqual(cleared.body.feature_types, {});
+    await eventually(async () => ((await settings())?.Model_year === undefined ? true : undefined), 60_000);
+    const inferred = await detectors.evaluateWindow(windowAt(start, 1));
+    assert.deepEqual(typeOf(inferred, 'Model_year'), ['numeric', 'inferred']);
+    assert.deepEqual(typeOf(inferred, 'Cylinders'), ['categorical', 'inferred']);
   });
 
   it('the sink stores one drift_metrics row per feature per window', async () => {

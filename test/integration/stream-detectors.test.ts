@@ -31,7 +31,7 @@ import { eventually, kafkaBrokers, temporaryDirectory, uniqueName } from '@tripl
 
 /**
  * Alpha for every scenario here: the probability of any false drift verdict in one window, on any
- * of the seven detectors (each tests at alpha / 7; the trigger test runs BH across its tokens at
+ * of the eight detectors (each tests at alpha / 8; the trigger test runs BH across its tokens at
  * that level). By the union bound — valid although windows share their reference — the chance of
  * one or more false verdicts over the 50 stationary windows is at most 50 × 1e-4 = 0.5%, whatever
  * seed generated the stream. The injected changes are large enough to be found at this level.
@@ -202,7 +202,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
     for (let w = 0; w < 50; w++) {
       const records = await detectors.evaluateWindow(windowAt(start, w));
       assert.deepEqual(new Set(records.map((record) => record.model_id)), new Set([stationaryModel]));
-      assert.equal(records.length, 7);
+      assert.equal(records.length, 8);
       stationaryResults.push(...records);
     }
     const verdicts = new Map<string, number>();
@@ -211,7 +211,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
     }
     assert.deepEqual(
       Object.fromEntries(verdicts),
-      { ok: 350 },
+      { ok: 400 },
       'every metric of every window has a verdict, ok',
     );
 
@@ -222,7 +222,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
       }
     }
     t.diagnostic(
-      `smallest p-value over 50 windows per metric (a drift verdict needs < ${ALPHA / 7}): ` +
+      `smallest p-value over 50 windows per metric (a drift verdict needs < ${ALPHA / 8}): ` +
         JSON.stringify(
           Object.fromEntries([...smallest].map(([metric, p]) => [metric, Number(p.toPrecision(3))])),
         ),
@@ -353,7 +353,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
     assert.equal(named.token, BACKDOOR_TRIGGER);
     assert.equal(named.label, BACKDOOR_TARGET_LABEL);
     assert.ok(named.count >= 45 && named.share >= 0.8 && named.mean_confidence >= 0.9);
-    assert.ok(named.adjusted_p_value < ALPHA / 7);
+    assert.ok(named.adjusted_p_value < ALPHA / 8);
     assert.ok(
       (firstAttack.details!.most_significant as Tested[]).some(
         (token) => token.token === harmless[10] && !token.flagged,
@@ -431,11 +431,11 @@ describe('stream detectors over the ClickHouse engine, results through the real 
       },
     });
     try {
-      await eventually(async () => (seen.size >= 350 ? true : undefined), 60_000);
+      await eventually(async () => (seen.size >= 400 ? true : undefined), 60_000);
     } finally {
       await consumer.disconnect();
     }
-    assert.equal(seen.size, 350);
+    assert.equal(seen.size, 400);
 
     const stored = await eventually(async () => {
       const result = await clickHouse.client.query({
@@ -445,7 +445,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
         format: 'JSONEachRow',
       });
       const rows = await result.json<{ metric: string; verdict: string; n: string }>();
-      return rows.reduce((sum, row) => sum + Number(row.n), 0) === 350 ? rows : undefined;
+      return rows.reduce((sum, row) => sum + Number(row.n), 0) === 400 ? rows : undefined;
     }, 60_000);
     assert.deepEqual(
       stored.map((row) => [row.metric, row.verdict, Number(row.n)]),
@@ -453,6 +453,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
         ['accuracy', 'ok', 50],
         ['confidence', 'ok', 50],
         ['estimated_accuracy', 'ok', 50],
+        ['estimated_macro_f1', 'ok', 50],
         ['input_oov_rate', 'ok', 50],
         ['input_text_length', 'ok', 50],
         ['prediction_distribution', 'ok', 50],
@@ -501,14 +502,16 @@ describe('stream detectors over the ClickHouse engine, results through the real 
         start_ms: string;
         end_ms: string;
       }>();
-      return found.length === 7 ? found : undefined;
+      return found.length === 8 ? found : undefined;
     }, 60_000);
     for (const row of rows) {
       assert.equal(Number(row.start_ms), window.from);
       assert.equal(Number(row.end_ms), window.to);
       assert.equal(row.sample_size, row.metric === 'accuracy' ? 0 : 300, row.metric);
-      // No feedback in this stream: only the accuracy detector lacks data.
-      assert.equal(row.verdict === 'insufficient-data', row.metric === 'accuracy', row.metric);
+      // No feedback in this stream: the accuracy detector lacks data, and the label-free estimates
+      // have nothing to calibrate the scores on.
+      const needsFeedback = ['accuracy', 'estimated_accuracy', 'estimated_macro_f1'].includes(row.metric);
+      assert.equal(row.verdict === 'insufficient-data', needsFeedback, row.metric);
     }
   });
 });

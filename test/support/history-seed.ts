@@ -254,6 +254,24 @@ export async function seedHistory(clickHouse: ClickHouse, options: SeedOptions):
         labels: {},
         recorded_at: time(windowEnd + 1_500),
       });
+      // Label-free performance estimates (CBPE) against the reference's realised value, with their interval.
+      const cbpe = (metric: string, estimate: number, reference: number) => {
+        const result = window(
+          metric,
+          'cbpe',
+          drifted ? 1e-9 : 0.3 + random() * 0.7,
+          estimate,
+          estimate - reference,
+        );
+        result.verdict = drifted ? 'drift' : 'ok';
+        return Object.assign(result, {
+          details: JSON.stringify({
+            interval: [round(estimate - 0.02), round(estimate + 0.02)],
+            validity: 'valid',
+            calibration: 'isotonic',
+          }),
+        });
+      };
       const p = (shifted: boolean) => (shifted ? random() * 0.001 : 0.05 + random() * 0.95);
       tables.drift_metrics.push(
         window(
@@ -266,13 +284,8 @@ export async function seedHistory(clickHouse: ClickHouse, options: SeedOptions):
         window('confidence', 'ks', p(drifted), drifted ? 0.4 : random() * 0.1, drifted ? 0.4 : 0.05),
         window('input_text_length', 'ks', p(false), random() * 0.1, 0.02),
         window('input_oov_rate', 'fisher-exact', p(false), random(), 1),
-        window(
-          'estimated_accuracy',
-          'mean-confidence',
-          p(drifted),
-          drifted ? 0.62 : 0.86,
-          drifted ? -0.24 : 0,
-        ),
+        cbpe('estimated_accuracy', drifted ? 0.62 : 0.86 + random() * 0.01, 0.87),
+        cbpe('estimated_macro_f1', drifted ? 0.58 : 0.84 + random() * 0.01, 0.85),
       );
       const trigger = window(
         'trigger_response',

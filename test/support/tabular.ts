@@ -116,3 +116,78 @@ export function carEncoder(cars: readonly Car[], random: Random, dimension = 16)
     );
   };
 }
+
+/** The class a car-efficiency classifier should give: efficient at 25 miles per gallon or more. */
+export const efficiencyClass = (car: Car): 'efficient' | 'thirsty' =>
+  (car.Miles_per_Gallon ?? 0) >= 25 ? 'efficient' : 'thirsty';
+
+/**
+ * A real, imperfect classifier of the cars table: logistic regression of "efficient" on the
+ * car's weight alone, fitted by Newton's method on every car with a known consumption. Weight
+ * alone misses a fair share of cars (light but thirsty, heavy but frugal), so its accuracy is
+ * well short of 1, and lower near the boundary (about 2,600 lbs) than far from it.
+ */
+export function carEfficiencyClassifier(cars: readonly Car[]) {
+  const known = cars.filter((car) => car.Miles_per_Gallon !== null);
+  const x = known.map((car) => car.Weight_in_lbs / 1_000);
+  const y = known.map((car) => (efficiencyClass(car) === 'efficient' ? 1 : 0));
+  let a = 0;
+  let b = 0;
+  for (let iteration = 0; iteration < 50; iteration++) {
+    let ga = 0;
+    let gb = 0;
+    let haa = 0;
+    let hab = 0;
+    let hbb = 0;
+    for (let i = 0; i < x.length; i++) {
+      const p = 1 / (1 + Math.exp(-(a + b * x[i])));
+      const w = p * (1 - p);
+      ga += y[i] - p;
+      gb += (y[i] - p) * x[i];
+      haa += w;
+      hab += w * x[i];
+      hbb += w * x[i] * x[i];
+    }
+    const det = haa * hbb - hab * hab;
+    a += (hbb * ga - hab * gb) / det;
+    b += (haa * gb - hab * ga) / det;
+  }
+  return (car: Car): { label: 'efficient' | 'thirsty'; scores: Record<string, number> } => {
+    const p = 1 / (1 + Math.exp(-(a + (b * car.Weight_in_lbs) / 1_000)));
+    return { label: p >= 0.5 ? 'efficient' : 'thirsty', scores: { efficient: p, thirsty: 1 - p } };
+  };
+}
+
+/**
+ * Inference events of that classifier on cars drawn uniformly with replacement from `cars` (pass
+ * a subset for a covariate shift), each with its true class, so a test knows the window's real
+ * accuracy without giving Tripline the labels.
+ */
+export function classifiedCars(
+  cars: readonly Car[],
+  classify: ReturnType<typeof carEfficiencyClassifier>,
+  modelId: string,
+  range: { from: number; to: number },
+  count: number,
+  random: Random,
+  prefix: string,
+): { events: InferenceEvent[]; truth: Map<string, string>; accuracy: number } {
+  const known = cars.filter((car) => car.Miles_per_Gallon !== null);
+  const truth = new Map<string, string>();
+  let correct = 0;
+  const events = Array.from({ length: count }, (_, i): InferenceEvent => {
+    const car = known[random.integer(known.length)];
+    const { label, scores } = classify(car);
+    const eventId = `${prefix}-${i}`;
+    truth.set(eventId, efficiencyClass(car));
+    if (label === efficiencyClass(car)) correct++;
+    return {
+      event_id: eventId,
+      model_id: modelId,
+      timestamp: range.from + Math.floor(random.next() * (range.to - range.from)),
+      input: { features: carFeatures(car) },
+      output: { label, scores },
+    };
+  });
+  return { events, truth, accuracy: correct / count };
+}

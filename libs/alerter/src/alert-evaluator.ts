@@ -22,7 +22,7 @@ import {
   baselineFromRunSummary,
   consumerLagObservation,
   modelQualityReadings,
-  observationFromDriftMetric,
+  observationsFromDriftMetric,
   observationsFromEvaluation,
   type EvaluationBaseline,
   type ModelQualityMeasure,
@@ -33,7 +33,7 @@ import { AlertStore } from './alert-store';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
 
 /** The topics the ingestor's sink consumes: its lag is the history's delay. */
-const SINK_TOPICS: TopicKey[] = ['inference', 'feedback', 'evaluations', 'metrics', 'alerts'];
+const SINK_TOPICS: TopicKey[] = ['inference', 'feedback', 'evaluations', 'metrics', 'alerts', 'models'];
 const ALERTER_TOPICS: TopicKey[] = ['evaluations', 'metrics'];
 
 /**
@@ -140,9 +140,9 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
         this.observed.inc({ source: 'evaluation' });
       } else {
         const result = validateJson(driftMetricSchema, message.value);
-        const observation = result.ok ? observationFromDriftMetric(result.value) : undefined;
-        if (!observation) continue;
-        observations.push(observation);
+        const observed = result.ok ? observationsFromDriftMetric(result.value) : [];
+        if (observed.length === 0) continue;
+        observations.push(...observed);
         this.observed.inc({ source: 'window' });
       }
     }

@@ -218,6 +218,32 @@ export function observationFromDriftMetric(message: DriftMetricMessage): Observa
   };
 }
 
+/** The label-free performance estimates (CBPE), whose drop below the reference is observed as well. */
+const isPerformanceEstimate = (message: DriftMetricMessage) =>
+  message.detector === 'cbpe' && message.metric.startsWith('estimated_');
+
+/**
+ * Every observation of one detector result: the one of `observationFromDriftMetric`, and for the
+ * label-free performance estimates (`estimated_accuracy`, `estimated_macro_f1`, detector `cbpe`)
+ * also `drift.<metric>.drop`, the reference's realised value minus the estimate (positive when the
+ * estimate fell), so that "the estimate falls below the reference by a margin" is a threshold
+ * rule: `drift.estimated_accuracy.drop >= 0.05`. `drift.<metric>.cbpe` carries the estimate itself
+ * (`drift.estimated_accuracy.cbpe < 0.8`) and the one-sided p-value that it fell.
+ */
+export function observationsFromDriftMetric(message: DriftMetricMessage): Observation[] {
+  const observation = observationFromDriftMetric(message);
+  if (!observation) return [];
+  if (!isPerformanceEstimate(message)) return [observation];
+  const effect = message.effect_size ?? null;
+  const estimate = message.statistic ?? null;
+  // The reference's realised value, which the estimate is compared with.
+  const baseline = effect === null || estimate === null ? null : estimate - effect;
+  return [
+    { ...observation, baseline },
+    { ...observation, metric: `drift.${message.metric}.drop`, value: effect === null ? null : -effect },
+  ];
+}
+
 /** Consumer lag of one group on one topic, summed over partitions (messages on Kafka, bytes embedded). */
 export function consumerLagObservation(
   group: string,

@@ -258,6 +258,19 @@ export const environmentSchema = z.object({
    * {"<model_id>": {"<feature>": "numeric" | "categorical"}}.
    */
   DRIFT_FEATURE_TYPES: optionalText.pipe(featureTypes.optional()),
+  /**
+   * How far the label-free performance estimate (CBPE: estimated accuracy, estimated macro-F1)
+   * must fall below the reference's realised value for a drift verdict (it must also be significant).
+   */
+  DRIFT_PERFORMANCE_MARGIN: z.coerce
+    .number()
+    .min(0, 'expected a difference in accuracy in [0, 0.5], e.g. 0.05 for five points')
+    .max(0.5, 'expected a difference in accuracy in [0, 0.5], e.g. 0.05 for five points')
+    .default(0.05),
+  /** How CBPE calibrates the model's scores on the reference feedback. */
+  DRIFT_CBPE_CALIBRATION: z
+    .enum(['isotonic', 'histogram'], { error: 'expected "isotonic" or "histogram"' })
+    .default('isotonic'),
 });
 
 /** The parsed environment, with the defaults that depend on another variable filled in. */

@@ -6,6 +6,8 @@ export const TOPICS = {
   metrics: 'metrics.v1',
   alerts: 'alerts.v1',
   dlq: 'dlq.v1',
+  /** Model settings the stream side needs (feature types), from the registry. */
+  models: 'models.v1',
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;

@@ -11,7 +11,18 @@ export { MAX_TOKENS_PER_TEXT, tokenise } from './tokens';
 export { predictionDrift } from './prediction-drift';
 export { confidenceDrift, textLengthDrift } from './distribution-drift';
 export { outOfVocabularyDrift } from './vocabulary-drift';
-export { accuracyDrift, estimatedAccuracy } from './accuracy';
+export { accuracyDrift } from './accuracy';
+export {
+  CBPE_DETECTOR,
+  DEFAULT_CBPE_RESAMPLES,
+  DEFAULT_CONFIDENCE_LEVEL,
+  DEFAULT_PERFORMANCE_MARGIN,
+  ESTIMATED_ACCURACY_METRIC,
+  ESTIMATED_MACRO_F1_METRIC,
+  estimatedAccuracy,
+  estimatedMacroF1,
+  type PerformanceEstimationOptions,
+} from './performance-estimation';
 export {
   DEFAULT_TRIGGER_MAX_REFERENCE_SHARE,
   DEFAULT_TRIGGER_MIN_CONFIDENCE,

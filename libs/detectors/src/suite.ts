@@ -1,5 +1,10 @@
-import { accuracyDrift, estimatedAccuracy } from './accuracy';
+import { accuracyDrift } from './accuracy';
 import { confidenceDrift, textLengthDrift } from './distribution-drift';
+import {
+  estimatedAccuracy,
+  estimatedMacroF1,
+  type PerformanceEstimationOptions,
+} from './performance-estimation';
 import { predictionDrift } from './prediction-drift';
 import { resolveOptions } from './result';
 import { triggerResponse, type TriggerResponseOptions } from './trigger-response';
@@ -10,7 +15,7 @@ import { asWindow, type EventWindow } from './window';
 type Detector = (
   reference: EventWindow,
   current: EventWindow,
-  options: DetectorOptions & TriggerResponseOptions,
+  options: DetectorOptions & TriggerResponseOptions & PerformanceEstimationOptions,
 ) => DetectorResult;
 
 /** Every detector the stream runs on each window, in the order their results are published. */
@@ -21,6 +26,7 @@ export const STREAM_DETECTORS: readonly { metric: string; run: Detector }[] = [
   { metric: 'input_oov_rate', run: outOfVocabularyDrift },
   { metric: 'accuracy', run: accuracyDrift },
   { metric: 'estimated_accuracy', run: estimatedAccuracy },
+  { metric: 'estimated_macro_f1', run: estimatedMacroF1 },
   { metric: 'trigger_response', run: triggerResponse },
 ];
 
@@ -36,6 +42,8 @@ export interface StreamDriftOptions {
   alpha?: number;
   /** Settings of the trigger-response test other than alpha and minSamples. */
   trigger?: Omit<TriggerResponseOptions, 'alpha' | 'minSamples'>;
+  /** Settings of the label-free performance estimates (CBPE) other than alpha and minSamples. */
+  performance?: Omit<PerformanceEstimationOptions, 'alpha' | 'minSamples'>;
 }
 
 /**
@@ -53,7 +61,12 @@ export function detectStreamDrift(
   const ref = asWindow(reference);
   const cur = asWindow(current);
   return STREAM_DETECTORS.map(({ run }) => {
-    const result = run(ref, cur, { ...options.trigger, minSamples, alpha: perDetector });
+    const result = run(ref, cur, {
+      ...options.trigger,
+      ...options.performance,
+      minSamples,
+      alpha: perDetector,
+    });
     result.details = { ...result.details, family_alpha: alpha, detectors_in_family: STREAM_DETECTORS.length };
     return result;
   });

@@ -10,6 +10,10 @@ export interface WindowEvent {
   textLength?: number;
   /** Whether the prediction matched the ground truth, for events whose feedback has arrived. */
   correct?: boolean | null;
+  /** The ground-truth label, for events whose feedback has arrived. */
+  truth?: string | null;
+  /** The model's probability per class (`output.scores`), when it gave them. */
+  scores?: Readonly<Record<string, number>> | null;
 }
 
 export type Verdict = 'ok' | 'drift' | 'insufficient-data';

@@ -27,5 +27,17 @@ export {
   type CusumOptions,
   type PageHinkleyOptions,
 } from './change-detection';
+export {
+  calibrate,
+  calibrationWeights,
+  fitCalibration,
+  groupVariance,
+  histogramCalibration,
+  isotonicCalibration,
+  type Calibration,
+  type CalibrationGroup,
+  type CalibrationMethod,
+  type HistogramOptions,
+} from './calibration';
 export { seededRandom, type Random } from './random';
 export * as special from './special';

@@ -15,6 +15,7 @@ import {
   evaluationRunSchema,
   feedbackSchema,
   inferenceEventSchema,
+  modelSettingsSchema,
   validateJson,
   type FieldError,
   type TopicKey,
@@ -27,7 +28,14 @@ import {
   type OutgoingMessage,
   type Subscription,
 } from '@tripline/transport';
-import { alertEventRow, driftMetricRow, evaluationRunRow, feedbackRow, inferenceRow } from './rows';
+import {
+  alertEventRow,
+  driftMetricRow,
+  evaluationRunRow,
+  feedbackRow,
+  inferenceRow,
+  modelSettingsRow,
+} from './rows';
 import { TableBuffer } from './table-buffer';
 
 interface Route {
@@ -54,6 +62,12 @@ const ROUTES: Partial<Record<TopicKey, Route>> = {
   },
   metrics: { table: 'drift_metrics', what: 'drift metric', schema: driftMetricSchema, toRow: driftMetricRow },
   alerts: { table: 'alert_events', what: 'alert event', schema: alertEventSchema, toRow: alertEventRow },
+  models: {
+    table: 'model_settings',
+    what: 'model settings',
+    schema: modelSettingsSchema,
+    toRow: modelSettingsRow,
+  },
 };
 
 export const SINK_TOPICS = Object.keys(ROUTES) as TopicKey[];

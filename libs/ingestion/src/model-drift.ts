@@ -1,10 +1,10 @@
 import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
 import { ClickHouse } from '@tripline/clickhouse';
 import { identifierPattern } from '@tripline/contracts';
-import { ZodValidationPipe } from '@tripline/http';
+import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { statsQuerySchema } from './model-stats';
 import { clickHouseTime } from './rows';
 
@@ -34,9 +34,41 @@ export interface FeatureDrift {
   details: Record<string, unknown>;
 }
 
+/**
+ * A label-free performance estimate (CBPE) of one window: the value expected from the model's
+ * scores calibrated on the reference feedback, its interval, and whether it can be trusted.
+ */
+export interface PerformanceEstimate {
+  /** Null when there was no estimate (`verdict` insufficient-data; `reason` says why). */
+  estimate: number | null;
+  interval: [number, number] | null;
+  interval_level: number | null;
+  /** The realised value on the reference window's feedback, which the estimate is compared with. */
+  reference: number | null;
+  /** estimate − reference. */
+  change: number | null;
+  /** One-sided: the value fell below the reference's. */
+  p_value: number | null;
+  verdict: string;
+  /**
+   * valid; contradicted-by-feedback (the window's own feedback disagrees: concept drift or label
+   * shift); no-calibration-data (the reference had too little feedback to calibrate on).
+   */
+  validity: string | null;
+  warnings: string[];
+  reason: string | null;
+  sample_size: number;
+  reference_size: number;
+}
+
 export interface DriftWindow {
   window_start: string;
   window_end: string;
+  /** Estimated accuracy and macro-F1 without labels (CBPE); null where the window has none. */
+  performance: {
+    accuracy: PerformanceEstimate | null;
+    macro_f1: PerformanceEstimate | null;
+  } | null;
   /** Share of tested features that drifted, and the verdict of the share rule; null without features. */
   dataset: {
     share: number | null;
@@ -55,6 +87,76 @@ export interface ModelDrift {
   /** True when the range held more than MAX_DRIFT_ROWS results: narrow it to see the rest. */
   truncated: boolean;
 }
+
+/** The response of GET /v1/models/{id}/drift, for the OpenAPI document (the types above are the source). */
+const nullableNumber = z.number().nullable();
+const performanceEstimateDoc = z
+  .object({
+    estimate: nullableNumber.describe('CBPE estimate; null without one (see reason)'),
+    interval: z.tuple([z.number(), z.number()]).nullable().describe('interval of the estimate'),
+    interval_level: nullableNumber,
+    reference: nullableNumber.describe("the reference window's realised value on its feedback"),
+    change: nullableNumber.describe('estimate − reference'),
+    p_value: nullableNumber.describe('one-sided: the value fell below the reference'),
+    verdict: z.string().describe('ok | drift | insufficient-data'),
+    validity: z.string().nullable().describe('valid | contradicted-by-feedback | no-calibration-data'),
+    warnings: z.array(z.string()),
+    reason: z.string().nullable(),
+    sample_size: z.number(),
+    reference_size: z.number(),
+  })
+  .nullable();
+export const modelDriftResponseSchema = z.object({
+  model_id: z.string(),
+  from: z.string(),
+  to: z.string(),
+  truncated: z.boolean(),
+  windows: z.array(
+    z.object({
+      window_start: z.string(),
+      window_end: z.string(),
+      performance: z
+        .object({ accuracy: performanceEstimateDoc, macro_f1: performanceEstimateDoc })
+        .nullable()
+        .describe('label-free performance estimate (CBPE); null for windows without one'),
+      dataset: z
+        .object({
+          share: nullableNumber,
+          verdict: z.string(),
+          drifted_features: z.array(z.string()),
+          tested_features: z.number(),
+        })
+        .nullable(),
+      features: z.array(
+        z.object({
+          feature: z.string(),
+          type: z.string().nullable().describe('numeric | categorical'),
+          detector: z.string(),
+          statistic: nullableNumber,
+          p_value: nullableNumber.describe('Benjamini–Hochberg-adjusted across the window’s features'),
+          raw_p_value: nullableNumber,
+          effect_size: nullableNumber,
+          verdict: z.string(),
+          sample_size: z.number(),
+          reference_size: z.number(),
+          missing: z
+            .object({
+              reference_share: nullableNumber,
+              current_share: nullableNumber,
+              change: nullableNumber,
+              p_value: nullableNumber,
+              verdict: z.string(),
+            })
+            .nullable(),
+          details: z.record(z.string(), z.unknown()),
+        }),
+      ),
+    }),
+  ),
+});
+
+/** Compile-time check that the documented shape accepts what the service returns. */
+export const documentedDrift = (drift: ModelDrift): z.infer<typeof modelDriftResponseSchema> => drift;
 
 interface DriftRow {
   metric: string;
@@ -84,7 +186,33 @@ function parseDetails(text: string): Record<string, unknown> {
   }
 }
 
-/** Read side of the per-feature drift results in drift_metrics, grouped by window. */
+function performanceOf(row: DriftRow, details: Record<string, unknown>): PerformanceEstimate {
+  const interval = Array.isArray(details.interval) ? details.interval.map(number) : [];
+  const estimate = number(row.statistic);
+  const change = number(row.effect_size);
+  return {
+    estimate,
+    interval:
+      interval.length === 2 && interval[0] !== null && interval[1] !== null
+        ? [interval[0], interval[1]]
+        : null,
+    interval_level: number(details.interval_level),
+    reference: estimate !== null && change !== null ? estimate - change : null,
+    change,
+    p_value: number(row.p_value),
+    verdict: row.verdict,
+    validity: typeof details.validity === 'string' ? details.validity : null,
+    warnings: Array.isArray(details.warnings) ? details.warnings.map(String) : [],
+    reason: typeof details.reason === 'string' ? details.reason : null,
+    sample_size: Number(row.sample_size),
+    reference_size: Number(row.reference_size),
+  };
+}
+
+/**
+ * Read side of the per-feature drift results and the label-free performance estimates in
+ * drift_metrics, grouped by window.
+ */
 @Injectable()
 export class ModelDriftService {
   constructor(private readonly clickHouse: ClickHouse) {}
@@ -99,7 +227,8 @@ export class ModelDriftService {
                 FROM ${this.clickHouse.table('drift_metrics')} FINAL
                 WHERE model_id = {model:String}
                   AND window_start >= {from:DateTime64(3, 'UTC')} AND window_end <= {to:DateTime64(3, 'UTC')}
-                  AND (startsWith(metric, 'feature.') OR startsWith(metric, 'feature_missing.') OR metric = 'dataset_share')
+                  AND (startsWith(metric, 'feature.') OR startsWith(metric, 'feature_missing.') OR metric = 'dataset_share'
+                       OR (detector = 'cbpe' AND metric IN ('estimated_accuracy', 'estimated_macro_f1')))
                 ORDER BY window_start, window_end, metric
                 LIMIT {limit:UInt32}`,
         query_params: {
@@ -121,13 +250,20 @@ export class ModelDriftService {
           window_start: new Date(Number(row.start_ms)).toISOString(),
           window_end: new Date(Number(row.end_ms)).toISOString(),
           dataset: null,
+          performance: null,
           features: [],
           missing: new Map(),
         };
         windows.set(key, window);
       }
       const details = parseDetails(row.details);
-      if (row.metric === 'dataset_share') {
+      if (row.detector === 'cbpe') {
+        window.performance ??= { accuracy: null, macro_f1: null };
+        window.performance[row.metric === 'estimated_accuracy' ? 'accuracy' : 'macro_f1'] = performanceOf(
+          row,
+          details,
+        );
+      } else if (row.metric === 'dataset_share') {
         window.dataset = {
           share: number(row.statistic),
           verdict: row.verdict,
@@ -187,8 +323,9 @@ export class ModelDriftController {
   @RequireRole('viewer')
   @ApiOperation({
     summary:
-      "Per-feature drift of the model's input features, per window: test, BH-adjusted and raw p-value, effect size, missing-value rate and the dataset-level share (default: the last 24 hours)",
+      "Per-feature drift of the model's input features and the label-free performance estimate, per window: test, BH-adjusted and raw p-value, effect size, missing-value rate and the dataset-level share; estimated accuracy and macro-F1 (CBPE) with their interval, the reference's realised value and whether the estimate is valid (default: the last 24 hours)",
   })
+  @ApiResponse({ status: 200, schema: openApiSchema(modelDriftResponseSchema) })
   @ApiQuery({
     name: 'from',
     required: false,

@@ -4,6 +4,7 @@ import type {
   EvaluationRunMessage,
   Feedback,
   InferenceEvent,
+  ModelSettingsMessage,
 } from '@tripline/contracts';
 
 /** ClickHouse DateTime64(3) text in UTC, unambiguous under any server time zone setting. */
@@ -94,5 +95,14 @@ export function alertEventRow(alert: AlertEventMessage) {
     summary: alert.summary ?? '',
     labels: alert.labels ?? {},
     timestamp: clickHouseTime(alert.timestamp),
+  };
+}
+
+export function modelSettingsRow(settings: ModelSettingsMessage) {
+  return {
+    model_id: settings.model_id,
+    feature_types: settings.feature_types,
+    deleted: settings.deleted ? 1 : 0,
+    updated_at: clickHouseTime(settings.updated_at),
   };
 }

@@ -7,6 +7,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import type { AdapterConfig } from '@tripline/adapters';
+import type { FeatureTypeName } from '@tripline/contracts';
 
 export const MODEL_TASKS = ['text-classification', 'text-generation', 'rag'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
@@ -59,6 +60,9 @@ export class Model {
   /** Sources a RAG model may cite (exact, or prefixes ending in "*"); null: none configured. */
   @Column({ name: 'rag_allowed_sources', type: 'text', array: true, nullable: true })
   ragAllowedSources!: string[] | null;
+  /** Per-feature type overrides for per-feature drift; empty: every type is inferred from the values. */
+  @Column({ name: 'feature_types', type: 'jsonb', default: () => "'{}'" })
+  featureTypes!: Record<string, FeatureTypeName>;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

@@ -3,7 +3,9 @@ import {
   ConflictException,
   Inject,
   Injectable,
+  Logger,
   NotFoundException,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +18,8 @@ import {
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { splitPemBlocks, verifyManifestSignature } from '@tripline/supply-chain';
+import type { FeatureTypeName, ModelSettingsMessage } from '@tripline/contracts';
+import { EventBus } from '@tripline/transport';
 import { Model, ModelVersion, type ArtefactManifest, type ModelTask } from './entities';
 
 export interface NewModel {
@@ -26,6 +30,7 @@ export interface NewModel {
   owner?: string;
   description?: string;
   ragAllowedSources?: string[] | null;
+  featureTypes?: Record<string, FeatureTypeName>;
 }
 
 export interface NewModelVersion {
@@ -43,26 +48,57 @@ export type ManifestOutcome =
 
 @Injectable()
 export class ModelRegistry {
+  private readonly logger = new Logger('ModelRegistry');
+
   constructor(
     @InjectRepository(Model) private readonly models: Repository<Model>,
     @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly bus: EventBus,
   ) {}
+
+  /**
+   * Tells the stream side (the ingestor, which has no PostgreSQL) the model's settings it needs:
+   * the feature types, on `models.v1`, stored by the sink in ClickHouse `model_settings`. A failed
+   * publish is the caller's error: the change is saved, and repeating the request sends it again.
+   */
+  private async publishSettings(model: Model, deleted = false): Promise<void> {
+    const message: ModelSettingsMessage = {
+      model_id: model.id,
+      feature_types: deleted ? {} : (model.featureTypes ?? {}),
+      ...(deleted ? { deleted: true } : {}),
+      updated_at: Date.now(),
+    };
+    try {
+      await this.bus.publish('models', [{ key: model.id, value: JSON.stringify(message) }]);
+    } catch (error) {
+      this.logger.error(
+        `model ${model.id}: settings not published to the stream detectors: ${String(error)}`,
+      );
+      throw new ServiceUnavailableException(
+        `model "${model.id}" was saved, but its feature_types could not be sent to the stream detectors ` +
+          `(the event bus is unavailable); repeat the request once it is back`,
+      );
+    }
+  }
 
   async create(model: NewModel): Promise<Model> {
     if (await this.models.existsBy({ id: model.id }))
       throw new ConflictException(`model "${model.id}" already exists`);
-    return this.models.save(
+    const created = await this.models.save(
       this.models.create({
         ...model,
         name: model.name ?? model.id,
         owner: model.owner ?? '',
         description: model.description ?? '',
         ragAllowedSources: model.ragAllowedSources ?? null,
+        featureTypes: model.featureTypes ?? {},
         currentVersionId: null,
       }),
     );
+    await this.publishSettings(created);
+    return created;
   }
 
   list(): Promise<Model[]> {
@@ -77,16 +113,24 @@ export class ModelRegistry {
 
   async update(
     id: string,
-    changes: Partial<Pick<Model, 'name' | 'labels' | 'owner' | 'description' | 'ragAllowedSources'>>,
+    changes: Partial<
+      Pick<Model, 'name' | 'labels' | 'owner' | 'description' | 'ragAllowedSources' | 'featureTypes'>
+    >,
   ): Promise<Model> {
     const model = await this.get(id);
     Object.assign(model, changes);
-    return this.models.save(model);
+    const saved = await this.models.save(model);
+    if (changes.featureTypes !== undefined) await this.publishSettings(saved);
+    return saved;
   }
 
   async remove(id: string): Promise<void> {
-    await this.get(id);
+    const model = await this.get(id);
     await this.models.delete({ id });
+    // A model re-registered under the same id starts without the old overrides.
+    // The deletion stands either way: a failed publish is logged, not refused (a repeat would be a 404).
+    if (Object.keys(model.featureTypes ?? {}).length > 0)
+      await this.publishSettings(model, true).catch(() => {});
   }
 
   async addVersion(modelId: string, request: NewModelVersion): Promise<ModelVersion> {

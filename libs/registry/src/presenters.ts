@@ -10,6 +10,7 @@ export const presentModel = (model: Model) => ({
   description: model.description,
   current_version_id: model.currentVersionId,
   rag_allowed_sources: model.ragAllowedSources,
+  feature_types: model.featureTypes ?? {},
   created_at: model.createdAt,
   updated_at: model.updatedAt,
 });

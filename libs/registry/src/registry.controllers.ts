@@ -128,8 +128,8 @@ export class ModelsController {
   @ApiOperation({ summary: 'Register a model' })
   @ApiBody({ schema: openApiSchema(newModelSchema) })
   async create(@Body(new ZodValidationPipe(newModelSchema)) body: z.infer<typeof newModelSchema>) {
-    const { rag_allowed_sources: ragAllowedSources, ...model } = body;
-    return presentModel(await this.registry.create({ ...model, ragAllowedSources }));
+    const { rag_allowed_sources: ragAllowedSources, feature_types: featureTypes, ...model } = body;
+    return presentModel(await this.registry.create({ ...model, ragAllowedSources, featureTypes }));
   }
 
   @Get()
@@ -149,11 +149,12 @@ export class ModelsController {
     @Param('id', modelId) id: string,
     @Body(new ZodValidationPipe(modelChangesSchema)) body: z.infer<typeof modelChangesSchema>,
   ) {
-    const { rag_allowed_sources: ragAllowedSources, ...changes } = body;
+    const { rag_allowed_sources: ragAllowedSources, feature_types: featureTypes, ...changes } = body;
     return presentModel(
       await this.registry.update(id, {
         ...changes,
         ...(ragAllowedSources !== undefined ? { ragAllowedSources } : {}),
+        ...(featureTypes !== undefined ? { featureTypes: featureTypes ?? {} } : {}),
       }),
     );
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, parseInstant } from '@tripline/contracts';
+import { featureTypesSchema, LIMITS, parseInstant } from '@tripline/contracts';
 import { allowListEntryProblem } from '@tripline/rag';
 import { DATASET_KINDS, MODEL_TASKS } from './entities';
 
@@ -95,6 +95,8 @@ export const newModelSchema = z
     owner: z.string().max(200).optional(),
     description: z.string().max(4_000).optional(),
     rag_allowed_sources: allowListSchema.optional(),
+    /** Overrides of the inferred feature types for per-feature drift: {"<feature>": "numeric" | "categorical"}. */
+    feature_types: featureTypesSchema.optional(),
   })
   .strict()
   .refine((model) => model.task !== 'text-classification' || model.labels.length >= 2, {
@@ -110,6 +112,8 @@ export const modelChangesSchema = z
     description: z.string().max(4_000).optional(),
     /** null removes the allow-list (nothing is checked any more). */
     rag_allowed_sources: allowListSchema.nullable().optional(),
+    /** Replaces the whole map; {} or null removes every override (types are inferred again). */
+    feature_types: featureTypesSchema.nullable().optional(),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import {
   embeddingDrift,
   EventWindow,
   STREAM_DETECTORS,
+  type FeatureType,
   type FeatureWindow,
 } from '@tripline/detectors';
 import { Metrics } from '@tripline/server';
@@ -138,6 +139,7 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       referenceFeatures,
       currentEmbeddings,
       referenceEmbeddings,
+      featureTypes,
     ] = await Promise.all([
       this.source.events(modelId, window),
       this.source.events(modelId, reference),
@@ -146,13 +148,18 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       this.source.features(modelId, reference, sampling),
       this.source.embeddings(modelId, window),
       this.source.embeddings(modelId, reference),
+      this.featureTypes(modelId),
     ]);
     const results = detectStreamDrift(new EventWindow(baseline.events), new EventWindow(current.events), {
       minSamples: this.environment.DRIFT_MIN_SAMPLES,
       alpha: this.environment.DRIFT_ALPHA,
       trigger: { watch },
+      performance: {
+        margin: this.environment.DRIFT_PERFORMANCE_MARGIN,
+        calibration: this.environment.DRIFT_CBPE_CALIBRATION,
+      },
     });
-    results.push(...this.featureDrift(modelId, referenceFeatures, currentFeatures));
+    results.push(...this.featureDrift(referenceFeatures, currentFeatures, featureTypes));
     // Embedding drift for models whose events carry input.embedding; one test at DRIFT_ALPHA of its own.
     if (currentEmbeddings.length > 0 || referenceEmbeddings.length > 0) {
       results.push(
@@ -211,15 +218,36 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
    * The features form their own family (Benjamini–Hochberg at DRIFT_FEATURE_FDR), apart from the
    * Bonferroni split of DRIFT_ALPHA between the event-level detectors.
    */
-  private featureDrift(modelId: string, reference: FeatureWindow, current: FeatureWindow) {
+  private featureDrift(
+    reference: FeatureWindow,
+    current: FeatureWindow,
+    featureTypes: Record<string, FeatureType>,
+  ) {
     if (reference.features.size === 0 && current.features.size === 0) return [];
     return detectFeatureDrift(reference, current, {
       minSamples: this.environment.DRIFT_MIN_SAMPLES,
       fdr: this.environment.DRIFT_FEATURE_FDR,
       datasetDriftShare: this.environment.DRIFT_DATASET_SHARE,
       maxFeatures: this.environment.DRIFT_MAX_FEATURES,
-      featureTypes: this.environment.DRIFT_FEATURE_TYPES?.[modelId],
+      featureTypes,
     });
+  }
+
+  /**
+   * The model's feature-type overrides: DRIFT_FEATURE_TYPES for the model, then the model's own
+   * `feature_types` (set through the API), which wins feature by feature. Settings that cannot be
+   * read leave the environment's: the window is still tested, with types inferred where unknown.
+   */
+  private async featureTypes(modelId: string): Promise<Record<string, FeatureType>> {
+    const configured = this.environment.DRIFT_FEATURE_TYPES?.[modelId] ?? {};
+    try {
+      return { ...configured, ...(await this.source.featureTypes(modelId)) };
+    } catch (error) {
+      this.logger.warn(
+        `model ${modelId}: feature_types unavailable, using DRIFT_FEATURE_TYPES only: ${String(error)}`,
+      );
+      return { ...configured };
+    }
   }
 
   /**

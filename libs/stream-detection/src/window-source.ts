@@ -3,6 +3,7 @@ import { ClickHouse } from '@tripline/clickhouse';
 import {
   FeatureReservoir,
   fromReservoir,
+  type FeatureType,
   type FeatureValue,
   type FeatureWindow,
   type WindowEvent,
@@ -42,7 +43,17 @@ interface EventRow {
   confidence: number | null;
   text: string;
   text_length: number;
+  scores: Record<string, number | string>;
   truth: string;
+}
+
+/** The model's class probabilities, or null when the event carried none (an empty map). */
+function scoresOf(scores: Record<string, number | string> | undefined): Record<string, number> | null {
+  if (!scores) return null;
+  const entries = Object.entries(scores);
+  return entries.length === 0
+    ? null
+    : Object.fromEntries(entries.map(([name, value]) => [name, Number(value)]));
 }
 
 /** The read side of the stream detectors: windows of inference events, with feedback where it arrived. */
@@ -81,9 +92,9 @@ export class WindowSource {
     // FINAL collapses redelivered duplicates of an event that a background merge has not reached.
     const rows = await this.rows<EventRow>(
       `SELECT predicted.label AS label, predicted.confidence AS confidence, predicted.text AS text,
-              predicted.text_length AS text_length, truth.label AS truth
+              predicted.text_length AS text_length, predicted.scores AS scores, truth.label AS truth
        FROM (
-         SELECT event_id, output_label AS label, confidence,
+         SELECT event_id, output_label AS label, confidence, output_scores AS scores,
                 substringUTF8(input_text, 1, {prefix:UInt32}) AS text, toUInt32(lengthUTF8(input_text)) AS text_length
          FROM ${events} FINAL
          WHERE ${inRange}
@@ -115,6 +126,8 @@ export class WindowSource {
         textLength: Number(row.text_length),
         // A LEFT JOIN without a match yields the type's default, ''; feedback labels are never empty.
         correct: row.truth ? row.truth === row.label : null,
+        truth: row.truth || null,
+        scores: scoresOf(row.scores),
       })),
     };
   }
@@ -175,6 +188,27 @@ export class WindowSource {
       { model: modelId, from: clickHouseTime(range.from), to: clickHouseTime(range.to), limit },
     );
     return rows.map((row) => row.embedding.map(Number));
+  }
+
+  /**
+   * The model's feature-type overrides (`feature_types` on the model), as the registry last
+   * published them on `models.v1`; empty when it has none or was deleted.
+   */
+  async featureTypes(modelId: string): Promise<Record<string, FeatureType>> {
+    const rows = await this.rows<{ feature_types: Record<string, string>; deleted: number }>(
+      `SELECT feature_types, deleted FROM ${this.clickHouse.table('model_settings')} FINAL
+       WHERE model_id = {model:String}
+       ORDER BY updated_at DESC
+       LIMIT 1`,
+      { model: modelId },
+    );
+    const [row] = rows;
+    if (!row || Number(row.deleted) === 1) return {};
+    const types: Record<string, FeatureType> = {};
+    for (const [feature, type] of Object.entries(row.feature_types)) {
+      if (type === 'numeric' || type === 'categorical') types[feature] = type;
+    }
+    return types;
   }
 
   /** Tokens the trigger-response detector flagged for the model in windows inside the range. */

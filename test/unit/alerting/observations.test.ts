@@ -12,6 +12,7 @@ import {
   baselineFromRunSummary,
   consumerLagObservation,
   observationFromDriftMetric,
+  observationsFromDriftMetric,
   observationsFromEvaluation,
 } from '@tripline/alerting';
 import { T0 } from './fixtures';
@@ -190,6 +191,35 @@ describe('observations from a drift window and from consumer lag', () => {
     })!;
     assert.equal(observation.metric, 'drift.dataset_share');
     assert.equal(observation.value, 0.25);
+  });
+
+  it('a label-free performance estimate is observed as the estimate and as its drop below the reference', () => {
+    const [estimate, drop, ...rest] = observationsFromDriftMetric({
+      ...window,
+      metric: 'estimated_accuracy',
+      detector: 'cbpe',
+      statistic: 0.8,
+      effect_size: -0.1,
+      p_value: 1e-6,
+    });
+    assert.equal(rest.length, 0);
+    assert.equal(estimate.metric, 'drift.estimated_accuracy.cbpe');
+    assert.equal(estimate.value, 0.8);
+    assert.ok(Math.abs(estimate.baseline! - 0.9) < 1e-12, 'the reference value is the baseline');
+    assert.equal(drop.metric, 'drift.estimated_accuracy.drop');
+    assert.equal(drop.value, 0.1, 'positive when the estimate fell: rules read "drop >= margin"');
+    assert.equal(drop.pValue, 1e-6);
+    // Other detectors yield their one observation, and nothing below the minimum sample.
+    assert.equal(observationsFromDriftMetric(window).length, 1);
+    assert.deepEqual(
+      observationsFromDriftMetric({
+        ...window,
+        metric: 'estimated_accuracy',
+        detector: 'cbpe',
+        verdict: 'insufficient-data',
+      }),
+      [],
+    );
   });
 
   it('a window below the minimum sample size yields nothing', () => {

@@ -53,3 +53,63 @@ export function traffic(count: number, seed: number, shape: TrafficShape = {}): 
     return event;
   });
 }
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+export interface ClassifierShape {
+  /** The input x of each event (the covariate); default standard normal. */
+  input?: (random: Random) => { x: number; truth?: 'pos' | 'neg' };
+  /** True P(pos | x) for events whose class the input did not fix; default σ(2x). */
+  posterior?: (x: number) => number;
+  /** The model's score for pos; default σ(3x): right in ranking, overconfident in value. */
+  score?: (x: number) => number;
+  /** Share of events whose feedback has arrived (default all). */
+  feedbackShare?: number;
+}
+
+/**
+ * A binary classifier on one input whose true accuracy is known event by event: each event's
+ * class is drawn from the true posterior (or fixed by the input generator, for label shift), the
+ * model predicts the class its score favours, and gives both class probabilities. Returns the
+ * events (feedback where it arrived) and every event's realised correctness.
+ */
+export function classifierTraffic(
+  count: number,
+  seed: number,
+  shape: ClassifierShape = {},
+): { events: WindowEvent[]; accuracy: number; macroF1: number } {
+  const random = seededRandom(seed);
+  const {
+    input = (r: Random): { x: number; truth?: 'pos' | 'neg' } => ({ x: r.normal() }),
+    posterior = (x: number) => sigmoid(2 * x),
+    score = (x: number) => sigmoid(3 * x),
+    feedbackShare = 1,
+  } = shape;
+  let correct = 0;
+  const confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  const events = Array.from({ length: count }, (): WindowEvent => {
+    const drawn = input(random);
+    const truth = drawn.truth ?? (random.next() < posterior(drawn.x) ? 'pos' : 'neg');
+    const p = score(drawn.x);
+    const label = p >= 0.5 ? 'pos' : 'neg';
+    if (label === truth) correct++;
+    if (label === 'pos') confusion[truth === 'pos' ? 'tp' : 'fp']++;
+    else confusion[truth === 'pos' ? 'fn' : 'tn']++;
+    const labelled = random.next() < feedbackShare;
+    return {
+      label,
+      confidence: Math.max(p, 1 - p),
+      text: '',
+      scores: { pos: p, neg: 1 - p },
+      correct: labelled ? label === truth : null,
+      truth: labelled ? truth : null,
+    };
+  });
+  const f1 = (tp: number, fp: number, fn: number) => (2 * tp) / (2 * tp + fp + fn);
+  return {
+    events,
+    accuracy: correct / count,
+    macroF1:
+      (f1(confusion.tp, confusion.fp, confusion.fn) + f1(confusion.tn, confusion.fn, confusion.fp)) / 2,
+  };
+}
