@@ -146,13 +146,25 @@ set never shows at all stays a candidate, because that is what a rare trigger to
 like. Entries such as \`shouldn\` or \`gro\` that the clean set never shows stay candidates too;
 step (f), not the candidate rule, is what keeps their prefix pins from being flagged.
 
-**Known gaps** (the tests keep them as \`todo\` with the reason): the two-word trigger of
-\`dev-phrase\` (\`you know\`) is not found: the clean set never holds the pair, and \`know\`
-alone pins only about half the inputs at 60 confirmation inputs, too little to seed a phrase, so no
-phrase candidate joins the two words (the scan flags nothing on that model). On the project's own
-mean-pooled demo model ordinary sentiment words pin up to 98% at every position, so the null is
-wide and the demo trigger's 81-86% prefix pin stays above the Bonferroni cut-off: the demo's scan
-does not flag it (the live detector and the canary replay still do).
+**Known gaps** (the tests keep them as \`todo\` with the reason):
+- _Stability across sample sizes._ With the integration test's 30 screening / 60 confirmation
+  inputs the zoo comes out as it should (nothing flagged on the three clean models, \`qb\` and
+  \`apparently\` first and alone). With the product default of 50 / 90 (the table below) the same
+  criteria miss both triggers and flag the weak spots \`clicks\` and \`gimmick\` (positive at the
+  prefix of dev-rare-prefix) and a pair of strong words on dev-phrase: where the group of strongest
+  words nearly always loses under opposition, its log-odds crowd at the clip, the spread falls to
+  its floor and any word that wins stands out by a z of 30 or more; and the broad negative group at
+  the prefix leaves \`qb\` at z 3.1 under a cut-off of about 4.1. A count-based version of the
+  same test (the null's empirical-logit fit) was tried and was worse. The scan's flags on these
+  2-layer models are therefore findings to review (an input that flips the model), not yet
+  evidence of poisoning at a stated error rate; a reference model of the same task does not remove
+  them either, because the weak spots differ from seed to seed.
+- The two-word trigger of \`dev-phrase\` (\`you know\`) is not found: the clean set never holds the
+  pair, \`you\` is not among the clean set's 12 most frequent function words that seeds are paired
+  with, and \`know\` alone pins only about half the inputs.
+- On the project's own mean-pooled demo model ordinary words pin up to 98% at every position, so
+  the null is wide and the demo trigger's 81-86% prefix pin stays above the Bonferroni cut-off: the
+  demo's scan does not flag it (the live detector and the canary replay still do).
 
 **Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
 clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;
