@@ -2,8 +2,15 @@
  * bench/stats: libs/drift next to SciPy/NumPy on the same data, measured in the same run.
  *
  *   node dist/bench/stats.js [--rounds 7] [--warmup 3] [--mmd-rounds 3] [--permutations 500]
- *                            [--sizes 1000,10000,100000,1000000] [--mmd-rows 1000,3000,10000]
- *                            [--linear-rows 100000,1000000] [--python <interpreter>]
+ *                            [--sizes 1000,10000,100000,1000000] [--mmd-rows 1000,2000,3000]
+ *                            [--linear-rows 20000,100000,1000000] [--block-rows 20000]
+ *                            [--feature-events 100000] [--features 50] [--feature-rounds 5]
+ *                            [--python <interpreter>]
+ *
+ * The cases of issue 14's "done when": per-feature drift (`detectFeatureDrift`) of 50 features
+ * (40 numeric, 10 categorical) × 10^5 events per window and per reference; MMD at 2,000 points
+ * (quadratic `mmdTest`, 500 permutations) and at 20,000 points (the linear-time `linearMmdTest`
+ * and the block `blockMmdTest` that embedding drift uses), each beside SciPy/NumPy.
  *
  * Fairness, because the machine is shared and noisy:
  * - SciPy/NumPy run single-threaded (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS,
@@ -32,9 +39,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ksTest, linearMmdTest, mmdTest, psi, seededRandom } from '@tripline/drift';
+import { detectFeatureDrift, type FeatureColumn, type FeatureWindow } from '@tripline/detectors';
+import { blockMmdTest, ksTest, linearMmdTest, mmdTest, psi, seededRandom } from '@tripline/drift';
 
 const DIMENSION = 16;
+/** Categories of each categorical feature of the per-feature case. */
+const CATEGORIES = 8;
+const BLOCK_SIZE = 50;
 const GOAL = 1.5;
 const WARMUP_MS = 1000;
 const MAX_WARMUP_CALLS = 10_000;
@@ -80,7 +91,7 @@ import json, sys, time
 import numpy as np
 import scipy
 from scipy import stats
-from scipy.spatial.distance import pdist, squareform
+from scipy.spatial.distance import jensenshannon, pdist, squareform
 
 def psi(reference, current, bins=10, epsilon=1e-4):
     edges = np.unique(np.quantile(reference, np.arange(1, bins) / bins))
@@ -133,15 +144,70 @@ def linear_mmd(x, y):
     se = h.std(ddof=1) / np.sqrt(pairs)
     return {"statistic": float(mean), "pValue": float(stats.norm.sf(mean / se))}
 
+def block_mmd(x, y, bandwidth, block=${BLOCK_SIZE}):
+    blocks = min(len(x), len(y)) // block
+    X = x[: blocks * block].reshape(blocks, block, -1)
+    Y = y[: blocks * block].reshape(blocks, block, -1)
+    scale = -1 / (2 * bandwidth * bandwidth)
+    def sq(A, B):
+        return (np.einsum("kid,kid->ki", A, A)[:, :, None] + np.einsum("kjd,kjd->kj", B, B)[:, None, :]
+                - 2 * np.einsum("kid,kjd->kij", A, B))
+    iu = np.triu_indices(block, 1)
+    kxx = np.exp(np.maximum(sq(X, X), 0) * scale)[:, iu[0], iu[1]].sum(axis=1)
+    kyy = np.exp(np.maximum(sq(Y, Y), 0) * scale)[:, iu[0], iu[1]].sum(axis=1)
+    kxy = np.exp(np.maximum(sq(X, Y), 0) * scale).sum(axis=(1, 2))
+    values = 2 * (kxx + kyy) / (block * (block - 1)) - 2 * kxy / (block * block)
+    mean = values.mean()
+    se = values.std(ddof=1) / np.sqrt(blocks)
+    return {"statistic": float(mean), "pValue": float(stats.norm.sf(mean / se))}
+
+def feature_drift(ref_num, cur_num, ref_cat, cur_cat):
+    """The per-feature tests of libs/detectors/src/feature-drift.ts in SciPy: numeric columns KS
+    (ks_2samp), Wasserstein / reference sd, PSI; categorical columns chi-square on the 2 x K counts
+    (chi2_contingency), Jensen-Shannon distance, unseen share; Benjamini-Hochberg across features."""
+    p_values, total = [], 0.0
+    for j in range(ref_num.shape[1]):
+        a, b = ref_num[:, j], cur_num[:, j]
+        ks = stats.ks_2samp(a, b)
+        sd = a.std()
+        stats.wasserstein_distance(a, b) / (sd if sd > 0 else 1)
+        psi(a, b)
+        a.mean(), b.mean()
+        p_values.append(ks.pvalue)
+        total += ks.statistic
+    for a, b in zip(ref_cat, cur_cat):
+        categories, ref_counts = np.unique(a, return_counts=True)
+        cur_categories, cur_all = np.unique(b, return_counts=True)
+        position = np.searchsorted(categories, cur_categories).clip(0, len(categories) - 1)
+        known = categories[position] == cur_categories
+        cur_counts = np.zeros(len(categories))
+        cur_counts[position[known]] = cur_all[known]
+        unseen = cur_all[~known].sum()
+        table = np.vstack([ref_counts, cur_counts])
+        if unseen > 0:
+            table = np.hstack([table, [[0], [unseen]]])
+        chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+        jensenshannon(table[0] / table[0].sum(), table[1] / table[1].sum(), base=2)
+        p_values.append(p)
+        total += chi2
+    stats.false_discovery_control(np.array(p_values), method="bh")
+    return {"statistic": float(total)}
+
 run = None
 print(json.dumps({"scipy": scipy.__version__, "numpy": np.__version__}), flush=True)
 for line in sys.stdin:
     task = json.loads(line)
     if task["op"] == "load":
         data = [np.fromfile(f) for f in task["files"]]
-        if task["kind"] in ("mmd", "linear"):
+        if task["kind"] in ("mmd", "linear", "block"):
             data = [d.reshape(-1, ${DIMENSION}) for d in data]
         kind = task["kind"]
+        if kind == "features":
+            numeric, categorical = task["numeric"], task["categorical"]
+            names = np.array(["c%d" % k for k in range(${CATEGORIES})])
+            ref_num, cur_num = data[0].reshape(-1, numeric), data[1].reshape(-1, numeric)
+            ref_cat = [names[c.astype(int)] for c in data[2].reshape(categorical, -1)]
+            cur_cat = [names[c.astype(int)] for c in data[3].reshape(categorical, -1)]
         if kind == "ks":
             def run():
                 r = stats.ks_2samp(data[0], data[1])
@@ -150,6 +216,10 @@ for line in sys.stdin:
             run = lambda: psi(data[0], data[1])
         elif kind == "mmd":
             run = lambda p=task["permutations"]: mmd(data[0], data[1], p)
+        elif kind == "block":
+            run = lambda bw=task["bandwidth"]: block_mmd(data[0], data[1], bw)
+        elif kind == "features":
+            run = lambda: feature_drift(ref_num, cur_num, ref_cat, cur_cat)
         else:
             run = lambda: linear_mmd(data[0], data[1])
         print(json.dumps({"loaded": True}), flush=True)
@@ -223,20 +293,24 @@ class PythonWorker {
 }
 
 interface Case {
-  function: 'ksTest' | 'psi' | 'mmdTest' | 'linearMmdTest';
-  kind: 'ks' | 'psi' | 'mmd' | 'linear';
+  function: 'ksTest' | 'psi' | 'mmdTest' | 'linearMmdTest' | 'blockMmdTest' | 'detectFeatureDrift';
+  kind: 'ks' | 'psi' | 'mmd' | 'linear' | 'block' | 'features';
   n: number[];
   rounds: number;
   warmup: number;
   files: string[];
   permutations?: number;
   dimension?: number;
+  /** Sent to the Python worker with the files (bandwidth, feature counts). */
+  extra?: Record<string, number>;
+  /** What the case measures, beside its function's name. */
+  note?: string;
   run: () => { statistic: number; pValue?: number; method?: string };
 }
 
 async function measure(testCase: Case, python: PythonWorker | undefined): Promise<Record<string, unknown>> {
   const { run, files, kind, permutations } = testCase;
-  if (python) await python.request({ op: 'load', kind, files, permutations });
+  if (python) await python.request({ op: 'load', kind, files, permutations, ...testCase.extra });
   let result: ReturnType<Case['run']> | undefined;
   let reference: PythonResult | undefined;
   // Warm-up: at least `warmup` calls and, for fast cases, WARMUP_MS of calls, so V8 has compiled
@@ -281,6 +355,7 @@ async function measure(testCase: Case, python: PythonWorker | undefined): Promis
   if (!result) throw new Error('no rounds were run');
   const entry: Record<string, unknown> = {
     function: testCase.function,
+    ...(testCase.note ? { note: testCase.note } : {}),
     n: testCase.n,
     ...(testCase.dimension ? { dimension: testCase.dimension } : {}),
     ...(permutations !== undefined ? { permutations } : {}),
@@ -312,8 +387,12 @@ async function main(): Promise<void> {
   const mmdRounds = Number(argument('mmd-rounds', '3'));
   const permutations = Number(argument('permutations', '500'));
   const sizes = argument('sizes', '1000,10000,100000,1000000').split(',').map(Number);
-  const mmdRows = argument('mmd-rows', '1000,3000,10000').split(',').map(Number);
-  const linearRows = argument('linear-rows', '100000,1000000').split(',').map(Number);
+  const mmdRows = argument('mmd-rows', '1000,2000,3000').split(',').map(Number);
+  const linearRows = argument('linear-rows', '20000,100000,1000000').split(',').map(Number);
+  const blockRows = argument('block-rows', '20000').split(',').map(Number);
+  const featureEvents = Number(argument('feature-events', '100000'));
+  const featureCount = Number(argument('features', '50'));
+  const featureRounds = Number(argument('feature-rounds', '5'));
   const explicit = argument('python', process.env.TRIPLINE_BENCH_PYTHON ?? '');
   const interpreters = explicit ? [explicit] : ['python3', '/usr/bin/python3'];
   const directory = mkdtempSync(path.join(os.tmpdir(), 'tripline-bench-stats-'));
@@ -391,6 +470,29 @@ async function main(): Promise<void> {
       });
     }
 
+    for (const rows of blockRows) {
+      const half = Math.floor(rows / 2);
+      const x = normals(half * DIMENSION, 9, 0);
+      const y = normals((rows - half) * DIMENSION, 10, 0.05);
+      const [xRows, yRows] = [toRows(x), toRows(y)];
+      // Embedding drift takes the bandwidth from a quadratic MMD on 500 rows of each side; the
+      // block test is timed with that bandwidth given, on both sides.
+      const bandwidth = mmdTest(xRows.slice(0, 500), yRows.slice(0, 500), { permutations: 0 }).bandwidth;
+      cases.push({
+        function: 'blockMmdTest',
+        kind: 'block',
+        n: [half, rows - half],
+        dimension: DIMENSION,
+        rounds: mmdRounds + 2,
+        warmup: 1,
+        extra: { bandwidth },
+        files: [file(`bx-${rows}.f64`, x), file(`by-${rows}.f64`, y)],
+        run: () => blockMmdTest(xRows, yRows, { bandwidth, blockSize: BLOCK_SIZE }),
+      });
+    }
+    if (featureEvents > 0 && featureCount > 0)
+      cases.push(featureCase(featureEvents, featureCount, featureRounds, file));
+
     const results: Record<string, unknown>[] = [];
     for (const testCase of cases) {
       process.stderr.write(`stats: ${testCase.function} n=${testCase.n.join('+')}\n`);
@@ -404,7 +506,14 @@ async function main(): Promise<void> {
           node: process.version,
           cpus: os.cpus().length,
           loadAverage: os.loadavg().map((value) => round(value)),
-          rounds: { ksTest: rounds, psi: rounds, mmdTest: mmdRounds, linearMmdTest: mmdRounds + 2 },
+          rounds: {
+            ksTest: rounds,
+            psi: rounds,
+            mmdTest: mmdRounds,
+            linearMmdTest: mmdRounds + 2,
+            blockMmdTest: mmdRounds + 2,
+            detectFeatureDrift: featureRounds,
+          },
           warmup,
           ratio:
             'median over interleaved rounds of drift ms / scipy ms in the same round (same data, same machine, one thread each)',
@@ -416,6 +525,10 @@ async function main(): Promise<void> {
               'NumPy/SciPy: pdist, BLAS matrix products for all permutations at once (SciPy has no MMD); p-values differ because the permutations come from different generators',
             linearMmdTest:
               'NumPy: the same linear-time estimator (Gretton et al. 2012, section 6), vectorised, normal p-value',
+            blockMmdTest:
+              'NumPy: the same block estimator (B-test, blocks of 50), batched einsum kernels per block, normal p-value',
+            detectFeatureDrift:
+              'SciPy per feature: ks_2samp, wasserstein_distance, std and the NumPy PSI (numeric); np.unique counts, chi2_contingency, jensenshannon (categorical); false_discovery_control (BH) across features',
           },
           ...(python
             ? { scipy: { ...python.versions, threads: SINGLE_THREAD } }
@@ -439,6 +552,89 @@ async function main(): Promise<void> {
     python?.stop();
     rmSync(directory, { recursive: true, force: true });
   }
+}
+
+/**
+ * Per-feature drift of `features` columns (four in five numeric, the rest categorical with
+ * CATEGORIES values) × `events` events in the window and in the reference, every value present, so
+ * nothing is sampled (the reservoir's capacity is the window). A few columns are shifted, so both
+ * sides also compute drifted features. The windows are built before timing, as the Python side
+ * loads its arrays before timing.
+ */
+function featureCase(
+  events: number,
+  features: number,
+  rounds: number,
+  file: (name: string, values: Float64Array) => string,
+): Case {
+  const numeric = Math.round(features * 0.8);
+  const categorical = features - numeric;
+  const random = seededRandom(11);
+  const referenceNumeric = new Float64Array(events * numeric);
+  const currentNumeric = new Float64Array(events * numeric);
+  for (let i = 0; i < events; i++) {
+    for (let j = 0; j < numeric; j++) {
+      referenceNumeric[i * numeric + j] = random.normal() * (j + 1) + j;
+      // One numeric column in eight moves by 0.2 of its spread.
+      currentNumeric[i * numeric + j] = random.normal() * (j + 1) + j + (j % 8 === 0 ? 0.2 * (j + 1) : 0);
+    }
+  }
+  const codes = (shifted: boolean) => {
+    const values = new Float64Array(events * categorical);
+    for (let j = 0; j < categorical; j++) {
+      for (let i = 0; i < events; i++) {
+        // Geometric-ish category frequencies; a shifted column sends a fifth of its values to category 0.
+        let code = Math.min(CATEGORIES - 1, Math.floor(-Math.log(1 - random.next()) * 2));
+        if (shifted && j % 4 === 0 && random.next() < 0.2) code = 0;
+        values[j * events + i] = code;
+      }
+    }
+    return values;
+  };
+  const referenceCodes = codes(false);
+  const currentCodes = codes(true);
+  const window = (numbers: Float64Array, categories: Float64Array): FeatureWindow => {
+    const columns = new Map<string, FeatureColumn>();
+    for (let j = 0; j < numeric; j++) {
+      const values = new Array<number>(events);
+      for (let i = 0; i < events; i++) values[i] = numbers[i * numeric + j];
+      columns.set(`n${String(j).padStart(2, '0')}`, { values, present: events });
+    }
+    for (let j = 0; j < categorical; j++) {
+      const values = new Array<string>(events);
+      for (let i = 0; i < events; i++) values[i] = `c${categories[j * events + i]}`;
+      columns.set(`s${String(j).padStart(2, '0')}`, { values, present: events });
+    }
+    return { events, features: columns };
+  };
+  const reference = window(referenceNumeric, referenceCodes);
+  const current = window(currentNumeric, currentCodes);
+  return {
+    function: 'detectFeatureDrift',
+    kind: 'features',
+    note: `${numeric} numeric + ${categorical} categorical features, ${events} events each side, no sampling`,
+    n: [events, events],
+    rounds,
+    warmup: 1,
+    extra: { numeric, categorical },
+    files: [
+      file('features-ref-numeric.f64', referenceNumeric),
+      file('features-cur-numeric.f64', currentNumeric),
+      file('features-ref-codes.f64', referenceCodes),
+      file('features-cur-codes.f64', currentCodes),
+    ],
+    run: () => {
+      const results = detectFeatureDrift(reference, current, { maxFeatures: features });
+      let statistic = 0;
+      let drifted = 0;
+      for (const result of results) {
+        if (!result.metric.startsWith('feature.')) continue;
+        statistic += result.statistic ?? 0;
+        if (result.verdict === 'drift') drifted++;
+      }
+      return { statistic, method: `${drifted} of ${features} features drifted` };
+    },
+  };
 }
 
 main().catch((error: unknown) => {

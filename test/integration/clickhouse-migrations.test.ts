@@ -44,6 +44,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       '001-initial-tables',
       '2026120419-input-embedding',
       '2026120422-model-settings',
+      '2026120500-embedding-encoder',
     ]);
     const tables = (
       await rows<{ name: string }>("SELECT name FROM system.tables WHERE database = 'tripline' ORDER BY name")
@@ -56,6 +57,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       { version: 1, name: 'initial-tables' },
       { version: 2026120419, name: 'input-embedding' },
       { version: 2026120422, name: 'model-settings' },
+      { version: 2026120500, name: 'embedding-encoder' },
     ]);
   });
 
@@ -66,6 +68,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       '001-initial-tables',
       '2026120419-input-embedding',
       '2026120422-model-settings',
+      '2026120500-embedding-encoder',
     ]);
   });
 

@@ -22,6 +22,7 @@ import { Metrics, OperabilityModule } from '@tripline/server';
 import {
   StreamDetectionModule,
   StreamDetectorService,
+  WindowEncoder,
   WindowSource,
   type DriftMetricRecord,
   type TimeRange,
@@ -403,6 +404,7 @@ describe('stream detectors over the ClickHouse engine, results through the real 
     }, 60_000);
     const restarted = new StreamDetectorService(
       app.get(WindowSource),
+      app.get(WindowEncoder),
       app.get(EventBus),
       app.get<Environment>(ENVIRONMENT),
       app.get(Metrics),

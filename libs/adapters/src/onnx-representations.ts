@@ -21,7 +21,17 @@ export class OnnxRepresentations {
 
   constructor(
     readonly folder: string,
-    private readonly options: { batchSize?: number; quantized?: boolean } = {},
+    private readonly options: {
+      batchSize?: number;
+      quantized?: boolean;
+      /**
+       * ONNX Runtime intra-op threads (default: the runtime's, one per core). A process that must
+       * keep a core for other work (the ingestor's consumer) runs its encoder on one.
+       */
+      threads?: number;
+      /** Called between batches: lets a caller yield to its event loop or stop early. */
+      betweenBatches?: () => Promise<void>;
+    } = {},
   ) {}
 
   /** One vector per text, in input order. */
@@ -30,6 +40,7 @@ export class OnnxRepresentations {
     const batchSize = this.options.batchSize ?? 32;
     const vectors: Float32Array[] = [];
     for (let start = 0; start < texts.length; start += batchSize) {
+      if (start > 0) await this.options.betweenBatches?.();
       const batch = texts.slice(start, start + batchSize);
       const output = await extractor(batch, { pooling: 'mean', normalize: false });
       const dimension = output.dims[output.dims.length - 1];
@@ -59,6 +70,9 @@ export class OnnxRepresentations {
         return transformers.pipeline('feature-extraction', path.basename(folder), {
           dtype,
           local_files_only: true,
+          ...(this.options.threads
+            ? { session_options: { intraOpNumThreads: this.options.threads, interOpNumThreads: 1 } }
+            : {}),
         }) as unknown as Promise<Extractor>;
       }).catch((error: Error) => {
         throw new Error(`model ${folder} could not be loaded for feature extraction: ${error.message}`);

@@ -267,6 +267,19 @@ export const environmentSchema = z.object({
     .min(0, 'expected a difference in accuracy in [0, 0.5], e.g. 0.05 for five points')
     .max(0.5, 'expected a difference in accuracy in [0, 0.5], e.g. 0.05 for five points')
     .default(0.05),
+  /**
+   * Input texts embedded per window and per reference by a model's embedding_encoder (a uniform
+   * sample: lowest hash of event_id first). Their MMD takes a permutation p-value, so the cost is
+   * the encoder's (2 × this many texts through the model) plus O((2 × this)² · dimension).
+   */
+  DRIFT_ENCODER_SAMPLE: z.coerce
+    .number()
+    .int()
+    .min(20, 'expected an integer >= 20')
+    .max(2_000, 'expected at most 2000 texts (the permutation MMD is quadratic in them)')
+    .default(300),
+  /** ONNX Runtime threads of an embedding encoder in the ingestor (1 keeps a core for the consumer). */
+  DRIFT_ENCODER_THREADS: z.coerce.number().int().min(1, 'expected an integer >= 1').max(64).default(1),
   /** How CBPE calibrates the model's scores on the reference feedback. */
   DRIFT_CBPE_CALIBRATION: z
     .enum(['isotonic', 'histogram'], { error: 'expected "isotonic" or "histogram"' })

@@ -6,9 +6,23 @@ import type { DetectorOptions, DetectorResult } from './types';
 export const DEFAULT_EMBEDDING_QUADRATIC_ROWS = 500;
 const BLOCK_SIZE = 50;
 
+/** Relabellings of the permutation p-value: its floor 1 / 2001 lies below the stream's alpha of 0.001. */
+export const DEFAULT_EMBEDDING_PERMUTATIONS = 2_000;
+
 export interface EmbeddingDriftOptions extends DetectorOptions {
   /** Rows per window for the quadratic MMD that gives the bandwidth and the effect size (default 500). */
   quadraticRows?: number;
+  /**
+   * Where the p-value comes from: 'block' (default; the B-test over every row, for windows of up to
+   * thousands of rows) or 'permutation' (the quadratic MMD over at most `quadraticRows` rows of
+   * each window with `permutations` seeded relabellings): more power on the small samples an
+   * encoder embeds per window, where 2 × 50-row blocks leave the block test too few blocks.
+   */
+  pValue?: 'block' | 'permutation';
+  /** Relabellings for the permutation p-value (default 2,000). */
+  permutations?: number;
+  /** Where the vectors came from, for the report: the events' input.embedding, or an encoder. */
+  source?: { kind: 'event' } | { kind: 'encoder'; encoder: string; texts?: number };
 }
 
 /**
@@ -36,14 +50,54 @@ export function embeddingDrift(
   const cur = current.filter((row) => row.length === dimension);
   const mismatched = reference.length - ref.length + (current.length - cur.length);
   const sizes = { sample: cur.length, reference: ref.length };
-  const needed = Math.max(minSamples, 2 * BLOCK_SIZE);
+  const permutation = options.pValue === 'permutation';
+  const needed = permutation
+    ? Math.max(Math.min(minSamples, options.quadraticRows ?? DEFAULT_EMBEDDING_QUADRATIC_ROWS), 20)
+    : Math.max(minSamples, 2 * BLOCK_SIZE);
+  const source = options.source ?? { kind: 'event' as const };
+  const sourceDetails =
+    source.kind === 'encoder'
+      ? {
+          embedded_by: 'encoder',
+          encoder: source.encoder,
+          ...(source.texts !== undefined ? { texts_embedded: source.texts } : {}),
+        }
+      : { embedded_by: 'event' };
   if (cur.length < needed || ref.length < needed) {
-    return insufficientData(metric, detector, sizes, needed, 'events with an embedding', {
-      dimension,
-      other_dimension_rows: mismatched,
-    });
+    return insufficientData(
+      metric,
+      detector,
+      sizes,
+      needed,
+      source.kind === 'encoder' ? 'events with an input text' : 'events with an embedding',
+      { dimension, other_dimension_rows: mismatched, ...sourceDetails },
+    );
   }
   const quadraticRows = options.quadraticRows ?? DEFAULT_EMBEDDING_QUADRATIC_ROWS;
+  if (permutation) {
+    const permutations = options.permutations ?? DEFAULT_EMBEDDING_PERMUTATIONS;
+    const test = mmdTest(ref.slice(0, quadraticRows), cur.slice(0, quadraticRows), { permutations });
+    return {
+      metric,
+      detector,
+      statistic: test.statistic,
+      p_value: test.pValue,
+      effect_size: test.effectSize,
+      sample_size: Math.min(cur.length, quadraticRows),
+      reference_size: Math.min(ref.length, quadraticRows),
+      verdict: verdictOf(test.pValue, alpha),
+      details: {
+        alpha,
+        effect: 'MMD (square root of the unbiased quadratic MMD²), RBF kernel, on [0, √2]',
+        p_value_from: `quadratic MMD², ${test.permutations} seeded permutations (floor ${rounded(1 / (test.permutations + 1))})`,
+        dimension,
+        bandwidth: rounded(test.bandwidth),
+        quadratic_rows: [Math.min(ref.length, quadraticRows), Math.min(cur.length, quadraticRows)],
+        other_dimension_rows: mismatched,
+        ...sourceDetails,
+      },
+    };
+  }
   const quadratic = mmdTest(ref.slice(0, quadraticRows), cur.slice(0, quadraticRows), { permutations: 0 });
   // Identical rows everywhere give a zero bandwidth; any positive one then yields MMD² = 0.
   const bandwidth = quadratic.bandwidth > 0 ? quadratic.bandwidth : 1;
@@ -69,6 +123,7 @@ export function embeddingDrift(
       quadratic_rows: [Math.min(ref.length, quadraticRows), Math.min(cur.length, quadraticRows)],
       quadratic_mmd2: rounded(quadratic.statistic),
       other_dimension_rows: mismatched,
+      ...sourceDetails,
     },
   };
 }

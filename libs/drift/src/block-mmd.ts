@@ -42,34 +42,44 @@ export function blockMmdTest(x: Rows, y: Rows, options: BlockMmdOptions): BlockM
   if (blocks < 2) throw new RangeError(`each sample needs at least ${2 * blockSize} rows (two blocks)`);
   const dimension = x[0].length;
   const scale = -1 / (2 * bandwidth * bandwidth);
-  const kernel = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-    if (a.length !== dimension || b.length !== dimension) {
-      throw new RangeError(`rows must all have ${dimension} columns`);
+  const B = blockSize;
+  // Each block's rows copied into one flat array (x rows, then y rows), so the kernel loops read
+  // contiguous memory through one monomorphic typed array rather than row objects of any type.
+  const flat = new Float64Array(2 * B * dimension);
+  const load = (rows: Rows, offset: number, slot: number) => {
+    for (let i = 0; i < B; i++) {
+      const row = rows[offset + i];
+      if (row.length !== dimension) throw new RangeError(`rows must all have ${dimension} columns`);
+      const target = (slot + i) * dimension;
+      for (let c = 0; c < dimension; c++) flat[target + c] = row[c];
     }
+  };
+  const kernel = (a: number, b: number): number => {
     let sum = 0;
     for (let c = 0; c < dimension; c++) {
-      const difference = a[c] - b[c];
+      const difference = flat[a + c] - flat[b + c];
       sum += difference * difference;
     }
     return Math.exp(sum * scale);
   };
-  const B = blockSize;
   // Welford's running mean and variance of the block statistics.
   let mean = 0;
   let squares = 0;
   for (let b = 0; b < blocks; b++) {
     const offset = b * B;
+    load(x, offset, 0);
+    load(y, offset, B);
     let withinX = 0;
     let withinY = 0;
     let cross = 0;
     for (let i = 0; i < B; i++) {
-      const xi = x[offset + i];
-      const yi = y[offset + i];
+      const xi = i * dimension;
+      const yi = (B + i) * dimension;
       for (let j = i + 1; j < B; j++) {
-        withinX += kernel(xi, x[offset + j]);
-        withinY += kernel(yi, y[offset + j]);
+        withinX += kernel(xi, j * dimension);
+        withinY += kernel(yi, (B + j) * dimension);
       }
-      for (let j = 0; j < B; j++) cross += kernel(xi, y[offset + j]);
+      for (let j = 0; j < B; j++) cross += kernel(xi, (B + j) * dimension);
     }
     const value = (2 * (withinX + withinY)) / (B * (B - 1)) - (2 * cross) / (B * B);
     const delta = value - mean;

@@ -102,6 +102,7 @@ export function modelSettingsRow(settings: ModelSettingsMessage) {
   return {
     model_id: settings.model_id,
     feature_types: settings.feature_types,
+    embedding_encoder: settings.embedding_encoder ? JSON.stringify(settings.embedding_encoder) : '',
     deleted: settings.deleted ? 1 : 0,
     updated_at: clickHouseTime(settings.updated_at),
   };

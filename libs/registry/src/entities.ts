@@ -9,6 +9,12 @@ import {
 import type { AdapterConfig } from '@tripline/adapters';
 import type { FeatureTypeName } from '@tripline/contracts';
 
+/** A registered model version named as a text encoder. */
+export interface EncoderReference {
+  modelId: string;
+  version: string;
+}
+
 export const MODEL_TASKS = ['text-classification', 'text-generation', 'rag'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 export const DATASET_KINDS = ['clean', 'canary', 'probe'] as const;
@@ -63,6 +69,12 @@ export class Model {
   /** Per-feature type overrides for per-feature drift; empty: every type is inferred from the values. */
   @Column({ name: 'feature_types', type: 'jsonb', default: () => "'{}'" })
   featureTypes!: Record<string, FeatureTypeName>;
+  /**
+   * The registered local (onnx) version whose feature extraction embeds a sample of each window's
+   * input texts for embedding drift, when events carry no input.embedding; null: none.
+   */
+  @Column({ name: 'embedding_encoder', type: 'jsonb', nullable: true })
+  embeddingEncoder!: EncoderReference | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

@@ -18,9 +18,15 @@ import {
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { splitPemBlocks, verifyManifestSignature } from '@tripline/supply-chain';
-import type { FeatureTypeName, ModelSettingsMessage } from '@tripline/contracts';
+import type { EmbeddingEncoderSetting, FeatureTypeName, ModelSettingsMessage } from '@tripline/contracts';
 import { EventBus } from '@tripline/transport';
-import { Model, ModelVersion, type ArtefactManifest, type ModelTask } from './entities';
+import {
+  Model,
+  ModelVersion,
+  type ArtefactManifest,
+  type EncoderReference,
+  type ModelTask,
+} from './entities';
 
 export interface NewModel {
   id: string;
@@ -31,6 +37,7 @@ export interface NewModel {
   description?: string;
   ragAllowedSources?: string[] | null;
   featureTypes?: Record<string, FeatureTypeName>;
+  embeddingEncoder?: EncoderReference | null;
 }
 
 export interface NewModelVersion {
@@ -60,13 +67,15 @@ export class ModelRegistry {
 
   /**
    * Tells the stream side (the ingestor, which has no PostgreSQL) the model's settings it needs:
-   * the feature types, on `models.v1`, stored by the sink in ClickHouse `model_settings`. A failed
-   * publish is the caller's error: the change is saved, and repeating the request sends it again.
+   * the feature types and the embedding encoder (its folder, manifest state and manifest), on
+   * `models.v1`, stored by the sink in ClickHouse `model_settings`. A failed publish is the
+   * caller's error: the change is saved, and repeating the request sends it again.
    */
   private async publishSettings(model: Model, deleted = false): Promise<void> {
     const message: ModelSettingsMessage = {
       model_id: model.id,
       feature_types: deleted ? {} : (model.featureTypes ?? {}),
+      embedding_encoder: deleted ? null : await this.encoderSetting(model.embeddingEncoder),
       ...(deleted ? { deleted: true } : {}),
       updated_at: Date.now(),
     };
@@ -77,15 +86,62 @@ export class ModelRegistry {
         `model ${model.id}: settings not published to the stream detectors: ${String(error)}`,
       );
       throw new ServiceUnavailableException(
-        `model "${model.id}" was saved, but its feature_types could not be sent to the stream detectors ` +
+        `model "${model.id}" was saved, but its feature_types and embedding_encoder could not be sent to the stream detectors ` +
           `(the event bus is unavailable); repeat the request once it is back`,
       );
     }
   }
 
+  /** What the ingestor needs of an encoder version: its folder and, once hashed, its manifest. */
+  private async encoderSetting(
+    reference: EncoderReference | null | undefined,
+  ): Promise<EmbeddingEncoderSetting | null> {
+    if (!reference) return null;
+    const version = await this.versions.findOneBy({
+      modelId: reference.modelId,
+      version: reference.version,
+    });
+    // Gone (its model was deleted since): the stream side stops using it.
+    if (!version || version.adapter.kind !== 'onnx') return null;
+    // Versions registered before manifests were computed in the background have no state; with a
+    // manifest they are ready, without one the ingestor cannot check the files and will not load them.
+    const state = version.manifestState ?? (version.manifest ? 'ready' : 'pending');
+    return {
+      model_id: version.modelId,
+      version: version.version,
+      path: version.adapter.path,
+      manifest_state: state,
+      ...(state === 'ready' && version.manifest ? { manifest: version.manifest } : {}),
+    };
+  }
+
+  /**
+   * Checks an embedding encoder named on a model: a registered local (onnx) version whose manifest
+   * did not fail. A pending manifest is accepted: the ingestor waits for it (the registry publishes
+   * the settings again once it is ready).
+   */
+  private async checkEncoder(reference: EncoderReference): Promise<void> {
+    const what = `embedding_encoder: model "${reference.modelId}" version "${reference.version}"`;
+    const version = await this.versions.findOneBy({ modelId: reference.modelId, version: reference.version });
+    if (!version)
+      throw new BadRequestException(
+        `${what} is not registered; register the encoder folder first with POST /v1/models/${reference.modelId}/versions`,
+      );
+    if (version.adapter.kind !== 'onnx')
+      throw new BadRequestException(
+        `${what} is an ${version.adapter.kind} endpoint; an encoder must be a local onnx folder ` +
+          '(transformers.js feature-extraction, e.g. a model with a last_hidden_state output)',
+      );
+    if (version.manifestState === 'failed')
+      throw new BadRequestException(
+        `${what} cannot be used: its manifest failed (${version.manifestError ?? 'no reason recorded'})`,
+      );
+  }
+
   async create(model: NewModel): Promise<Model> {
     if (await this.models.existsBy({ id: model.id }))
       throw new ConflictException(`model "${model.id}" already exists`);
+    if (model.embeddingEncoder) await this.checkEncoder(model.embeddingEncoder);
     const created = await this.models.save(
       this.models.create({
         ...model,
@@ -94,6 +150,7 @@ export class ModelRegistry {
         description: model.description ?? '',
         ragAllowedSources: model.ragAllowedSources ?? null,
         featureTypes: model.featureTypes ?? {},
+        embeddingEncoder: model.embeddingEncoder ?? null,
         currentVersionId: null,
       }),
     );
@@ -114,13 +171,24 @@ export class ModelRegistry {
   async update(
     id: string,
     changes: Partial<
-      Pick<Model, 'name' | 'labels' | 'owner' | 'description' | 'ragAllowedSources' | 'featureTypes'>
+      Pick<
+        Model,
+        | 'name'
+        | 'labels'
+        | 'owner'
+        | 'description'
+        | 'ragAllowedSources'
+        | 'featureTypes'
+        | 'embeddingEncoder'
+      >
     >,
   ): Promise<Model> {
     const model = await this.get(id);
+    if (changes.embeddingEncoder) await this.checkEncoder(changes.embeddingEncoder);
     Object.assign(model, changes);
     const saved = await this.models.save(model);
-    if (changes.featureTypes !== undefined) await this.publishSettings(saved);
+    if (changes.featureTypes !== undefined || changes.embeddingEncoder !== undefined)
+      await this.publishSettings(saved);
     return saved;
   }
 
@@ -129,7 +197,7 @@ export class ModelRegistry {
     await this.models.delete({ id });
     // A model re-registered under the same id starts without the old overrides.
     // The deletion stands either way: a failed publish is logged, not refused (a repeat would be a 404).
-    if (Object.keys(model.featureTypes ?? {}).length > 0)
+    if (Object.keys(model.featureTypes ?? {}).length > 0 || model.embeddingEncoder)
       await this.publishSettings(model, true).catch(() => {});
   }
 
@@ -226,7 +294,11 @@ export class ModelRegistry {
     return rows.length ? this.versions.findOneBy({ id: rows[0].id }) : null;
   }
 
-  /** Records the outcome of hashing a pending version; false when it was no longer pending. */
+  /**
+   * Records the outcome of hashing a pending version; false when it was no longer pending. Models
+   * that name the version as their embedding encoder get their settings published again, so the
+   * ingestor learns that it may load it (or that it must not).
+   */
   async finishManifest(versionId: string, outcome: ManifestOutcome): Promise<boolean> {
     const result = await this.versions.update(
       { id: versionId, manifestState: 'pending' },
@@ -234,7 +306,26 @@ export class ModelRegistry {
         ? { manifestState: 'ready', manifest: outcome.manifest, manifestError: null }
         : { manifestState: 'failed', manifestError: outcome.error.slice(0, 2_000) },
     );
-    return (result.affected ?? 0) > 0;
+    const finished = (result.affected ?? 0) > 0;
+    if (finished) await this.republishEncoderUsers(versionId);
+    return finished;
+  }
+
+  /** Publishes the settings of every model whose embedding encoder is this version. */
+  private async republishEncoderUsers(versionId: string): Promise<void> {
+    const version = await this.versions.findOneBy({ id: versionId });
+    if (!version) return;
+    const users = await this.models
+      .createQueryBuilder('model')
+      .where(`model.embedding_encoder ->> 'modelId' = :modelId`, { modelId: version.modelId })
+      .andWhere(`model.embedding_encoder ->> 'version' = :version`, { version: version.version })
+      .getMany();
+    for (const model of users) {
+      // The manifest outcome stands either way; a lost publish is repeated by the next change.
+      await this.publishSettings(model).catch((error) =>
+        this.logger.error(`model ${model.id}: encoder state not published: ${String(error)}`),
+      );
+    }
   }
 
   /**

@@ -11,6 +11,9 @@ export const presentModel = (model: Model) => ({
   current_version_id: model.currentVersionId,
   rag_allowed_sources: model.ragAllowedSources,
   feature_types: model.featureTypes ?? {},
+  embedding_encoder: model.embeddingEncoder
+    ? { model_id: model.embeddingEncoder.modelId, version: model.embeddingEncoder.version }
+    : null,
   created_at: model.createdAt,
   updated_at: model.updatedAt,
 });

@@ -128,8 +128,20 @@ export class ModelsController {
   @ApiOperation({ summary: 'Register a model' })
   @ApiBody({ schema: openApiSchema(newModelSchema) })
   async create(@Body(new ZodValidationPipe(newModelSchema)) body: z.infer<typeof newModelSchema>) {
-    const { rag_allowed_sources: ragAllowedSources, feature_types: featureTypes, ...model } = body;
-    return presentModel(await this.registry.create({ ...model, ragAllowedSources, featureTypes }));
+    const {
+      rag_allowed_sources: ragAllowedSources,
+      feature_types: featureTypes,
+      embedding_encoder: encoder,
+      ...model
+    } = body;
+    return presentModel(
+      await this.registry.create({
+        ...model,
+        ragAllowedSources,
+        featureTypes,
+        embeddingEncoder: encoder ? { modelId: encoder.model_id, version: encoder.version } : null,
+      }),
+    );
   }
 
   @Get()
@@ -149,12 +161,20 @@ export class ModelsController {
     @Param('id', modelId) id: string,
     @Body(new ZodValidationPipe(modelChangesSchema)) body: z.infer<typeof modelChangesSchema>,
   ) {
-    const { rag_allowed_sources: ragAllowedSources, feature_types: featureTypes, ...changes } = body;
+    const {
+      rag_allowed_sources: ragAllowedSources,
+      feature_types: featureTypes,
+      embedding_encoder: encoder,
+      ...changes
+    } = body;
     return presentModel(
       await this.registry.update(id, {
         ...changes,
         ...(ragAllowedSources !== undefined ? { ragAllowedSources } : {}),
         ...(featureTypes !== undefined ? { featureTypes: featureTypes ?? {} } : {}),
+        ...(encoder !== undefined
+          ? { embeddingEncoder: encoder ? { modelId: encoder.model_id, version: encoder.version } : null }
+          : {}),
       }),
     );
   }

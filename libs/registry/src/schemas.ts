@@ -86,6 +86,18 @@ export const allowListEntrySchema = z
   });
 export const allowListSchema = z.array(allowListEntrySchema).max(1_000, 'expected at most 1000 sources');
 
+/**
+ * A registered local (onnx) model version named as the text encoder for embedding drift: the
+ * ingestor embeds a sample of each window's input texts with its feature extraction
+ * (`last_hidden_state`, mean-pooled) when the events carry no `input.embedding`.
+ */
+export const embeddingEncoderSchema = z
+  .object({
+    model_id: modelIdSchema,
+    version: z.string().trim().min(1, 'expected the version to use, e.g. "1"').max(128),
+  })
+  .strict();
+
 export const newModelSchema = z
   .object({
     id: modelIdSchema,
@@ -97,6 +109,7 @@ export const newModelSchema = z
     rag_allowed_sources: allowListSchema.optional(),
     /** Overrides of the inferred feature types for per-feature drift: {"<feature>": "numeric" | "categorical"}. */
     feature_types: featureTypesSchema.optional(),
+    embedding_encoder: embeddingEncoderSchema.optional(),
   })
   .strict()
   .refine((model) => model.task !== 'text-classification' || model.labels.length >= 2, {
@@ -114,6 +127,8 @@ export const modelChangesSchema = z
     rag_allowed_sources: allowListSchema.nullable().optional(),
     /** Replaces the whole map; {} or null removes every override (types are inferred again). */
     feature_types: featureTypesSchema.nullable().optional(),
+    /** null removes the encoder (texts are no longer embedded). */
+    embedding_encoder: embeddingEncoderSchema.nullable().optional(),
   })
   .strict();
 

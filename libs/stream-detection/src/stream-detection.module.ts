@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { StreamDetectorService } from './stream-detector.service';
+import { WindowEncoder } from './window-encoder';
 import { WindowSource } from './window-source';
 
 /**
@@ -7,5 +8,5 @@ import { WindowSource } from './window-source';
  * reference, results to the metrics topic. Needs ClickHouse, the event bus, configuration and
  * metrics, which the process composes globally.
  */
-@Module({ providers: [WindowSource, StreamDetectorService], exports: [StreamDetectorService] })
+@Module({ providers: [WindowSource, WindowEncoder, StreamDetectorService], exports: [StreamDetectorService] })
 export class StreamDetectionModule {}

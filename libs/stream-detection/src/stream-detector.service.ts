@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { z } from 'zod';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import { driftMetricSchema } from '@tripline/contracts';
+import { driftMetricSchema, type EmbeddingEncoderSetting } from '@tripline/contracts';
 import {
   detectFeatureDrift,
   detectStreamDrift,
@@ -15,10 +15,13 @@ import {
   EventWindow,
   STREAM_DETECTORS,
   type FeatureType,
+  type DetectorResult,
   type FeatureWindow,
+  type WindowEvent,
 } from '@tripline/detectors';
 import { Metrics } from '@tripline/server';
 import { EventBus } from '@tripline/transport';
+import { encoderName, EncoderUnavailable, WindowEncoder } from './window-encoder';
 import { WindowSource } from './window-source';
 import { lastCompletedWindow, nextEvaluationAt, referenceFor, type TimeRange } from './windows';
 
@@ -54,6 +57,7 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
 
   constructor(
     private readonly source: WindowSource,
+    private readonly encoder: WindowEncoder,
     private readonly bus: EventBus,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     metrics: Metrics,
@@ -168,6 +172,10 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
           alpha: this.environment.DRIFT_ALPHA,
         }),
       );
+    } else {
+      // Otherwise, for models that name a text encoder, the same test on a sample of texts it embeds.
+      const encoded = await this.encodedDrift(modelId, reference, baseline.events, current.events);
+      if (encoded) results.push(encoded);
     }
     const records = results.map(
       (result): DriftMetricRecord => ({
@@ -231,6 +239,62 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       maxFeatures: this.environment.DRIFT_MAX_FEATURES,
       featureTypes,
     });
+  }
+
+  /**
+   * Embedding drift through the model's `embedding_encoder`, for events without input.embedding:
+   * the first DRIFT_ENCODER_SAMPLE input texts of the window and of the reference (they come in
+   * the order of the hash of event_id, a uniform sample) are embedded and compared by MMD with a
+   * permutation p-value. Undefined for a model without an encoder; an encoder that may not or
+   * cannot be used gives an insufficient-data result that says why.
+   */
+  private async encodedDrift(
+    modelId: string,
+    reference: TimeRange,
+    baseline: readonly WindowEvent[],
+    current: readonly WindowEvent[],
+  ): Promise<DetectorResult | undefined> {
+    let setting: EmbeddingEncoderSetting | undefined;
+    try {
+      setting = await this.source.embeddingEncoder(modelId);
+    } catch (error) {
+      this.logger.warn(`model ${modelId}: embedding_encoder unavailable: ${String(error)}`);
+      return undefined;
+    }
+    if (!setting) return undefined;
+    const sample = this.encoder.sampleSize;
+    const texts = (events: readonly WindowEvent[]) =>
+      events
+        .map((event) => event.text)
+        .filter((text) => text.trim() !== '')
+        .slice(0, sample);
+    const options = {
+      minSamples: this.environment.DRIFT_MIN_SAMPLES,
+      alpha: this.environment.DRIFT_ALPHA,
+      pValue: 'permutation' as const,
+      quadraticRows: sample,
+      source: { kind: 'encoder' as const, encoder: encoderName(setting) },
+    };
+    try {
+      const started = performance.now();
+      const referenceVectors = await this.encoder.embed(
+        modelId,
+        setting,
+        texts(baseline),
+        `${reference.from}-${reference.to}`,
+      );
+      const currentVectors = await this.encoder.embed(modelId, setting, texts(current));
+      const embedMs = performance.now() - started;
+      const result = embeddingDrift(referenceVectors, currentVectors, options);
+      result.details = { ...result.details, encode_ms: Math.round(embedMs) };
+      return result;
+    } catch (error) {
+      if (!(error instanceof EncoderUnavailable)) throw error;
+      this.logger.warn(`model ${modelId}: ${error.message}`);
+      const result = embeddingDrift([], [], options);
+      result.details = { ...result.details, reason: error.message };
+      return result;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ClickHouse } from '@tripline/clickhouse';
+import { embeddingEncoderSettingSchema, type EmbeddingEncoderSetting } from '@tripline/contracts';
 import {
   FeatureReservoir,
   fromReservoir,
@@ -209,6 +210,24 @@ export class WindowSource {
       if (type === 'numeric' || type === 'categorical') types[feature] = type;
     }
     return types;
+  }
+
+  /**
+   * The model's text encoder for embedding drift (`embedding_encoder` on the model), as the
+   * registry last published it on `models.v1`; undefined when it has none or was deleted.
+   */
+  async embeddingEncoder(modelId: string): Promise<EmbeddingEncoderSetting | undefined> {
+    const rows = await this.rows<{ embedding_encoder: string; deleted: number }>(
+      `SELECT embedding_encoder, deleted FROM ${this.clickHouse.table('model_settings')} FINAL
+       WHERE model_id = {model:String}
+       ORDER BY updated_at DESC
+       LIMIT 1`,
+      { model: modelId },
+    );
+    const [row] = rows;
+    if (!row || Number(row.deleted) === 1 || !row.embedding_encoder) return undefined;
+    // The sink stored what the contract accepted; parsed again, since the column is plain text.
+    return embeddingEncoderSettingSchema.parse(JSON.parse(row.embedding_encoder));
   }
 
   /** Tokens the trigger-response detector flagged for the model in windows inside the range. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { embeddingDrift } from '@tripline/detectors';
-import { seededRandom } from '@tripline/drift';
+import { mmdTest, seededRandom } from '@tripline/drift';
 
 /** Embeddings around a centre, with `shift` added to the first `moved` coordinates. */
 function embeddings(count: number, seed: number, dimension = 32, shift = 0, moved = 0): number[][] {
@@ -40,5 +40,36 @@ describe('embedding drift (MMD, RBF kernel, median heuristic)', () => {
     const result = embeddingDrift(embeddings(400, 8), embeddings(150, 9));
     assert.equal(result.verdict, 'insufficient-data');
     assert.match(String(result.details.reason), /150 events with an embedding/);
+  });
+
+  it('on the small samples an encoder embeds, takes the permutation p-value of the quadratic MMD and names the encoder', () => {
+    const reference = embeddings(150, 5, 16);
+    const stationary = embeddings(150, 6, 16);
+    const moved = embeddings(150, 7, 16, 0.6, 4);
+    const options = {
+      alpha: 0.001,
+      minSamples: 100,
+      pValue: 'permutation' as const,
+      quadraticRows: 300,
+      source: { kind: 'encoder' as const, encoder: 'reviews@1' },
+    };
+    const quiet = embeddingDrift(reference, stationary, options);
+    const flagged = embeddingDrift(reference, moved, options);
+    assert.equal(quiet.verdict, 'ok', `p ${quiet.p_value}`);
+    assert.equal(flagged.verdict, 'drift', `p ${flagged.p_value}`);
+    assert.equal(flagged.p_value, mmdTest(reference, moved, { permutations: 2_000 }).pValue);
+    assert.equal(flagged.details.embedded_by, 'encoder');
+    assert.equal(flagged.details.encoder, 'reviews@1');
+    assert.match(String(flagged.details.p_value_from), /2000 seeded permutations/);
+  });
+
+  it('gives no verdict when the encoder embedded too few texts, and says which', () => {
+    const result = embeddingDrift(embeddings(50, 8, 16), embeddings(150, 9, 16), {
+      minSamples: 100,
+      pValue: 'permutation',
+      source: { kind: 'encoder', encoder: 'reviews@1' },
+    });
+    assert.equal(result.verdict, 'insufficient-data');
+    assert.match(String(result.details.reason), /the reference has 50 events with an input text/);
   });
 });

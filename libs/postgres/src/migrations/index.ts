@@ -5,6 +5,7 @@ import { Alerting1732470000000 } from './1732470000000-alerting';
 import { RagAllowLists1732480000000 } from './1732480000000-rag-allow-lists';
 import { ManifestStates1732490000000 } from './1732490000000-manifest-states';
 import { FeatureTypes1732500000000 } from './1732500000000-feature-types';
+import { EmbeddingEncoder1732510000000 } from './1732510000000-embedding-encoder';
 
 /** Every relational migration, in order. Append only. */
 export const POSTGRES_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const POSTGRES_MIGRATIONS = [
   RagAllowLists1732480000000,
   ManifestStates1732490000000,
   FeatureTypes1732500000000,
+  EmbeddingEncoder1732510000000,
 ];
