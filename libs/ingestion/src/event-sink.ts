@@ -10,12 +10,14 @@ import type { z } from 'zod';
 import { ClickHouse } from '@tripline/clickhouse';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import {
+  acceptInferenceEvent,
   alertEventSchema,
   driftMetricSchema,
   evaluationRunSchema,
   feedbackSchema,
   inferenceEventSchema,
   validateJson,
+  type AcceptanceCheck,
   type FieldError,
   type TopicKey,
 } from '@tripline/contracts';
@@ -34,7 +36,19 @@ interface Route {
   table: string;
   what: string;
   schema: z.ZodType;
+  /** A precompiled check of the schema for the common valid message; the schema judges the rest. */
+  accept?: AcceptanceCheck<never>;
   toRow: (value: never) => Record<string, unknown>;
+}
+
+/**
+ * A row as the sink buffers it: already one line of JSONEachRow, encoded where its message was
+ * validated, so a flush only joins bytes. Inference rows keep their key for the first-write rule.
+ */
+interface EncodedRow {
+  line: string;
+  modelId?: string;
+  eventId?: string;
 }
 
 /** Which table each consumed topic lands in, and how its messages are checked. */
@@ -43,6 +57,7 @@ const ROUTES: Partial<Record<TopicKey, Route>> = {
     table: 'inference_events',
     what: 'inference event',
     schema: inferenceEventSchema,
+    accept: acceptInferenceEvent as AcceptanceCheck<never>,
     toRow: inferenceRow,
   },
   feedback: { table: 'feedback', what: 'feedback', schema: feedbackSchema, toRow: feedbackRow },
@@ -101,7 +116,7 @@ export function deadLetter(message: BusMessage, what: string, errors: FieldError
 @Injectable()
 export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('EventSink');
-  private readonly buffers = new Map<string, TableBuffer<Record<string, unknown>>>();
+  private readonly buffers = new Map<string, TableBuffer<EncodedRow>>();
   private readonly routesByTopic = new Map<string, Route>();
   private subscription?: Subscription;
   private lagTimer?: NodeJS.Timeout;
@@ -210,12 +225,24 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
   private async handle(batch: ConsumerBatch): Promise<void> {
     const route = this.routesByTopic.get(batch.topic);
     if (!route) throw new Error(`no table for topic ${batch.topic}`);
-    const rows: Record<string, unknown>[] = [];
+    const rows: EncodedRow[] = [];
     const rejected: ReturnType<typeof deadLetter>[] = [];
+    const keyed = route.table === 'inference_events';
     for (const message of batch.messages) {
-      const result = validateJson(route.schema, message.value);
-      if (result.ok) rows.push(route.toRow(result.value as never));
-      else rejected.push(deadLetter(message, route.what, result.errors));
+      const result = validateJson(route.schema, message.value, route.accept);
+      if (!result.ok) {
+        rejected.push(deadLetter(message, route.what, result.errors));
+        continue;
+      }
+      const line = JSON.stringify(route.toRow(result.value as never));
+      if (!keyed) rows.push({ line });
+      else {
+        const { model_id: modelId, event_id: eventId } = result.value as {
+          model_id: string;
+          event_id: string;
+        };
+        rows.push({ line, modelId, eventId });
+      }
     }
     if (rejected.length > 0) {
       let chunk: OutgoingMessage[] = [];
@@ -247,27 +274,37 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
    * the rule is kept here, by the one writer: inserts of a table are serialised, and events are
    * keyed by model_id, so one event_id always reaches the same writer.
    */
-  private async firstWrites(rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
-    const key = (row: Record<string, unknown>) => JSON.stringify([row.model_id, row.event_id]);
-    const unique = new Map<string, Record<string, unknown>>();
-    for (const row of rows) if (!unique.has(key(row))) unique.set(key(row), row);
+  private async firstWrites(rows: EncodedRow[]): Promise<EncodedRow[]> {
+    // Identifiers hold no control characters, so a NUL cannot occur inside either part.
+    const key = (modelId: unknown, eventId: unknown) => `${String(modelId)}\u0000${String(eventId)}`;
+    const unique = new Map<string, EncodedRow>();
+    const ids = new Set<string>();
+    for (const row of rows) {
+      const id = key(row.modelId, row.eventId);
+      if (!unique.has(id)) {
+        unique.set(id, row);
+        ids.add(row.eventId!);
+      }
+    }
     const stored = new Set<string>();
-    const ids = [...new Set([...unique.values()].map((row) => String(row.event_id)))];
-    for (let start = 0; start < ids.length; start += 10_000) {
+    const idList = [...ids];
+    for (let start = 0; start < idList.length; start += 10_000) {
       const result = await this.clickHouse.client.query({
         query: `SELECT DISTINCT model_id, event_id FROM ${this.clickHouse.table('inference_events')}
                 WHERE event_id IN {ids:Array(String)}`,
-        query_params: { ids: ids.slice(start, start + 10_000) },
+        query_params: { ids: idList.slice(start, start + 10_000) },
         format: 'JSONEachRow',
       });
-      for (const row of await result.json<Record<string, unknown>>()) stored.add(key(row));
+      for (const row of await result.json<{ model_id: string; event_id: string }>())
+        stored.add(key(row.model_id, row.event_id));
     }
-    const fresh = [...unique.entries()].filter(([id]) => !stored.has(id)).map(([, row]) => row);
+    const fresh: EncodedRow[] = [];
+    for (const [id, row] of unique) if (!stored.has(id)) fresh.push(row);
     this.repeatsDropped.inc(rows.length - fresh.length);
     return fresh;
   }
 
-  private async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+  private async insert(table: string, rows: EncodedRow[]): Promise<void> {
     const stop = this.writeSeconds.startTimer({ table });
     try {
       if (table === 'inference_events') rows = await this.firstWrites(rows);
@@ -275,11 +312,9 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
         stop();
         return;
       }
-      await this.clickHouse.client.insert({
-        table: this.clickHouse.table(table),
-        values: rows,
-        format: 'JSONEachRow',
-      });
+      let body = '';
+      for (const row of rows) body += `${row.line}\n`;
+      await this.clickHouse.insertJsonEachRow(this.clickHouse.table(table), Buffer.from(body, 'utf8'));
       stop();
       this.written.inc({ table }, rows.length);
     } catch (error) {
