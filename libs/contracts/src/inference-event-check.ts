@@ -17,6 +17,7 @@ type Json = Record<string, unknown>;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 // NUL and every surrogate, paired or not: the rare text findUnsafeValue has to judge is left to it.
+// eslint-disable-next-line no-control-regex
 const NEEDS_A_CLOSER_LOOK = /[\u0000\uD800-\uDFFF]/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
