@@ -70,19 +70,24 @@ async function main(): Promise<number> {
   const timeline = new DemoTimeline(started);
   let finish!: (reason: string) => void;
   const finished = new Promise<string>((resolve) => (finish = resolve));
+  let alertsIn!: () => void;
+  const alertsFired = new Promise<void>((resolve) => (alertsIn = resolve));
   let waitLimit: NodeJS.Timeout | undefined;
   const webhooks = { received: 0, verified: 0 };
   const onEvent = (event: DemoEvent) => {
     if (event.type === 'swapped') {
       timeline.swapped(event.at);
-      waitLimit = setTimeout(() => finish('the wait for the expected alerts ran out'), WAIT_AFTER_SWAP_MS);
+      waitLimit = setTimeout(
+        () => finish('the wait for the expected alerts and trigger scans ran out'),
+        WAIT_AFTER_SWAP_MS,
+      );
     } else if (event.type === 'alert') {
       timeline.alert(event.alert);
     } else if (event.type === 'webhook') {
       webhooks.received++;
       if (event.verified) webhooks.verified++;
     }
-    if (timeline.complete()) finish('every expected alert fired');
+    if (timeline.complete()) alertsIn();
   };
   process.once('SIGINT', () => finish('interrupted'));
   process.once('SIGTERM', () => finish('terminated'));
@@ -96,7 +101,15 @@ async function main(): Promise<number> {
       print,
       onEvent,
     });
-    reason = await finished;
+    // The alerts, then the answer of every trigger scan queued meanwhile (the fingerprint alert
+    // starts one): the demo ends on those conditions, or at the wait limit, never on a fixed time.
+    const workspace = app.get(DemoWorkspace);
+    reason = await Promise.race([
+      finished,
+      alertsFired
+        .then(() => workspace.scansReported())
+        .then(() => 'every expected alert fired and every trigger scan reported'),
+    ]);
   } catch (error) {
     reason = `the demo could not run: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -8,6 +8,7 @@ const ADMIN_KEY = 'tl_evaluation-e2e-admin-key-012345';
 
 interface Run {
   id: string;
+  scheduled_for?: string | null;
   status: string;
   trigger: string;
   error: string | null;
@@ -213,12 +214,32 @@ describe('replaying clean and canary sets against the clean and the backdoored d
         (run) => run.trigger === 'schedule',
       );
     await eventually(async () => ((await scheduledRuns()).length >= 2 ? true : undefined), 30_000, 250);
+    /**
+     * Waits until the scheduler has completed a sync that began at or after `ms` (so a change
+     * saved before `ms` is in effect) and resolves with when that sync began. Bounded by the
+     * scheduler's progress rather than a fixed time: on a starved machine syncs come later.
+     */
+    const syncedAfter = (ms: number) =>
+      eventually(
+        async () => {
+          const text = await (await fetch(`${app.baseUrl}/metrics`)).text();
+          const match = /^tripline_schedule_synced_timestamp_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
+          const began = match ? Number(match[1]) * 1000 : 0;
+          return began >= ms ? began : undefined;
+        },
+        60_000,
+        100,
+      );
+    /** Runs of ticks that certainly fired after `ms`: a tick is named by its second (scheduled_for). */
+    const ticksAfter = (runs: Run[], ms: number) =>
+      runs.filter((run) => Date.parse(run.scheduled_for!) > Math.floor(ms / 1000) * 1000);
 
     assert.equal((await api('PATCH', `/v1/schedules/${schedule.body.id}`, { enabled: false })).status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const whenDisabled = (await scheduledRuns()).length;
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    assert.equal((await scheduledRuns()).length, whenDisabled, 'a disabled schedule queues nothing');
+    await syncedAfter(Date.now());
+    const disabledAt = Date.now(); // the change is in effect: no tick can fire after this
+    // Give the cron two and a half seconds of the scheduler's own time to fire, if it still could.
+    await syncedAfter(disabledAt + 2_500);
+    assert.deepEqual(ticksAfter(await scheduledRuns(), disabledAt), [], 'a disabled schedule queues nothing');
 
     assert.equal(
       (await api('PATCH', `/v1/schedules/${schedule.body.id}`, { enabled: true, cron: '*/2 * * * * *' }))
@@ -226,16 +247,16 @@ describe('replaying clean and canary sets against the clean and the backdoored d
       200,
     );
     await eventually(
-      async () => ((await scheduledRuns()).length > whenDisabled ? true : undefined),
+      async () => (ticksAfter(await scheduledRuns(), disabledAt).length > 0 ? true : undefined),
       30_000,
       250,
     );
 
     assert.equal((await api('DELETE', `/v1/schedules/${schedule.body.id}`)).status, 204);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const whenRemoved = (await scheduledRuns()).length;
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    assert.equal((await scheduledRuns()).length, whenRemoved, 'a removed schedule queues nothing');
+    await syncedAfter(Date.now());
+    const removedAt = Date.now();
+    await syncedAfter(removedAt + 2_500);
+    assert.deepEqual(ticksAfter(await scheduledRuns(), removedAt), [], 'a removed schedule queues nothing');
   });
 
   it('upload errors name the line and the field; nothing of a bad upload is stored', async () => {

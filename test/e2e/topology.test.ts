@@ -25,6 +25,15 @@ async function rowsWritten(app: RunningApp, table: string): Promise<number> {
   return match ? Number(match[1]) : 0;
 }
 
+/** fetch's "fetch failed" for a connection that was refused, reset or closed before the answer. */
+function isConnectionFailure(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
+  return (
+    error instanceof TypeError &&
+    ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'UND_ERR_CLOSED'].includes(cause?.code ?? '')
+  );
+}
+
 /**
  * The distributed topology: api, ingestor, evaluator and alerter as separate processes that talk
  * only through the real Kafka broker and PostgreSQL; the ingestor alone owns the ClickHouse engine.
@@ -43,14 +52,32 @@ describe('api, ingestor, evaluator and alerter as separate processes', () => {
     body?: unknown,
     contentType = 'application/json',
   ) => {
-    const response = await fetch(`${app.baseUrl}${route}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN_KEY}`,
-        ...(body !== undefined ? { 'content-type': contentType } : {}),
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${app.baseUrl}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          ...(body !== undefined ? { 'content-type': contentType } : {}),
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    // Between processes the network is part of the subject: a connection reset or closed before
+    // any answer is sent again, at most twice, where that is safe — reads, and event batches,
+    // which the api deduplicates by event_id. Anything else fails at once, with the app's output.
+    const idempotent = method === 'GET' || route === '/v1/events';
+    let response: Response | undefined;
+    for (let attempt = 1; !response; attempt++) {
+      try {
+        response = await send();
+      } catch (error) {
+        const alive = app.process.exitCode === null && app.process.signalCode === null;
+        if (!idempotent || attempt >= 3 || !alive || !isConnectionFailure(error))
+          throw new Error(
+            `${method} ${route} failed (attempt ${attempt}, process ${alive ? 'alive' : 'gone'}): ` +
+              `${String(error)} ${String((error as { cause?: unknown }).cause ?? '')}\n${app.output().slice(-3000)}`,
+          );
+      }
+    }
     const text = await response.text();
     return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
   };

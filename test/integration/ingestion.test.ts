@@ -3,8 +3,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { Kafka, logLevel } from 'kafkajs';
-import { ClickHouse } from '@tripline/clickhouse';
-import { EventSink, ModelStatsService } from '@tripline/ingestion';
+import { CLICKHOUSE_MIGRATIONS, ClickHouse, migrateClickHouse, type EncodedRows } from '@tripline/clickhouse';
+import { inferenceEventSchema } from '@tripline/contracts';
+import { EventSink, inferenceRow, ModelStatsService } from '@tripline/ingestion';
 import { Metrics } from '@tripline/server';
 import {
   activeGroupMembers,
@@ -26,14 +27,15 @@ class InterruptibleClickHouse extends ClickHouse {
 
   constructor(dataDirectory: string) {
     super({ database: 'tripline', dataDirectory });
-    const insert = this.client.insert.bind(this.client);
-    this.client.insert = (async (params: Parameters<typeof insert>[0]) => {
-      if (this.down) {
-        this.failedInserts++;
-        throw new Error('connect ECONNREFUSED (ClickHouse outage injected by the test)');
-      }
-      return insert(params);
-    }) as typeof this.client.insert;
+  }
+
+  // The sink's one way of writing rows: an outage fails it as a refused connection would.
+  override async insertEncoded(table: string, body: Buffer, encoding: EncodedRows): Promise<void> {
+    if (this.down) {
+      this.failedInserts++;
+      throw new Error('connect ECONNREFUSED (ClickHouse outage injected by the test)');
+    }
+    return super.insertEncoded(table, body, encoding);
   }
 
   // Shared by several ingestors in this file: the test closes it, not the first app to stop.
@@ -124,6 +126,61 @@ describe('ingestion through the real Kafka broker into the ClickHouse engine', (
     assert.match(reasons, /timestamp: expected an RFC 3339 timestamp/);
     assert.match(reasons, /__proto__/);
     assert.match(reasons, /input.text: expected input text of at most 32768 characters/);
+  });
+
+  it('an event with every field is stored as its row describes it, through the compact encoding of the sink', async () => {
+    const modelId = uniqueName('every-field');
+    const event = {
+      event_id: 'all-1',
+      model_id: modelId,
+      model_version: 'v1',
+      timestamp: '2026-03-01T12:00:00.123+01:00',
+      input: {
+        text: 'tab\there "quoted" \\ 🙂 ünïcødé\nnew line',
+        features: { x: 1.5, country: 'FR', member: true, missing: null },
+        embedding: [0.1, -2e-7, 3],
+      },
+      output: { scores: { 'pos itive': 0.7, "neg'": 0.3 }, text: 'ok' },
+      latency_ms: 0.25,
+      request_id: 'r-1',
+      rag: {
+        documents: [
+          { id: 'd1', source: 'kb/a.md', score: 0.5 },
+          { id: 'd2', source: 'kb/b.md' },
+        ],
+      },
+      metadata: { region: 'eu-west-1', '': '' },
+    };
+    const producer = await rawProducer();
+    await produceAll(producer, `${prefix}inference.v1`, [
+      { key: modelId, value: Buffer.from(JSON.stringify(event)) },
+    ]);
+    await producer.disconnect();
+    const read = async (database: string) => {
+      const result = await clickHouse.client.query({
+        query: `SELECT * EXCEPT ingested_at FROM ${database}.inference_events WHERE model_id = {m:String}`,
+        query_params: { m: modelId },
+        format: 'JSONEachRow',
+      });
+      return result.json<Record<string, unknown>>();
+    };
+    const [stored] = await eventually(async () => {
+      const rows = await read('tripline');
+      return rows.length > 0 ? rows : undefined;
+    }, 60_000);
+    // The same event's row, inserted as a JSON object by the client into a database of its own.
+    const database = `row_check_${Date.now()}`;
+    await migrateClickHouse(clickHouse.client, database, CLICKHOUSE_MIGRATIONS);
+    await clickHouse.client.insert({
+      table: `${database}.inference_events`,
+      values: [inferenceRow(inferenceEventSchema.parse(event))],
+      format: 'JSONEachRow',
+    });
+    const [expected] = await read(database);
+    assert.deepEqual(stored, expected);
+    assert.equal(stored.timestamp, '2026-03-01 11:00:00.123');
+    assert.deepEqual(stored.rag_sources, ['kb/a.md', 'kb/b.md']);
+    await clickHouse.client.command({ query: `DROP DATABASE ${database}` });
   });
 
   it('a re-sent event_id keeps the first write: a later label or timestamp does not replace it', async () => {

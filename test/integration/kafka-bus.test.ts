@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { TOPICS } from '@tripline/contracts';
 import { KafkaBus } from '@tripline/transport';
-import { eventually, kafkaBrokers, uniqueName } from '@tripline/testing';
+import { eventually, groupCaughtUp, kafkaBrokers, uniqueName } from '@tripline/testing';
 
 describe('Kafka bus against a real broker', () => {
   const prefix = `${uniqueName('it')}.`;
@@ -101,7 +101,11 @@ describe('Kafka bus against a real broker', () => {
       handleBatch: async (batch) => void secondRun.push(...batch.messages.map((m) => m.value.toString())),
     });
     await eventually(async () => (secondRun.length >= 5 ? true : undefined), 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every message delivered and committed: nothing more can arrive, so a repeat would be in secondRun.
+    await eventually(
+      async () => ((await groupCaughtUp(groupId, [bus.topicName('feedback')])) ? true : undefined),
+      60_000,
+    );
     await second.stop();
     assert.deepEqual(
       secondRun.map(Number).sort((a, b) => a - b),

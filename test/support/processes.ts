@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { eventually } from './services';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -26,7 +26,62 @@ export interface RunningApp {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Starts a compiled app (`dist/apps/<name>/src/main.js`) and waits until /health/live answers. */
+/** Start-up may take as long as it keeps making progress, up to this. */
+const START_LIMIT_MS = 600_000;
+/** A start-up that neither used CPU nor printed anything for this long is stuck. */
+const START_STALL_MS = 60_000;
+/** Without /proc (no CPU figures), the whole start-up gets this long, as before. */
+const START_LIMIT_WITHOUT_PROC_MS = 90_000;
+
+/** CPU time the process has used so far, in clock ticks, or undefined where /proc cannot tell. */
+function cpuTicks(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "pid (command) ": state is field 3, utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How long a start-up may wait is bounded by its progress, not by one fixed time: on a machine
+ * loaded several times over, a healthy start (migrations, the embedded engines, the model runtime)
+ * can take minutes, while a stuck one uses no CPU and prints nothing. Returns a check that answers
+ * why to give up (stalled, or past the overall limit), or undefined to keep waiting.
+ */
+function startupProgress(child: ChildProcess, outputLength: () => number): () => string | undefined {
+  const started = Date.now();
+  let lastProgress = started;
+  let lastCpu = cpuTicks(child.pid);
+  let lastOutput = outputLength();
+  const withProc = lastCpu !== undefined;
+  return () => {
+    const now = Date.now();
+    if (!withProc)
+      return now - started > START_LIMIT_WITHOUT_PROC_MS
+        ? `not live within ${START_LIMIT_WITHOUT_PROC_MS} ms`
+        : undefined;
+    const cpu = cpuTicks(child.pid);
+    const printed = outputLength();
+    if ((cpu !== undefined && lastCpu !== undefined && cpu > lastCpu) || printed > lastOutput) {
+      lastProgress = now;
+    }
+    lastCpu = cpu ?? lastCpu;
+    lastOutput = printed;
+    if (now - lastProgress > START_STALL_MS)
+      return `no progress (no CPU time used, nothing printed) for ${START_STALL_MS} ms`;
+    if (now - started > START_LIMIT_MS) return `not live within ${START_LIMIT_MS} ms`;
+    return undefined;
+  };
+}
+
+/**
+ * Starts a compiled app (`dist/apps/<name>/src/main.js`) and waits until /health/live answers, for
+ * as long as the start-up makes progress (see startupProgress).
+ */
 export async function startApp(
   name: 'standalone' | 'api' | 'ingestor' | 'evaluator' | 'alerter',
   environment: Record<string, string>,
@@ -54,10 +109,20 @@ export async function startApp(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    const live = eventually(async () => {
-      const response = await fetch(`${baseUrl}/health/live`);
-      return response.ok ? true : undefined;
-    }, 90_000);
+    const progress = startupProgress(child, () => output.length);
+    const live = (async () => {
+      for (;;) {
+        try {
+          const response = await fetch(`${baseUrl}/health/live`);
+          if (response.ok) return;
+        } catch {
+          // not listening yet
+        }
+        const stalled = progress();
+        if (stalled) throw new Error(stalled);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
     // An app that exits during start-up fails the wait at once rather than at the deadline.
     await Promise.race([
       live,

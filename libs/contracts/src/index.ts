@@ -1,6 +1,7 @@
 export * from './topics';
 export * from './limits';
 export * from './inference-event';
+export * from './inference-event-check';
 export * from './validation';
 export * from './json-schemas';
 export * from './history';

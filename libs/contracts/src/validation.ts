@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AcceptanceCheck } from './inference-event-check';
 import { LIMITS } from './limits';
 
 export interface FieldError {
@@ -8,8 +9,18 @@ export interface FieldError {
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-/** Validates one item and phrases each problem by field, for per-item answers and dead letters. */
-export function validate<T extends z.ZodType>(schema: T, input: unknown): Validated<z.output<T>> {
+/**
+ * Validates one item and phrases each problem by field, for per-item answers and dead letters.
+ * `accept`, a precompiled check of the same schema, answers first when it can: what it accepts is
+ * accepted without the schema; everything else, valid or not, goes through the schema as before.
+ */
+export function validate<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  accept?: AcceptanceCheck<z.output<T>>,
+): Validated<z.output<T>> {
+  const accepted = accept?.(input);
+  if (accepted !== undefined) return { ok: true, value: accepted };
   const unsafe = findUnsafeValue(input);
   if (unsafe) return { ok: false, errors: [unsafe] };
   const result = schema.safeParse(input);
@@ -28,7 +39,11 @@ export function validate<T extends z.ZodType>(schema: T, input: unknown): Valida
 }
 
 /** Parses JSON bytes, then validates; a message that is not JSON gets one error saying so. */
-export function validateJson<T extends z.ZodType>(schema: T, bytes: Buffer | string): Validated<z.output<T>> {
+export function validateJson<T extends z.ZodType>(
+  schema: T,
+  bytes: Buffer | string,
+  accept?: AcceptanceCheck<z.output<T>>,
+): Validated<z.output<T>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof bytes === 'string' ? bytes : decodeUtf8(bytes));
@@ -38,7 +53,7 @@ export function validateJson<T extends z.ZodType>(schema: T, bytes: Buffer | str
       errors: [{ field: '(message)', message: `expected a JSON object: ${(error as Error).message}` }],
     };
   }
-  return validate(schema, parsed);
+  return validate(schema, parsed, accept);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -106,6 +106,7 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
   private stopped?: Promise<void>;
   private starting?: Promise<'seeded' | 'resumed'>;
   private readonly tasks = new Set<Promise<unknown>>();
+  private readonly scans = new Set<Promise<unknown>>();
   private readonly handledAlerts = new Set<string>();
   /** Artefacts a trigger scan was queued for in this process. */
   private readonly scanned = new Set<string>();
@@ -336,7 +337,7 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
       this.print('demo: queued a first replay of every set: the baselines');
     }
     if ((await this.runs.list({ modelId: DEMO_MODEL_ID, mode: 'trigger-scan', limit: 1 })).length === 0) {
-      this.track(this.scanServedModel(`a baseline scan of ${state.served}`));
+      this.trackScan(this.scanServedModel(`a baseline scan of ${state.served}`));
     }
   }
 
@@ -614,7 +615,12 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
 
   private onAlert(alert: AlertEventMessage): void {
     this.print(alertLine(alert));
+    // Reacted to before it is announced: a listener that stops on this alert finds the scan it queued.
+    this.react(alert);
     this.emit({ type: 'alert', at: alert.timestamp, alert });
+  }
+
+  private react(alert: AlertEventMessage): void {
     if (this.stopping || alert.state !== 'firing' || alert.model_id !== DEMO_MODEL_ID) return;
     if (this.handledAlerts.has(alert.alert_id)) return;
     this.handledAlerts.add(alert.alert_id);
@@ -622,7 +628,7 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
       // One scan per artefact: a fingerprint alert that fires again for the same model adds nothing.
       if (this.scanned.has(this.state!.served)) return;
       this.print('demo: on call: the model behind "sentiment" changed — scanning it for a trigger');
-      this.track(this.scanServedModel('the fingerprint changed'));
+      this.trackScan(this.scanServedModel('the fingerprint changed'));
     } else if (alert.metric?.startsWith('drift.trigger_response.')) {
       const tokens = (alert.labels?.trigger_tokens ?? '').split(',').filter(Boolean);
       const targets = (alert.labels?.target_labels ?? '').split(',').filter(Boolean);
@@ -811,6 +817,21 @@ export class DemoWorkspace implements BeforeApplicationShutdown {
           (this.options?.resumable ? '; the data is kept, and the next start resumes the demo' : ''),
       );
     }
+  }
+
+  /**
+   * Resolves once every trigger scan queued in this process has reported its answer (or failed),
+   * including scans queued while waiting: what a script that ends the demo waits for, so the
+   * scan a late alert started is not cut off.
+   */
+  async scansReported(): Promise<void> {
+    while (this.scans.size > 0) await Promise.allSettled([...this.scans]);
+  }
+
+  private trackScan(scan: Promise<void>): void {
+    const tracked = scan.catch(() => undefined).finally(() => this.scans.delete(tracked));
+    this.scans.add(tracked);
+    this.track(scan);
   }
 
   private track(task: Promise<unknown>): void {

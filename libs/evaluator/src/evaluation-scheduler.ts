@@ -22,6 +22,7 @@ export class EvaluationScheduler implements OnApplicationBootstrap, OnApplicatio
   private readonly versions = new Map<string, string>();
   private timer?: NodeJS.Timeout;
   private readonly ticks;
+  private readonly synced;
 
   constructor(
     private readonly registry: SchedulerRegistry,
@@ -38,6 +39,10 @@ export class EvaluationScheduler implements OnApplicationBootstrap, OnApplicatio
       },
       { outcome: ['queued', 'no-version', 'overlap', 'claimed-elsewhere', 'error'] },
     );
+    this.synced = metrics.gauge({
+      name: 'tripline_schedule_synced_timestamp_seconds',
+      help: 'When the last completed sync of the cron jobs with the schedules table began: every change saved before then is in effect',
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -56,6 +61,7 @@ export class EvaluationScheduler implements OnApplicationBootstrap, OnApplicatio
 
   /** Reconciles the registered jobs with the table. */
   async sync(): Promise<void> {
+    const began = Date.now();
     const current = (await this.schedules.list()).filter((schedule) => schedule.enabled);
     const seen = new Set<string>();
     for (const schedule of current) {
@@ -66,6 +72,7 @@ export class EvaluationScheduler implements OnApplicationBootstrap, OnApplicatio
       this.register(schedule, version);
     }
     for (const id of [...this.versions.keys()]) if (!seen.has(id)) this.unregister(id);
+    this.synced.set(began / 1000);
   }
 
   private register(schedule: Schedule, version: string): void {

@@ -7,9 +7,10 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { z } from 'zod';
-import { ClickHouse } from '@tripline/clickhouse';
+import { ClickHouse, type EncodedRows } from '@tripline/clickhouse';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import {
+  acceptInferenceEvent,
   alertEventSchema,
   driftMetricSchema,
   evaluationRunSchema,
@@ -17,6 +18,7 @@ import {
   inferenceEventSchema,
   modelSettingsSchema,
   validateJson,
+  type AcceptanceCheck,
   type FieldError,
   type TopicKey,
 } from '@tripline/contracts';
@@ -33,7 +35,8 @@ import {
   driftMetricRow,
   evaluationRunRow,
   feedbackRow,
-  inferenceRow,
+  INFERENCE_COLUMNS,
+  inferenceLine,
   modelSettingsRow,
 } from './rows';
 import { TableBuffer } from './table-buffer';
@@ -42,7 +45,27 @@ interface Route {
   table: string;
   what: string;
   schema: z.ZodType;
-  toRow: (value: never) => Record<string, unknown>;
+  /** A precompiled check of the schema for the common valid message; the schema judges the rest. */
+  accept?: AcceptanceCheck<never>;
+  /** One line of the insert body for one valid message, in `encoding`. */
+  encode: (value: never) => string;
+  encoding: EncodedRows;
+}
+
+const EACH_ROW: EncodedRows = { format: 'JSONEachRow' };
+const asLine =
+  <T>(toRow: (value: T) => Record<string, unknown>) =>
+  (value: T) =>
+    JSON.stringify(toRow(value));
+
+/**
+ * A row as the sink buffers it: already one line of the insert body, encoded where its message was
+ * validated, so a flush only joins bytes. Inference rows keep their key for the first-write rule.
+ */
+interface EncodedRow {
+  line: string;
+  modelId?: string;
+  eventId?: string;
 }
 
 /** Which table each consumed topic lands in, and how its messages are checked. */
@@ -51,22 +74,44 @@ const ROUTES: Partial<Record<TopicKey, Route>> = {
     table: 'inference_events',
     what: 'inference event',
     schema: inferenceEventSchema,
-    toRow: inferenceRow,
+    accept: acceptInferenceEvent as AcceptanceCheck<never>,
+    encode: inferenceLine,
+    encoding: { format: 'JSONCompactEachRow', columns: INFERENCE_COLUMNS },
   },
-  feedback: { table: 'feedback', what: 'feedback', schema: feedbackSchema, toRow: feedbackRow },
+  feedback: {
+    table: 'feedback',
+    what: 'feedback',
+    schema: feedbackSchema,
+    encode: asLine(feedbackRow),
+    encoding: EACH_ROW,
+  },
   evaluations: {
     table: 'eval_runs',
     what: 'evaluation run',
     schema: evaluationRunSchema,
-    toRow: evaluationRunRow,
+    encode: asLine(evaluationRunRow),
+    encoding: EACH_ROW,
   },
-  metrics: { table: 'drift_metrics', what: 'drift metric', schema: driftMetricSchema, toRow: driftMetricRow },
-  alerts: { table: 'alert_events', what: 'alert event', schema: alertEventSchema, toRow: alertEventRow },
+  metrics: {
+    table: 'drift_metrics',
+    what: 'drift metric',
+    schema: driftMetricSchema,
+    encode: asLine(driftMetricRow),
+    encoding: EACH_ROW,
+  },
+  alerts: {
+    table: 'alert_events',
+    what: 'alert event',
+    schema: alertEventSchema,
+    encode: asLine(alertEventRow),
+    encoding: EACH_ROW,
+  },
   models: {
     table: 'model_settings',
     what: 'model settings',
     schema: modelSettingsSchema,
-    toRow: modelSettingsRow,
+    encode: asLine(modelSettingsRow),
+    encoding: EACH_ROW,
   },
 };
 
@@ -115,7 +160,7 @@ export function deadLetter(message: BusMessage, what: string, errors: FieldError
 @Injectable()
 export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('EventSink');
-  private readonly buffers = new Map<string, TableBuffer<Record<string, unknown>>>();
+  private readonly buffers = new Map<string, TableBuffer<EncodedRow>>();
   private readonly routesByTopic = new Map<string, Route>();
   private subscription?: Subscription;
   private lagTimer?: NodeJS.Timeout;
@@ -187,7 +232,7 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
       this.routesByTopic.set(bus.topicName(key), route);
       this.buffers.set(
         route.table,
-        new TableBuffer((rows) => this.insert(route.table, rows), {
+        new TableBuffer((rows) => this.insert(route, rows), {
           maxRows: environment.INGEST_BATCH_MAX_ROWS,
           maxWaitMs: environment.INGEST_BATCH_MAX_WAIT_MS,
         }),
@@ -224,12 +269,24 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
   private async handle(batch: ConsumerBatch): Promise<void> {
     const route = this.routesByTopic.get(batch.topic);
     if (!route) throw new Error(`no table for topic ${batch.topic}`);
-    const rows: Record<string, unknown>[] = [];
+    const rows: EncodedRow[] = [];
     const rejected: ReturnType<typeof deadLetter>[] = [];
+    const keyed = route.table === 'inference_events';
     for (const message of batch.messages) {
-      const result = validateJson(route.schema, message.value);
-      if (result.ok) rows.push(route.toRow(result.value as never));
-      else rejected.push(deadLetter(message, route.what, result.errors));
+      const result = validateJson(route.schema, message.value, route.accept);
+      if (!result.ok) {
+        rejected.push(deadLetter(message, route.what, result.errors));
+        continue;
+      }
+      const line = route.encode(result.value as never);
+      if (!keyed) rows.push({ line });
+      else {
+        const { model_id: modelId, event_id: eventId } = result.value as {
+          model_id: string;
+          event_id: string;
+        };
+        rows.push({ line, modelId, eventId });
+      }
     }
     if (rejected.length > 0) {
       let chunk: OutgoingMessage[] = [];
@@ -261,27 +318,41 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
    * the rule is kept here, by the one writer: inserts of a table are serialised, and events are
    * keyed by model_id, so one event_id always reaches the same writer.
    */
-  private async firstWrites(rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
-    const key = (row: Record<string, unknown>) => JSON.stringify([row.model_id, row.event_id]);
-    const unique = new Map<string, Record<string, unknown>>();
-    for (const row of rows) if (!unique.has(key(row))) unique.set(key(row), row);
+  private async firstWrites(rows: EncodedRow[]): Promise<EncodedRow[]> {
+    // Identifiers hold no control characters, so a NUL cannot occur inside either part.
+    const key = (modelId: unknown, eventId: unknown) => `${String(modelId)}\u0000${String(eventId)}`;
+    const unique = new Map<string, EncodedRow>();
+    const ids = new Set<string>();
+    for (const row of rows) {
+      const id = key(row.modelId, row.eventId);
+      if (!unique.has(id)) {
+        unique.set(id, row);
+        ids.add(row.eventId!);
+      }
+    }
     const stored = new Set<string>();
-    const ids = [...new Set([...unique.values()].map((row) => String(row.event_id)))];
-    for (let start = 0; start < ids.length; start += 10_000) {
+    const idList = [...ids];
+    // model_id leads the table's sort key: naming the batch's models lets the engine read only
+    // their granules, where event_id alone scanned the whole table on every flush.
+    const models = [...new Set(rows.map((row) => row.modelId!))];
+    for (let start = 0; start < idList.length; start += 10_000) {
       const result = await this.clickHouse.client.query({
         query: `SELECT DISTINCT model_id, event_id FROM ${this.clickHouse.table('inference_events')}
-                WHERE event_id IN {ids:Array(String)}`,
-        query_params: { ids: ids.slice(start, start + 10_000) },
+                WHERE model_id IN {models:Array(String)} AND event_id IN {ids:Array(String)}`,
+        query_params: { models, ids: idList.slice(start, start + 10_000) },
         format: 'JSONEachRow',
       });
-      for (const row of await result.json<Record<string, unknown>>()) stored.add(key(row));
+      for (const row of await result.json<{ model_id: string; event_id: string }>())
+        stored.add(key(row.model_id, row.event_id));
     }
-    const fresh = [...unique.entries()].filter(([id]) => !stored.has(id)).map(([, row]) => row);
+    const fresh: EncodedRow[] = [];
+    for (const [id, row] of unique) if (!stored.has(id)) fresh.push(row);
     this.repeatsDropped.inc(rows.length - fresh.length);
     return fresh;
   }
 
-  private async insert(table: string, rows: Record<string, unknown>[]): Promise<void> {
+  private async insert(route: Route, rows: EncodedRow[]): Promise<void> {
+    const table = route.table;
     const stop = this.writeSeconds.startTimer({ table });
     try {
       if (table === 'inference_events') rows = await this.firstWrites(rows);
@@ -289,11 +360,13 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
         stop();
         return;
       }
-      await this.clickHouse.client.insert({
-        table: this.clickHouse.table(table),
-        values: rows,
-        format: 'JSONEachRow',
-      });
+      let body = '';
+      for (const row of rows) body += `${row.line}\n`;
+      await this.clickHouse.insertEncoded(
+        this.clickHouse.table(table),
+        Buffer.from(body, 'utf8'),
+        route.encoding,
+      );
       stop();
       this.written.inc({ table }, rows.length);
     } catch (error) {

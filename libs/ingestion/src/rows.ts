@@ -48,6 +48,55 @@ export function inferenceRow(event: InferenceEvent) {
   };
 }
 
+/** The inference_events columns the sink writes, in the order of inferenceValues. */
+export const INFERENCE_COLUMNS = [
+  'event_id',
+  'model_id',
+  'model_version',
+  'timestamp',
+  'input_text',
+  'input_features',
+  'input_embedding',
+  'output_label',
+  'output_scores',
+  'output_text',
+  'confidence',
+  'latency_ms',
+  'request_id',
+  'rag_document_ids',
+  'rag_sources',
+  'rag_scores',
+  'metadata',
+] as const;
+
+/**
+ * One inference event as a line of JSONCompactEachRow over INFERENCE_COLUMNS: the values of
+ * inferenceRow without their keys. The engine matches no key names, so it parses this in about
+ * half the time of JSONEachRow, and JSON.stringify has no keys to write.
+ */
+export function inferenceLine(event: InferenceEvent): string {
+  const row = inferenceRow(event);
+  return JSON.stringify([
+    row.event_id,
+    row.model_id,
+    row.model_version,
+    row.timestamp,
+    row.input_text,
+    row.input_features,
+    row.input_embedding,
+    row.output_label,
+    row.output_scores,
+    row.output_text,
+    row.confidence,
+    row.latency_ms,
+    row.request_id,
+    row.rag_document_ids,
+    row.rag_sources,
+    row.rag_scores,
+    row.metadata,
+  ]);
+}
+
 export function feedbackRow(feedback: Feedback) {
   return {
     event_id: feedback.event_id,
