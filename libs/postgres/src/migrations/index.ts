@@ -4,6 +4,7 @@ import { TriggerScans1732460000000 } from './1732460000000-trigger-scans';
 import { Alerting1732470000000 } from './1732470000000-alerting';
 import { RagAllowLists1732480000000 } from './1732480000000-rag-allow-lists';
 import { ManifestStates1732490000000 } from './1732490000000-manifest-states';
+import { EventOutbox1732500000000 } from './1732500000000-event-outbox';
 
 /** Every relational migration, in order. Append only. */
 export const POSTGRES_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const POSTGRES_MIGRATIONS = [
   Alerting1732470000000,
   RagAllowLists1732480000000,
   ManifestStates1732490000000,
+  EventOutbox1732500000000,
 ];
