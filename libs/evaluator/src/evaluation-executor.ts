@@ -9,6 +9,7 @@ import {
   type PredictionOutcome,
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
+import { Outbox } from '@tripline/outbox';
 import type { EvaluationBaselineMessage, EvaluationRunMessage, EvaluationVerdict } from '@tripline/contracts';
 import {
   BUILT_IN_TRIGGERS,
@@ -40,7 +41,6 @@ import {
   type TriggerScanOptions as TriggerScanRunOptions,
 } from '@tripline/registry';
 import { CitationTally, storedAllowList, type CitationSummary } from '@tripline/rag';
-import { EventBus } from '@tripline/transport';
 import { ArtefactIntegrity } from './artefact-integrity';
 import { englishDictionary, englishWordList } from './word-list';
 
@@ -117,7 +117,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     private readonly registry: ModelRegistry,
     private readonly datasets: DatasetService,
     private readonly queue: RunQueue,
-    private readonly bus: EventBus,
+    private readonly outbox: Outbox,
     @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     private readonly integrity: ArtefactIntegrity,
@@ -260,21 +260,23 @@ export class EvaluationExecutor implements OnApplicationShutdown {
           ? 'the dataset has no samples'
           : `${summary.errors.count} of ${plan.length} samples could not be evaluated (more than ${MAX_ERROR_SHARE * 100}%): ${summary.errors.examples[0] ?? ''}`
         : undefined;
-    await this.bus.publish('evaluations', [
-      {
-        key: run.modelId,
-        value: JSON.stringify(
-          evaluationMessage(
-            run,
-            version,
-            summary,
-            status,
-            baseline ? baselineMessage(baseline, baselineSummary) : undefined,
-          ),
-        ),
-      },
-    ]);
-    await this.queue.finish(run.id, { status, summary, error, baselineRunId: baseline?.run.id ?? null });
+    const message = evaluationMessage(
+      run,
+      version,
+      summary,
+      status,
+      baseline ? baselineMessage(baseline, baselineSummary) : undefined,
+    );
+    // Recorded first, published after: the message waits in the outbox, written in the transaction
+    // that records the outcome, so the topic never announces a run PostgreSQL does not hold as
+    // finished. Consumers dedupe a republished message on run_id.
+    await this.queue.finish(
+      run.id,
+      { status, summary, error, baselineRunId: baseline?.run.id ?? null },
+      (manager) =>
+        this.outbox.append(manager, 'evaluations', [{ key: run.modelId, value: JSON.stringify(message) }]),
+    );
+    this.outbox.wake();
     return summary;
   }
 
