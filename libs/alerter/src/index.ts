@@ -1,3 +1,4 @@
+export * from './alert-history';
 export * from './alert-evaluator';
 export * from './alert-store';
 export * from './alerter.module';

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import {
   createAdapter,
   egressPolicyFromEnvironment,
@@ -33,11 +31,11 @@ import {
 import {
   DatasetService,
   ModelRegistry,
-  ModelVersion,
   RunQueue,
   type DatasetSample,
   type EvaluationRun,
   type Model,
+  type ModelVersion,
   type TriggerScanOptions as TriggerScanRunOptions,
 } from '@tripline/registry';
 import { CitationTally, storedAllowList, type CitationSummary } from '@tripline/rag';
@@ -118,7 +116,6 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     private readonly datasets: DatasetService,
     private readonly queue: RunQueue,
     private readonly outbox: Outbox,
-    @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     private readonly integrity: ArtefactIntegrity,
   ) {}
@@ -129,7 +126,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
 
   async execute(run: EvaluationRun): Promise<RunSummary> {
     const model = await this.registry.get(run.modelId);
-    const version = run.versionId ? await this.versions.findOneBy({ id: run.versionId }) : null;
+    const version = run.versionId ? await this.registry.findVersion(run.versionId) : null;
     if (!version) throw new Error(`model ${run.modelId} has no registered version to evaluate`);
     const adapter = await this.adapterFor(version);
     const samples = await this.loadSamples(run.datasetId);
@@ -388,7 +385,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     run: EvaluationRun,
     reference: NonNullable<TriggerScanRunOptions['reference']>,
   ): Promise<{ adapter: ModelAdapter; modelId: string; versionId: string }> {
-    const version = await this.versions.findOneBy({ id: reference.versionId });
+    const version = await this.registry.findVersion(reference.versionId);
     if (!version) {
       throw new Error(
         `reference: model version ${reference.versionId} is not registered (it may have been deleted since the scan of ${run.modelId} was queued)`,

@@ -330,6 +330,11 @@ export class RunQueue {
     return run;
   }
 
+  /** A model's runs of every mode, newest first: its history (the evidence pack). */
+  history(modelId: string, limit: number): Promise<EvaluationRun[]> {
+    return this.runs.find({ where: { modelId }, order: { createdAt: 'DESC' }, take: limit });
+  }
+
   list(filter: {
     modelId?: string;
     status?: string;
