@@ -9,7 +9,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import type { TopicKey } from '@tripline/contracts';
-import { backoffDelay, EventBus } from '@tripline/transport';
+import { backoffDelay } from '@tripline/retry';
+import { EventBus } from '@tripline/transport';
 import { Outbox } from './outbox';
 
 const BATCH = 500;
