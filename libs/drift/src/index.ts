@@ -27,5 +27,5 @@ export {
   type CusumOptions,
   type PageHinkleyOptions,
 } from './change-detection';
-export { seededRandom, type Random } from './random';
+export { mulberry32, seededRandom, type Random } from './random';
 export * as special from './special';
