@@ -27,5 +27,6 @@ export {
   type CusumOptions,
   type PageHinkleyOptions,
 } from './change-detection';
+export { median } from './median';
 export { mulberry32, seededRandom, type Random } from './random';
 export * as special from './special';
