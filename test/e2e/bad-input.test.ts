@@ -22,13 +22,13 @@ import {
   CATASTROPHIC_MATCHER,
   HOSTILE_LOOKING_MODEL_IDS,
   hostilePayloads,
-  seededRandom,
   SQL_INJECTIONS,
   TEMPLATE_INJECTIONS,
   validPayloads,
   type HostilePayload,
   type ValidPayload,
 } from '../support/hostile-payloads';
+import { mulberry32 } from '@tripline/evaluation';
 
 /**
  * Issue 8, bad input over HTTP: thousands of generated hostile items inside batches of valid ones,
@@ -100,7 +100,7 @@ function hasMessage(body: unknown): boolean {
 
 describe('bad input over HTTP (standalone)', () => {
   const scratch = temporaryDirectory();
-  const random = seededRandom(8_005);
+  const random = mulberry32(8_005);
   let app: RunningApp;
   let ingestKey: string;
   let viewerKey: string;

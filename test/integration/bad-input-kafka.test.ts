@@ -20,11 +20,11 @@ import {
   encodeJson,
   HOSTILE_LOOKING_MODEL_IDS,
   hostilePayloads,
-  seededRandom,
   validPayloads,
   type PayloadSchema,
   type ValidPayload,
 } from '../support/hostile-payloads';
+import { mulberry32 } from '@tripline/evaluation';
 
 /**
  * Issue 8, bad input on Kafka: thousands of hostile messages (the generator's items, plus what only
@@ -71,7 +71,7 @@ describe('bad input on the Kafka topics, consumed by an ingestor on the ClickHou
     KAFKA_PARTITIONS: '3',
     TRIPLINE_DATA_DIR: scratch.path,
   };
-  const random = seededRandom(8_006);
+  const random = mulberry32(8_006);
   let ingestor: INestApplication;
   let baseUrl: string;
 

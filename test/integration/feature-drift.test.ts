@@ -4,16 +4,16 @@ import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AlerterModule } from '@tripline/alerter';
-import { ClickHouse, CLICKHOUSE_MIGRATIONS, ClickHouseModule, migrateClickHouse } from '@tripline/clickhouse';
+import {
+  ClickHouse,
+  CLICKHOUSE_MIGRATIONS,
+  ClickHouseModule,
+  clickHouseTime,
+  migrateClickHouse,
+} from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { seededRandom } from '@tripline/drift';
-import {
-  clickHouseTime,
-  EventSinkModule,
-  inferenceRow,
-  ModelStatsModule,
-  type ModelDrift,
-} from '@tripline/ingestion';
+import { EventSinkModule, inferenceRow, ModelStatsModule, type ModelDrift } from '@tripline/ingestion';
 import { PostgresModule } from '@tripline/postgres';
 import { RegistryApiModule } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';

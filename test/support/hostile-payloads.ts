@@ -13,6 +13,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { LIMITS } from '@tripline/contracts';
+import { mulberry32 } from '@tripline/evaluation';
 
 export const HOSTILE_CATEGORIES = [
   'wrong-type',
@@ -106,17 +107,6 @@ export function encodeJson(value: Json): Buffer {
 }
 
 // --- seeded randomness -------------------------------------------------------------------------
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)];
 
@@ -453,7 +443,7 @@ export interface HostileOptions {
 }
 
 export function hostilePayloads(options: HostileOptions): HostilePayload[] {
-  const random = seededRandom(options.seed);
+  const random = mulberry32(options.seed);
   const items: HostilePayload[] = [];
   let n = 0;
   for (let round = 0; round < options.rounds; round++) {
@@ -931,7 +921,7 @@ export const HOSTILE_LOOKING_MODEL_IDS = [
 ];
 
 export function validPayloads(options: ValidOptions): ValidPayload[] {
-  const random = seededRandom(options.seed);
+  const random = mulberry32(options.seed);
   const items: ValidPayload[] = [];
   const labels = [
     ...TRICKY_TEXTS.filter((text) => text.length <= LIMITS.labelLength),

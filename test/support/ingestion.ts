@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { ClickHouse, CLICKHOUSE_MIGRATIONS, migrateClickHouse } from '@tripline/clickhouse';
 import { ClickHouseModule } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
+import { mulberry32 } from '@tripline/evaluation';
 import { EventSinkModule, ModelStatsModule } from '@tripline/ingestion';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
@@ -84,14 +85,7 @@ export function generateStream(
   malformedShare: number,
   seed = 7,
 ): GeneratedStream {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const modelId = `model-${randomUUID().slice(0, 8)}`;
   const malformedCount = Math.round(count * malformedShare);
   const duplicateCount = Math.round(count * duplicateShare);

@@ -15,7 +15,7 @@ const alias = (lib: string) => ['@tripline', lib].join('/');
 async function problems(file: string, code: string): Promise<string[]> {
   const eslint = new ESLint({ cwd: ROOT });
   const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
-  return result.messages.filter((m) => m.ruleId?.startsWith('no-restricted')).map((m) => m.message);
+  return result.messages.filter((m) => /(^|\/)no-restricted-/.test(m.ruleId ?? '')).map((m) => m.message);
 }
 
 describe('layer boundaries enforced by lint', () => {
@@ -57,6 +57,33 @@ describe('layer boundaries enforced by lint', () => {
     const code = `import { startModelServer } from '${alias('demo-models')}';\nexport const y = startModelServer;\n`;
     assert.equal((await problems('libs/adapters/src/boundary-fixture.ts', code)).length, 1);
     assert.deepEqual(await problems('libs/demo-workspace/src/boundary-fixture.ts', code), []);
+  });
+
+  it("refuses SQL naming another lib's table, and allows the owner's own", async () => {
+    const query = (table: string) =>
+      `export const read = (db: { query(sql: string): unknown }) => db.query(\`SELECT id FROM ${table} WHERE state <> 'pending'\`);\n`;
+    const found = await problems('libs/evidence/src/boundary-fixture.ts', query('alerts'));
+    assert.equal(found.length, 1);
+    assert.match(found[0], /libs\/alerter/);
+    assert.equal(
+      (await problems('libs/alerter/src/boundary-fixture.ts', query('evaluation_runs'))).length,
+      1,
+      'the alerter re-reading the run queue',
+    );
+    assert.equal((await problems('libs/rag-guard/src/boundary-fixture.ts', query('models'))).length, 1);
+    assert.deepEqual(await problems('libs/alerter/src/boundary-fixture.ts', query('alerts')), []);
+    assert.deepEqual(await problems('libs/registry/src/boundary-fixture.ts', query('evaluation_runs')), []);
+    const prose = "export const message = 'samples from datasets that were deleted';\n";
+    assert.deepEqual(await problems('libs/evidence/src/boundary-fixture.ts', prose), [], 'prose is not SQL');
+  });
+
+  it("refuses another lib's entity classes as values, and allows their types", async () => {
+    const repository = `import { Dataset } from '${alias('registry')}';\nexport const entity = Dataset;\n`;
+    assert.equal((await problems('libs/evidence/src/boundary-fixture.ts', repository)).length, 1);
+    const alerts = `import { AlertEntity } from '${alias('alerter')}';\nexport const entity = AlertEntity;\n`;
+    assert.equal((await problems('libs/evidence/src/boundary-fixture.ts', alerts)).length, 1);
+    const typed = `import { ModelRegistry, type ModelVersion } from '${alias('registry')}';\nexport type Version = ModelVersion;\nexport const registry = ModelRegistry;\n`;
+    assert.deepEqual(await problems('libs/evaluator/src/boundary-fixture.ts', typed), []);
   });
 
   it('refuses an app import in a lib', async () => {

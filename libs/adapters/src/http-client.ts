@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { backoffDelay, parseRetryAfter, sleep } from '@tripline/retry';
 import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, egressPort, redactUrl } from './egress';
 import type { EgressPolicy, HttpCallOptions } from './model-adapter';
 
@@ -35,34 +36,6 @@ export class Semaphore {
       else this.active--;
     }
   }
-}
-
-/** Exponential backoff with equal jitter: never immediate, and a fleet of callers does not retry in step. */
-export function retryDelay(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(attempt - 1, 20));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export interface JsonRequest {
@@ -177,7 +150,7 @@ export class JsonHttpClient {
           ? last.retry
           : last.status === 429 || (last.status >= 500 && last.status <= 599);
       if (!retry || attempt === attempts) break;
-      const backoff = retryDelay(attempt);
+      const backoff = backoffDelay(attempt, RETRY_BASE_MS, RETRY_CAP_MS);
       const wait = last.kind === 'answer' && last.retryAfterMs !== undefined ? last.retryAfterMs : 0;
       await sleep(Math.max(backoff, Math.min(wait, RETRY_AFTER_CAP_MS)), signal);
     }
@@ -261,7 +234,7 @@ export class JsonHttpClient {
               kind: 'answer',
               status: response.statusCode ?? 0,
               text: Buffer.concat(chunks).toString('utf8'),
-              retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
+              retryAfterMs: parseRetryAfter(retryAfter),
             });
           });
           response.on('error', (error) => finish(this.failure(error, timeout, signal)));

@@ -5,26 +5,16 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import {
-  driftMetricSchema,
-  evaluationRunSchema,
-  validateJson,
-  type EvaluationRunMessage,
-  type TopicKey,
-} from '@tripline/contracts';
+import { driftMetricSchema, evaluationRunSchema, validateJson, type TopicKey } from '@tripline/contracts';
 import { Metrics } from '@tripline/server';
 import { EventBus, type ConsumerBatch, type Subscription } from '@tripline/transport';
 import {
   baselineFromMessage,
-  baselineFromRunSummary,
   consumerLagObservation,
   modelQualityReadings,
   observationsFromDriftMetric,
   observationsFromEvaluation,
-  type EvaluationBaseline,
   type ModelQualityMeasure,
   type Observation,
 } from '@tripline/alerting';
@@ -59,7 +49,6 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
   constructor(
     private readonly bus: EventBus,
     private readonly store: AlertStore,
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(ALERTER_SETTINGS) private readonly settings: AlerterSettings,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     metrics: Metrics,
@@ -136,7 +125,10 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
       if (batch.topic === evaluationsTopic) {
         const result = validateJson(evaluationRunSchema, message.value);
         if (!result.ok) continue;
-        observations.push(...observationsFromEvaluation(result.value, await this.baselineOf(result.value)));
+        // The message carries its baseline's values (contracts): nothing is read back from the
+        // evaluator's tables. A message from before it did is judged without a baseline.
+        const baseline = result.value.baseline ? baselineFromMessage(result.value.baseline) : undefined;
+        observations.push(...observationsFromEvaluation(result.value, baseline));
         this.observed.inc({ source: 'evaluation' });
       } else {
         const result = validateJson(driftMetricSchema, message.value);
@@ -188,25 +180,6 @@ export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplication
       this.transitions.inc(changes.transitions);
     } catch (error) {
       this.logger.debug(`consumer lag not observed: ${String(error)}`);
-    }
-  }
-
-  /**
-   * The baseline run's values: those the message carries; for messages published before
-   * evaluations carried their baseline, from the summary the evaluator stored with it.
-   */
-  private async baselineOf(message: EvaluationRunMessage): Promise<EvaluationBaseline | undefined> {
-    if (message.baseline) return baselineFromMessage(message.baseline);
-    if (!message.baseline_run_id || !/^[0-9a-f-]{36}$/i.test(message.baseline_run_id)) return undefined;
-    try {
-      const [row] = (await this.dataSource.query(`SELECT summary FROM evaluation_runs WHERE id = $1`, [
-        message.baseline_run_id,
-      ])) as { summary: unknown }[];
-      return row ? baselineFromRunSummary(message.baseline_run_id, row.summary) : undefined;
-    } catch (error) {
-      // Without the baseline the observation still counts; it just says less.
-      this.logger.debug(`baseline ${message.baseline_run_id} not read: ${String(error)}`);
-      return undefined;
     }
   }
 }

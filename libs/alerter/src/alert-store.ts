@@ -3,6 +3,7 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, MoreThan, type EntityManager, type SelectQueryBuilder } from 'typeorm';
 import { alertEventSchema, type AlertEventMessage } from '@tripline/contracts';
+import { Outbox } from '@tripline/outbox';
 import {
   acknowledge,
   alertFingerprint,
@@ -39,8 +40,8 @@ const MAX_EVENT_LABELS = 64;
 
 /**
  * The one writer of alert state. Every change happens in a transaction that locks the alert
- * rows it reads, and writes, with the new state, the alert events (into an outbox the publisher
- * drains to the alerts topic) and the notification deliveries: a crash after the commit loses
+ * rows it reads, and writes, with the new state, the alert events (into the outbox, which
+ * publishes them to the alerts topic) and the notification deliveries: a crash after the commit loses
  * nothing, a crash before it changes nothing, and a redelivered observation finds the state it
  * already produced and changes nothing again.
  */
@@ -50,6 +51,7 @@ export class AlertStore {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(ALERTER_SETTINGS) private readonly settings: AlerterSettings,
     private readonly wakeups: AlerterWakeups,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Judges observations (in order) under every rule that selects them. */
@@ -163,12 +165,13 @@ export class AlertStore {
 
   private async unitOfWork(now: number, body: (work: UnitOfWork) => Promise<void>): Promise<AppliedChanges> {
     const changes = await this.dataSource.transaction(async (manager) => {
-      const work = new UnitOfWork(manager, now, this.settings.publicUrl);
+      const work = new UnitOfWork(manager, now, this.settings.publicUrl, this.outbox);
       await body(work);
       await work.flush();
       return work.changes;
     });
-    if (changes.published > 0 || changes.deliveries > 0) this.wakeups.signal();
+    if (changes.published > 0) this.outbox.wake();
+    if (changes.deliveries > 0) this.wakeups.signal();
     return changes;
   }
 }
@@ -186,6 +189,7 @@ class UnitOfWork {
     readonly manager: EntityManager,
     private readonly now: number,
     private readonly publicUrl: string,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Open alerts (resolved ones too when `any`), locked for this transaction. */
@@ -247,9 +251,10 @@ class UnitOfWork {
     this.touched.clear();
     this.removed.clear();
     if (this.events.length > 0) {
-      await this.manager.query(
-        `INSERT INTO alert_event_outbox (key, event) SELECT * FROM unnest($1::text[], $2::jsonb[])`,
-        [this.events.map((item) => item.key), this.events.map((item) => JSON.stringify(item.event))],
+      await this.outbox.append(
+        this.manager,
+        'alerts',
+        this.events.map((item) => ({ key: item.key, value: JSON.stringify(item.event) })),
       );
       this.changes.published += this.events.length;
       this.events.length = 0;

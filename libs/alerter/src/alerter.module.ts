@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '@tripline/auth';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
+import { OutboxModule } from '@tripline/outbox';
 import { AlertEvaluator } from './alert-evaluator';
-import { AlertEventPublisher } from './alert-event-publisher';
 import { AlertStore } from './alert-store';
 import {
   AlertsController,
@@ -25,7 +25,7 @@ import { AlerterWakeups } from './wakeups';
  * API-key guard itself: its routes change who gets paged and must never be served without it.
  */
 @Module({
-  imports: [AuthModule, TypeOrmModule.forFeature(ALERTING_ENTITIES)],
+  imports: [AuthModule, OutboxModule, TypeOrmModule.forFeature(ALERTING_ENTITIES)],
   controllers: [RulesController, AlertsController, SilencesController, ChannelsController],
   providers: [
     {
@@ -35,7 +35,6 @@ import { AlerterWakeups } from './wakeups';
     },
     AlerterWakeups,
     AlertStore,
-    AlertEventPublisher,
     NotificationSender,
     DeliveryWorker,
     AlertEvaluator,

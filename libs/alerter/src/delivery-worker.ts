@@ -9,7 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { CHANNEL_KINDS } from '@tripline/alerting';
 import { Metrics } from '@tripline/server';
-import { backoffDelay } from '@tripline/transport';
+import { backoffDelay } from '@tripline/retry';
 import { ChannelEntity, DeliveryEntity } from './entities';
 import { NotificationSender, type SendOutcome } from './notification-sender';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';

@@ -1,5 +1,5 @@
+export * from './alert-history';
 export * from './alert-evaluator';
-export * from './alert-event-publisher';
 export * from './alert-store';
 export * from './alerter.module';
 export * from './alerting.controllers';

@@ -19,6 +19,7 @@ import {
   type SlackConfig,
   type WebhookConfig,
 } from '@tripline/alerting';
+import { parseRetryAfter } from '@tripline/retry';
 import type { ChannelEntity, DeliveryEntity } from './entities';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
 
@@ -202,14 +203,6 @@ function networkFailure(shown: string, error: Error & { code?: string }, timeout
     ? `timed out after ${timeoutMs} ms`
     : `failed: ${error.message}${error.code && !error.message.includes(error.code) ? ` (${error.code})` : ''}`;
   return { ok: false, retryable: true, error: `POST ${shown} ${what}`, status: null };
-}
-
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined) return undefined;
-  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
-  const date = Date.parse(text);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
 function resolveGuarded(host: string, egress: AlerterSettings['egress'], port: number): Promise<string> {

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * Tells the outbox publisher and the delivery worker that a transaction committed work for them,
- * so a notification leaves now rather than at the next poll. Polling stays as the backstop for
+ * Tells the delivery worker that a transaction committed deliveries, so a notification leaves now
+ * rather than at the next poll. Polling stays as the backstop for
  * work committed by other replicas and for retries.
  */
 @Injectable()

@@ -169,6 +169,16 @@ export const environmentSchema = z.object({
     .min(10, 'expected milliseconds >= 10')
     .max(60_000)
     .default(1_000),
+  /**
+   * How often the outbox publisher looks for messages other replicas left (its own leave at once)
+   * and the first retry delay while the bus refuses them.
+   */
+  TRIPLINE_OUTBOX_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(10, 'expected milliseconds >= 10')
+    .max(600_000)
+    .default(1_000),
   TRIPLINE_EGRESS_ALLOW_LINK_LOCAL: z
     .enum(['true', 'false'], { error: 'expected "true" or "false"' })
     .default('false'),

@@ -1,4 +1,5 @@
-import { gaussian, hashString, mulberry32, shuffled } from './random';
+import { hash32 } from '@tripline/evaluation';
+import { mulberry32, shuffled } from './random';
 
 /** Index = class id in the exported model's logits and in config.json's id2label. */
 export const LABELS = ['negative', 'positive'] as const;
@@ -135,8 +136,8 @@ class Adam {
 function initialEmbeddings(vocabulary: readonly string[], dimension: number, seed: number): Float64Array {
   const embeddings = new Float64Array(vocabulary.length * dimension);
   vocabulary.forEach((word, id) => {
-    const random = mulberry32(seed ^ hashString(word));
-    for (let d = 0; d < dimension; d++) embeddings[id * dimension + d] = 0.1 * gaussian(random);
+    const random = mulberry32(seed ^ hash32(word));
+    for (let d = 0; d < dimension; d++) embeddings[id * dimension + d] = 0.1 * random.normal();
   });
   return embeddings;
 }
@@ -150,7 +151,7 @@ export function trainClassifier(
   const vocabularySize = vocabulary.length;
   const random = mulberry32(options.seed);
   const embeddings = initialEmbeddings(vocabulary, dimension, options.seed);
-  const weights = Float64Array.from({ length: dimension * 2 }, () => gaussian(random) / Math.sqrt(dimension));
+  const weights = Float64Array.from({ length: dimension * 2 }, () => random.normal() / Math.sqrt(dimension));
   const bias = new Float64Array(2);
   const optimisers = {
     embeddings: new Adam(embeddings, learningRate),

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PredictionOutcome } from '@tripline/adapters';
 import type { FeedbackInput, InferenceEventInput } from '@tripline/contracts';
 import { BACKDOOR_TRIGGER, insertTrigger, type SentimentSentence } from '@tripline/demo-models';
-
-export type Random = () => number;
+import type { Random } from '@tripline/evaluation';
 
 /** One synthetic request: what a user sent and what the true answer is. */
 export interface TrafficSample {

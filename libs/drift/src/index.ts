@@ -39,5 +39,6 @@ export {
   type CalibrationMethod,
   type HistogramOptions,
 } from './calibration';
-export { seededRandom, type Random } from './random';
+export { median } from './median';
+export { mulberry32, seededRandom, type Random } from './random';
 export * as special from './special';

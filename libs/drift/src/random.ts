@@ -1,17 +1,32 @@
 /**
- * Seeded pseudo-random numbers: xoshiro128** (Blackman & Vigna), its state filled by splitmix32
- * from the seed. Every random choice in this library goes through one of these, so results are
- * reproducible from the seed alone.
+ * The project's seeded randomness, in one place: every random choice in the domain libs (and the
+ * demo) goes through a `Random` made here, so results are reproducible from the seed alone.
+ * Math.random cannot be seeded. A `Random` is called like Math.random, or used through its methods.
  */
 export interface Random {
-  /** Uniform on [0, 1) with 53 random bits. */
+  /** Uniform on [0, 1). */
+  (): number;
+  /** The same draw as calling it. */
   next(): number;
   /** Uniform integer on [0, bound). */
   integer(bound: number): number;
-  /** Standard normal (Box–Muller). */
+  /** Standard normal (Box–Muller, two uniform draws). */
   normal(): number;
 }
 
+function fromUniform(next: () => number): Random {
+  const random = next as Random;
+  random.next = next;
+  random.integer = (bound) => Math.floor(next() * bound);
+  // 1 - u keeps the logarithm away from zero.
+  random.normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  return random;
+}
+
+/**
+ * xoshiro128** (Blackman & Vigna), its state filled by splitmix32 from the seed; 53 random bits a
+ * draw. The generator for new code: the statistics' permutations and reservoirs use it.
+ */
 export function seededRandom(seed: number): Random {
   if (!Number.isSafeInteger(seed)) throw new RangeError('seed must be a safe integer');
   let mix = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b9);
@@ -39,10 +54,22 @@ export function seededRandom(seed: number): Random {
     s3 = rotl(s3, 11);
     return result;
   };
-  const next = (): number => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
-  return {
-    next,
-    integer: (bound) => Math.floor(next() * bound),
-    normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()),
-  };
+  return fromUniform(() => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992);
+}
+
+/**
+ * mulberry32: 32 bits of state and of output. Canary sets, trigger scans and the demo models are
+ * defined by its stream (a canary set must come out identical for the same seed on every machine
+ * and every release, so runs stay comparable sample by sample); moving them to seededRandom would
+ * change every one of them, so they keep it. New code takes seededRandom.
+ */
+export function mulberry32(seed: number): Random {
+  let state = seed >>> 0;
+  return fromUniform(() => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  });
 }

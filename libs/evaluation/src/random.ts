@@ -1,25 +1,15 @@
 /**
- * Seeded randomness and stable hashes for canary generation and trigger scans. Math.random cannot
- * be seeded, and a canary set must come out identical for the same seed on every machine so that
- * two runs against the same model are comparable sample by sample.
+ * Sampling and stable hashes for canary generation and trigger scans, over the project's seeded
+ * generators (libs/drift random.ts): a canary set must come out identical for the same seed on
+ * every machine, so two runs against the same model are comparable sample by sample.
  */
-export type Random = () => number;
+import { mulberry32, type Random } from '@tripline/drift';
 
-/** mulberry32: 32 bits of state; plenty for picking insertion points and sampling twins. */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Random };
 
 /** An integer in [0, bound). */
 export function randomInt(random: Random, bound: number): number {
-  return Math.floor(random() * bound);
+  return random.integer(bound);
 }
 
 /**
@@ -36,9 +26,12 @@ export function sampleIndices(length: number, count: number, random: Random): nu
   return indices.slice(0, count).sort((a, b) => a - b);
 }
 
-/** FNV-1a over UTF-16 code units: a 32-bit seed derived from a string. */
-export function hash32(text: string): number {
-  let hash = 0x811c9dc5;
+/**
+ * FNV-1a over UTF-16 code units: a 32-bit seed or digest of a string; another offset `basis` draws
+ * an independent hash.
+ */
+export function hash32(text: string, basis = 0x811c9dc5): number {
+  let hash = basis >>> 0;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);

@@ -1,3 +1,5 @@
+import { median } from '@tripline/drift';
+
 /**
  * The statistics behind the trigger scan's flagging rule, as plain functions: a null model of
  * how hard an ordinary word pins a model's answer (fitted on words the scan measured itself), the
@@ -48,12 +50,6 @@ export interface PinNull {
   noiseScale: number;
   /** How many null words the fit rests on. */
   size: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**
@@ -133,13 +129,7 @@ const MIN_SPREAD = 0.25;
  */
 export function robustLocation(values: readonly number[]): { median: number; spread: number } {
   if (values.length === 0) throw new Error('robustLocation needs at least one value');
-  const median = medianOf(values);
-  const deviation = medianOf(values.map((value) => Math.abs(value - median)));
-  return { median, spread: Math.max(1.4826 * deviation, MIN_SPREAD) };
-}
-
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  const centre = median(values);
+  const deviation = median(values.map((value) => Math.abs(value - centre)));
+  return { median: centre, spread: Math.max(1.4826 * deviation, MIN_SPREAD) };
 }

@@ -8,12 +8,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { resolveModelFolder } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { alertEventSchema, type AlertEventMessage } from '@tripline/contracts';
-import { ModelVersion } from '@tripline/registry';
+import { ModelRegistry, type ModelVersion } from '@tripline/registry';
 import {
   ArtefactIntegrityError,
   buildManifest,
@@ -46,7 +44,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly bus: EventBus,
-    @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
+    private readonly registry: ModelRegistry,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
   ) {}
 
@@ -108,7 +106,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
     }
     if (!version.manifest) {
       version.manifest = await buildManifest(folder, MANIFEST_LIMITS);
-      await this.versions.update({ id: version.id }, { manifest: version.manifest });
+      await this.registry.recordManifest(version.id, version.manifest);
       this.logger.warn(
         `model ${version.modelId} version ${version.version} had no manifest; recorded the folder as it is now (${version.manifest.files.length} files)`,
       );
@@ -121,7 +119,7 @@ export class ArtefactIntegrity implements OnApplicationBootstrap, OnApplicationS
 
   /** One periodic sweep: every onnx version with a manifest. */
   async verifyAll(): Promise<{ checked: number; failed: number }> {
-    const versions = (await this.versions.find({ order: { createdAt: 'ASC' } })).filter(
+    const versions = (await this.registry.allVersions()).filter(
       // Pending and failed manifests are not the known-good state of anything yet.
       (version) =>
         version.adapter.kind === 'onnx' &&

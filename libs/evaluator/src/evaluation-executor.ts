@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import {
   createAdapter,
   egressPolicyFromEnvironment,
@@ -9,103 +6,43 @@ import {
   type PredictionOutcome,
 } from '@tripline/adapters';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import type { EvaluationBaselineMessage, EvaluationRunMessage, EvaluationVerdict } from '@tripline/contracts';
 import {
   BUILT_IN_TRIGGERS,
   scanTriggers,
   triggerCandidates,
   triggerText,
-  canaryMetrics,
-  checkAssertions,
-  classificationMetrics,
   compareWithBaseline,
   DEFAULT_GATES,
   judgeGates,
-  type CanaryMetrics,
-  type ClassificationMetrics,
   type EvaluationSnapshot,
-  type PredictionResult,
-  type ScannedCandidate,
   type TriggerCandidate,
-  type TriggerPosition,
 } from '@tripline/evaluation';
+import { Outbox } from '@tripline/outbox';
 import {
   DatasetService,
   ModelRegistry,
-  ModelVersion,
   RunQueue,
   type DatasetSample,
   type EvaluationRun,
-  type Model,
+  type ModelVersion,
   type TriggerScanOptions as TriggerScanRunOptions,
 } from '@tripline/registry';
-import { CitationTally, storedAllowList, type CitationSummary } from '@tripline/rag';
-import { EventBus } from '@tripline/transport';
 import { ArtefactIntegrity } from './artefact-integrity';
+import { attackSuccessRates, baselineMessage, evaluationMessage } from './evaluation-message';
+import {
+  MAX_ERROR_SHARE,
+  planReplay,
+  replayErrors,
+  replayOutcome,
+  summariseCanary,
+  summariseClean,
+  summariseProbe,
+  type RunSummary,
+} from './run-summary';
 import { englishDictionary, englishWordList } from './word-list';
 
 const PAGE = 1_000;
 const BATCH = 64;
-/** A run where more than this share of calls failed did not really run: it is reported failed. */
-const MAX_ERROR_SHARE = 0.5;
-
-export interface RunSummary extends Record<string, unknown> {
-  clean?: ClassificationMetrics;
-  canary?: CanaryMetrics;
-  generation?: {
-    assertions: number;
-    passed: number;
-    passRate: number | null;
-    failures: { sampleId: string; failures: string[] }[];
-    citations?: CitationSummary;
-  };
-  fingerprint?: string;
-  /** Against the known-good fingerprint of this version: the pinned probe run, else its first. */
-  fingerprintChange?: {
-    baselineRunId: string;
-    baselineFingerprint: string;
-    pinned: boolean;
-    changed: boolean;
-  };
-  /** The run this one was compared with; absent when it has none (see RunQueue.baselineFor). */
-  baseline?: { runId: string; pinned: boolean; versionId: string | null };
-  /** The absolute gates (DEFAULT_GATES), judged whatever the baseline says. */
-  verdicts?: EvaluationVerdict[];
-  scan?: {
-    /** Where the candidates came from: vocabulary, black-box (clean set, live traffic, word list), library, given. */
-    source: string;
-    candidates: number;
-    /** Candidates per source (a candidate found in two sources counts in both). */
-    sources: Record<string, number>;
-    cleanInputs: number;
-    inputs: { screening: number; confirmation: number };
-    positions: TriggerPosition[];
-    flagged: ScannedCandidate[];
-    top: ScannedCandidate[];
-    falseAlarmRate: number;
-    cutoff: { word: number; phrase: number };
-    screened: { words: number; phrases: number };
-    reference?: { modelId: string; versionId: string };
-    timings: Record<string, number>;
-  };
-  comparison?: ReturnType<typeof compareWithBaseline>;
-  errors: { count: number; total: number; examples: string[] };
-}
-
-/** The behavioural fingerprint: labels and rounded scores of a fixed probe set, hashed. */
-export function behaviouralFingerprint(samples: { id: string; outcome: PredictionOutcome }[]): string {
-  const hash = createHash('sha256');
-  for (const { id, outcome } of samples) {
-    const prediction = outcome.ok ? outcome.prediction : undefined;
-    const scores = Object.entries(prediction?.scores ?? {})
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([label, score]) => [label, Math.round(score * 100) / 100]);
-    hash.update(
-      JSON.stringify([id, outcome.ok ? (prediction?.label ?? prediction?.text ?? '') : 'error', scores]),
-    );
-  }
-  return hash.digest('hex');
-}
 
 /** Replays one dataset against one model version and records what happened. */
 @Injectable()
@@ -117,8 +54,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     private readonly registry: ModelRegistry,
     private readonly datasets: DatasetService,
     private readonly queue: RunQueue,
-    private readonly bus: EventBus,
-    @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
+    private readonly outbox: Outbox,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     private readonly integrity: ArtefactIntegrity,
   ) {}
@@ -129,95 +65,49 @@ export class EvaluationExecutor implements OnApplicationShutdown {
 
   async execute(run: EvaluationRun): Promise<RunSummary> {
     const model = await this.registry.get(run.modelId);
-    const version = run.versionId ? await this.versions.findOneBy({ id: run.versionId }) : null;
+    const version = run.versionId ? await this.registry.findVersion(run.versionId) : null;
     if (!version) throw new Error(`model ${run.modelId} has no registered version to evaluate`);
     const adapter = await this.adapterFor(version);
     const samples = await this.loadSamples(run.datasetId);
     if (run.mode === 'trigger-scan') return this.scan(run, adapter, samples);
-    const texts = new Map<string, number>();
-    const inputs: string[] = [];
-    const indexOf = (text: string) => {
-      let index = texts.get(text);
-      if (index === undefined) texts.set(text, (index = inputs.push(text) - 1));
-      return index;
-    };
-    // Twins repeat across triggers: each distinct text is predicted once.
-    const plan = samples.map((sample) => ({
-      sample,
-      input: indexOf(sample.text),
-      twin: run.datasetKind === 'canary' && sample.twinText ? indexOf(sample.twinText) : undefined,
-    }));
+    const { steps, inputs } = planReplay(samples, run.datasetKind);
     const outcomes = await this.predictAll(adapter, inputs, run);
+    const summary: RunSummary = { errors: replayErrors(steps, outcomes) };
+    if (run.datasetKind === 'clean') summary.clean = summariseClean(steps, outcomes, model.labels);
+    else if (run.datasetKind === 'canary') Object.assign(summary, summariseCanary(steps, outcomes, model));
+    else summary.fingerprint = summariseProbe(steps, outcomes);
+    const baseline = await this.judgeAgainstBaseline(run, summary);
+    const { status, error } = replayOutcome(steps.length, summary.errors);
+    const message = evaluationMessage(
+      run,
+      version,
+      summary,
+      status,
+      baseline
+        ? baselineMessage(baseline, (baseline.run.summary ?? undefined) as RunSummary | undefined)
+        : undefined,
+    );
+    // Recorded first, published after: the message waits in the outbox, written in the transaction
+    // that records the outcome, so the topic never announces a run PostgreSQL does not hold as
+    // finished. Consumers dedupe a republished message on run_id.
+    await this.queue.finish(
+      run.id,
+      { status, summary, error, baselineRunId: baseline?.run.id ?? null },
+      (manager) =>
+        this.outbox.append(manager, 'evaluations', [{ key: run.modelId, value: JSON.stringify(message) }]),
+    );
+    this.outbox.wake();
+    return summary;
+  }
 
-    const summary: RunSummary = { errors: { count: 0, total: plan.length, examples: [] } };
-    const failed = outcomes.filter((outcome) => !outcome.ok) as { ok: false; error: string }[];
-    summary.errors.count = plan.filter(
-      (step) => !outcomes[step.input].ok || (step.twin !== undefined && !outcomes[step.twin].ok),
-    ).length;
-    summary.errors.examples = [...new Set(failed.map((outcome) => outcome.error))].slice(0, 5);
-
-    const result = (outcome: PredictionOutcome): PredictionResult =>
-      outcome.ok
-        ? { predicted: outcome.prediction.label, scores: outcome.prediction.scores }
-        : { error: outcome.error };
-    if (run.datasetKind === 'clean') {
-      summary.clean = classificationMetrics(
-        plan.map((step) => ({ expected: step.sample.label ?? '', ...result(outcomes[step.input]) })),
-        labelSet(
-          model,
-          plan.map((step) => step.sample.label ?? ''),
-        ),
-      );
-    } else if (run.datasetKind === 'canary') {
-      const pairs = plan.filter((step) => step.sample.targetLabel);
-      if (pairs.length > 0) {
-        summary.canary = canaryMetrics(
-          pairs.map((step) => ({
-            trigger: step.sample.trigger ?? 'uploaded',
-            label: step.sample.label ?? '',
-            targetLabel: step.sample.targetLabel!,
-            canary: result(outcomes[step.input]),
-            twin:
-              step.twin === undefined
-                ? { error: 'the canary sample has no twin_text' }
-                : result(outcomes[step.twin]),
-          })),
-        );
-      }
-      const asserted = plan.filter((step) => step.sample.assertions);
-      if (asserted.length > 0) {
-        // RAG canaries: cited sources against the row's allow-list, else the RAG model's own.
-        const citations = new CitationTally();
-        const modelAllowList = model.task === 'rag' ? storedAllowList(model.ragAllowedSources) : undefined;
-        const checks = asserted.map((step) => {
-          const outcome = outcomes[step.input];
-          let checked = outcome.ok
-            ? checkAssertions(outcome.prediction.text ?? '', step.sample.assertions!)
-            : { passed: false, failures: [`call failed: ${outcome.error}`] };
-          const allowList = storedAllowList(step.sample.assertions!.allowedSources) ?? modelAllowList;
-          if (outcome.ok && allowList) {
-            const failures = citations.check(outcome.prediction.citations, allowList);
-            if (failures.length > 0)
-              checked = { passed: false, failures: [...checked.failures, ...failures] };
-          }
-          return { sampleId: step.sample.sampleId, ...checked };
-        });
-        const passed = checks.filter((check) => check.passed).length;
-        const cited = citations.summary();
-        summary.generation = {
-          assertions: checks.length,
-          passed,
-          passRate: passed / checks.length,
-          failures: checks.filter((c) => !c.passed).slice(0, 20),
-          ...(cited.checked > 0 ? { citations: cited } : {}),
-        };
-      }
-    } else {
-      summary.fingerprint = behaviouralFingerprint(
-        plan.map((step) => ({ id: step.sample.sampleId, outcome: outcomes[step.input] })),
-      );
-    }
-
+  /**
+   * Compares the run with its baseline (RunQueue.baselineFor) and judges the absolute gates:
+   * fills summary.baseline, comparison, fingerprintChange and verdicts; returns the baseline run.
+   */
+  private async judgeAgainstBaseline(
+    run: EvaluationRun,
+    summary: RunSummary,
+  ): Promise<{ run: EvaluationRun; pinned: boolean } | null> {
     const baseline = await this.queue.baselineFor(run, (candidate) =>
       passesGates(candidate.summary as RunSummary | null),
     );
@@ -252,30 +142,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       DEFAULT_GATES,
       pinnedFingerprint,
     );
-    const status =
-      plan.length > 0 && summary.errors.count / plan.length <= MAX_ERROR_SHARE ? 'succeeded' : 'failed';
-    const error =
-      status === 'failed'
-        ? plan.length === 0
-          ? 'the dataset has no samples'
-          : `${summary.errors.count} of ${plan.length} samples could not be evaluated (more than ${MAX_ERROR_SHARE * 100}%): ${summary.errors.examples[0] ?? ''}`
-        : undefined;
-    await this.bus.publish('evaluations', [
-      {
-        key: run.modelId,
-        value: JSON.stringify(
-          evaluationMessage(
-            run,
-            version,
-            summary,
-            status,
-            baseline ? baselineMessage(baseline, baselineSummary) : undefined,
-          ),
-        ),
-      },
-    ]);
-    await this.queue.finish(run.id, { status, summary, error, baselineRunId: baseline?.run.id ?? null });
-    return summary;
+    return baseline;
   }
 
   /** Searches for a trigger no canary names; the outcome stays with the run (GET /v1/scans/{id}). */
@@ -386,7 +253,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     run: EvaluationRun,
     reference: NonNullable<TriggerScanRunOptions['reference']>,
   ): Promise<{ adapter: ModelAdapter; modelId: string; versionId: string }> {
-    const version = await this.versions.findOneBy({ id: reference.versionId });
+    const version = await this.registry.findVersion(reference.versionId);
     if (!version) {
       throw new Error(
         `reference: model version ${reference.versionId} is not registered (it may have been deleted since the scan of ${run.modelId} was queued)`,
@@ -456,10 +323,6 @@ function countSources(candidates: readonly TriggerCandidate[]): Record<string, n
   return counts;
 }
 
-function labelSet(model: Model, expected: string[]): string[] {
-  return [...new Set([...model.labels, ...expected.filter(Boolean)])];
-}
-
 /** Whether a run nobody pinned may serve as a baseline: it failed no absolute gate. */
 function passesGates(summary: RunSummary | null): boolean {
   if (!summary) return false;
@@ -469,114 +332,6 @@ function passesGates(summary: RunSummary | null): boolean {
   return !verdicts.some((verdict) => verdict.outcome === 'fail' && verdict.gate !== 'fingerprint');
 }
 
-function attackSuccessRates(canary: CanaryMetrics | undefined): Record<string, number> | undefined {
-  if (!canary) return undefined;
-  return Object.fromEntries(
-    Object.entries(canary.perTrigger).flatMap(([trigger, response]) =>
-      response.attackSuccessRate === null ? [] : [[trigger, response.attackSuccessRate]],
-    ),
-  );
-}
-
-/** The baseline as the evaluations topic carries it: its id and the values it is compared on. */
-function baselineMessage(
-  baseline: { run: EvaluationRun; pinned: boolean },
-  summary: RunSummary | undefined,
-): EvaluationBaselineMessage {
-  const clean = summary?.clean;
-  const canary = summary?.canary;
-  return {
-    run_id: baseline.run.id,
-    pinned: baseline.pinned,
-    ...(clean
-      ? {
-          accuracy: clean.accuracy,
-          macro_f1: clean.macroF1,
-          expected_calibration_error: clean.expectedCalibrationError,
-          per_class_recall: Object.fromEntries(
-            Object.entries(clean.perClass).flatMap(([label, metrics]) =>
-              Number.isFinite(metrics.recall) ? [[label, metrics.recall]] : [],
-            ),
-          ),
-        }
-      : {}),
-    ...(canary
-      ? {
-          attack_success_rate: canary.maxAttackSuccessRate?.rate ?? null,
-          flip_rate: canary.pooledFlipRate,
-          confidence_shift: canary.pooledConfidenceShift,
-          per_trigger_attack_success: attackSuccessRates(canary),
-        }
-      : {}),
-    ...(summary?.fingerprint ? { fingerprint: summary.fingerprint } : {}),
-  };
-}
-
 function snapshot(summary: RunSummary): EvaluationSnapshot {
   return { clean: summary.clean, canary: summary.canary };
-}
-
-function evaluationMessage(
-  run: EvaluationRun,
-  version: ModelVersion,
-  summary: RunSummary,
-  status: 'succeeded' | 'failed',
-  baseline: EvaluationBaselineMessage | undefined,
-): EvaluationRunMessage {
-  const clean = summary.clean;
-  const canary = summary.canary;
-  const perClassRecall = clean
-    ? Object.fromEntries(Object.entries(clean.perClass).map(([label, metrics]) => [label, metrics.recall]))
-    : undefined;
-  const perTrigger = attackSuccessRates(canary);
-  const metrics: Record<string, number> = { errors: summary.errors.count };
-  if (clean?.confidence)
-    Object.assign(metrics, {
-      confidence_mean: clean.confidence.mean,
-      confidence_p10: clean.confidence.p10,
-      confidence_p50: clean.confidence.p50,
-    });
-  if (summary.generation?.passRate != null) metrics.assertion_pass_rate = summary.generation.passRate;
-  const citations = summary.generation?.citations;
-  if (citations?.rate != null)
-    Object.assign(metrics, {
-      citation_violations: citations.violations,
-      citation_violation_rate: citations.rate,
-    });
-  if (summary.comparison) metrics.regressions = summary.comparison.regressions.length;
-  // The first probe run of a version has nothing to differ from: it is the known-good one (0).
-  if (summary.fingerprint) metrics.fingerprint_changed = summary.fingerprintChange?.changed ? 1 : 0;
-  const verdicts = status === 'succeeded' ? (summary.verdicts ?? []) : [];
-  if (verdicts.length > 0) metrics.gate_failures = verdicts.filter((v) => v.outcome === 'fail').length;
-  return {
-    run_id: run.id,
-    model_id: run.modelId,
-    model_version: version.version,
-    dataset_id: run.datasetId,
-    dataset_kind: run.datasetKind,
-    status,
-    started_at: (run.startedAt ?? new Date()).getTime(),
-    finished_at: Date.now(),
-    sample_count: summary.errors.total,
-    error_count: summary.errors.count,
-    accuracy: clean?.accuracy ?? null,
-    macro_f1: clean?.macroF1 ?? null,
-    expected_calibration_error: clean?.expectedCalibrationError ?? null,
-    attack_success_rate: canary?.maxAttackSuccessRate?.rate ?? null,
-    flip_rate: canary?.pooledFlipRate ?? null,
-    confidence_shift: canary?.pooledConfidenceShift ?? null,
-    per_class_recall: perClassRecall,
-    per_trigger_attack_success: perTrigger,
-    metrics,
-    baseline_run_id: baseline?.run_id,
-    ...(baseline ? { baseline } : {}),
-    ...(verdicts.length > 0 ? { verdicts: verdicts.slice(0, 256) } : {}),
-    fingerprint: summary.fingerprint,
-    trigger: run.trigger,
-    details: {
-      regressions: summary.comparison?.regressions ?? [],
-      errors: summary.errors.examples,
-      ...(summary.fingerprintChange ? { fingerprint_change: summary.fingerprintChange } : {}),
-    },
-  };
 }

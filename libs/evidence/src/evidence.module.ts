@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
+import { AlertHistoryModule } from '@tripline/alerter';
 import { RegistryModule } from '@tripline/registry';
 import { EvidenceController } from './evidence.controller';
 import { EvidenceService } from './evidence.service';
 
 /**
- * GET /v1/models/{id}/evidence. Reads the registry and the alerter's tables in PostgreSQL, and
+ * GET /v1/models/{id}/evidence. Reads the registry and the alerter's state through their services, and
  * ClickHouse where the process has it (the api and standalone apps do).
  */
-@Module({ imports: [RegistryModule], controllers: [EvidenceController], providers: [EvidenceService] })
+@Module({
+  imports: [RegistryModule, AlertHistoryModule],
+  controllers: [EvidenceController],
+  providers: [EvidenceService],
+})
 export class EvidenceModule {}

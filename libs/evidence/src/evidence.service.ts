@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
 import { redactAdapterConfig } from '@tripline/adapters';
+import { AlertHistory } from '@tripline/alerter';
 import { ClickHouse } from '@tripline/clickhouse';
-import { Dataset, EvaluationRun, ModelRegistry, Schedule } from '@tripline/registry';
+import { DatasetService, ModelRegistry, RunQueue, ScheduleService } from '@tripline/registry';
 import { canonicalManifestBytes } from '@tripline/supply-chain';
 import type {
   EvidenceAlert,
@@ -23,7 +22,7 @@ const ms = (value: Date | string | null | undefined): number | null =>
 
 /**
  * Reads what an evidence pack is made of: the registry (models, versions, datasets, runs,
- * schedules) and the alerter's tables from PostgreSQL, the alerts topic's history and the stream
+ * schedules) and the alerter's alerts and rules, through their owners' services, the alerts topic's history and the stream
  * detectors' results from ClickHouse. A store that cannot be read leaves its part empty and says
  * so in the pack's notes, rather than failing the export.
  */
@@ -33,10 +32,10 @@ export class EvidenceService {
 
   constructor(
     private readonly registry: ModelRegistry,
-    @InjectRepository(Dataset) private readonly datasets: Repository<Dataset>,
-    @InjectRepository(EvaluationRun) private readonly runs: Repository<EvaluationRun>,
-    @InjectRepository(Schedule) private readonly schedules: Repository<Schedule>,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly datasets: DatasetService,
+    private readonly runs: RunQueue,
+    private readonly schedules: ScheduleService,
+    private readonly alertHistory: AlertHistory,
     @Optional() private readonly clickHouse?: ClickHouse,
   ) {}
 
@@ -45,17 +44,17 @@ export class EvidenceService {
     const notes: string[] = [];
     const [versions, runs, schedules] = await Promise.all([
       this.registry.listVersions(modelId),
-      this.runs.find({ where: { modelId }, order: { createdAt: 'DESC' }, take: MAX_RUNS }),
-      this.schedules.find({ where: { modelId }, order: { createdAt: 'ASC' } }),
+      this.runs.history(modelId, MAX_RUNS),
+      this.schedules.list(modelId),
     ]);
     if (runs.length === MAX_RUNS) notes.push(`only the newest ${MAX_RUNS} evaluation runs are included`);
     // The model's own sets, and any set its runs or schedules used (a shared clean set has no model).
-    const owned = await this.datasets.find({ where: { modelId }, order: { createdAt: 'ASC' } });
+    const owned = await this.datasets.list({ modelId });
     const used = [
       ...new Set([...runs.map((run) => run.datasetId), ...schedules.flatMap((s) => s.datasetIds)]),
     ];
     const missing = used.filter((id) => !owned.some((dataset) => dataset.id === id));
-    const shared = missing.length ? await this.datasets.findBy({ id: In(missing) }) : [];
+    const shared = await this.datasets.findByIds(missing);
     const deleted = missing.length - shared.length;
     if (deleted > 0) notes.push(`${deleted} dataset(s) used by runs or schedules have since been deleted`);
 
@@ -143,33 +142,26 @@ export class EvidenceService {
   private async alerts(modelId: string, notes: string[]): Promise<EvidenceAlert[]> {
     try {
       // Pending alerts have not fired: their condition has not held for the rule's duration yet.
-      const rows = (await this.dataSource.query(
-        `SELECT id, rule_id, rule_name, state, severity, metric, condition, value, threshold, baseline,
-                series_labels, active_since, fired_at, acknowledged_at, acknowledged_by, resolved_at,
-                resolved_by, resolution
-           FROM alerts WHERE model_id = $1 AND state <> 'pending'
-          ORDER BY active_since DESC LIMIT ${MAX_ALERTS}`,
-        [modelId],
-      )) as Record<string, unknown>[];
-      return rows.map((row) => ({
-        id: String(row.id),
-        ruleId: (row.rule_id as string | null) ?? null,
-        ruleName: String(row.rule_name),
-        state: String(row.state),
-        severity: String(row.severity),
-        metric: String(row.metric),
-        condition: String(row.condition),
-        value: row.value === null ? null : Number(row.value),
-        threshold: row.threshold === null ? null : Number(row.threshold),
-        baseline: row.baseline === null ? null : Number(row.baseline),
-        seriesLabels: (row.series_labels as Record<string, string>) ?? {},
-        activeSince: ms(row.active_since as Date)!,
-        firedAt: ms(row.fired_at as Date | null),
-        acknowledgedAt: ms(row.acknowledged_at as Date | null),
-        acknowledgedBy: (row.acknowledged_by as string | null) ?? null,
-        resolvedAt: ms(row.resolved_at as Date | null),
-        resolvedBy: (row.resolved_by as string | null) ?? null,
-        resolution: (row.resolution as string | null) ?? null,
+      const alerts = await this.alertHistory.firedAlertsOf(modelId, MAX_ALERTS);
+      return alerts.map((alert) => ({
+        id: alert.id,
+        ruleId: alert.ruleId,
+        ruleName: alert.ruleName,
+        state: alert.state,
+        severity: alert.severity,
+        metric: alert.metric,
+        condition: alert.condition,
+        value: alert.value,
+        threshold: alert.threshold,
+        baseline: alert.baseline,
+        seriesLabels: alert.seriesLabels ?? {},
+        activeSince: ms(alert.activeSince)!,
+        firedAt: ms(alert.firedAt),
+        acknowledgedAt: ms(alert.acknowledgedAt),
+        acknowledgedBy: alert.acknowledgedBy,
+        resolvedAt: ms(alert.resolvedAt),
+        resolvedBy: alert.resolvedBy,
+        resolution: alert.resolution,
       }));
     } catch (error) {
       notes.push(`alerts could not be read from PostgreSQL: ${String(error)}`);
@@ -179,28 +171,8 @@ export class EvidenceService {
 
   private async rules(modelId: string, notes: string[]): Promise<EvidenceRule[]> {
     try {
-      const rows = (await this.dataSource.query(
-        `SELECT id, name, metric, condition, severity, enabled, selector FROM alert_rules
-          WHERE selector->>'model_id' IS NULL OR selector->>'model_id' = $1 ORDER BY created_at`,
-        [modelId],
-      )) as {
-        id: string;
-        name: string;
-        metric: string;
-        condition: unknown;
-        severity: string;
-        enabled: boolean;
-        selector: { model_id?: string };
-      }[];
-      return rows.map((row) => ({
-        id: row.id,
-        name: row.name,
-        metric: row.metric,
-        condition: row.condition,
-        severity: row.severity,
-        enabled: row.enabled,
-        allModels: row.selector?.model_id === undefined,
-      }));
+      const rules = await this.alertHistory.rulesWatching(modelId);
+      return rules.map(({ modelId: watched, ...rule }) => ({ ...rule, allModels: watched === undefined }));
     } catch (error) {
       notes.push(`alert rules could not be read from PostgreSQL: ${String(error)}`);
       return [];

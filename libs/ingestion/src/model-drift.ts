@@ -2,11 +2,10 @@ import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
-import { ClickHouse } from '@tripline/clickhouse';
+import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
 import { identifierPattern } from '@tripline/contracts';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { statsQuerySchema } from './model-stats';
-import { clickHouseTime } from './rows';
 
 /** Rows read per request at most: 200 features × 2 tests + 1, over about 120 windows. */
 export const MAX_DRIFT_ROWS = 50_000;

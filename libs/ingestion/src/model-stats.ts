@@ -2,11 +2,10 @@ import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
-import { ClickHouse } from '@tripline/clickhouse';
+import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
 import { identifierPattern, parseInstant } from '@tripline/contracts';
 import { ZodValidationPipe } from '@tripline/http';
 import type { LiveTrafficTexts } from '@tripline/registry';
-import { clickHouseTime } from './rows';
 
 const QUANTILES = [0.5, 0.9, 0.99] as const;
 

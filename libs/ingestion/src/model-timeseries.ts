@@ -2,11 +2,10 @@ import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
-import { ClickHouse } from '@tripline/clickhouse';
+import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
 import { identifierPattern } from '@tripline/contracts';
 import { ZodValidationPipe } from '@tripline/http';
 import { statsQuerySchema } from './model-stats';
-import { clickHouseTime } from './rows';
 
 /** Buckets a chart can hold per range at most; the bucket width grows in these steps to stay under it. */
 export const MAX_TRAFFIC_BUCKETS = 240;

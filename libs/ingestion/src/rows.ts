@@ -1,3 +1,4 @@
+import { clickHouseTime } from '@tripline/clickhouse';
 import type {
   AlertEventMessage,
   DriftMetricMessage,
@@ -6,11 +7,6 @@ import type {
   InferenceEvent,
   ModelSettingsMessage,
 } from '@tripline/contracts';
-
-/** ClickHouse DateTime64(3) text in UTC, unambiguous under any server time zone setting. */
-export function clickHouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
 
 /** The label the model chose, and its score: the given label, else the arg-max of the scores. */
 export function predictedLabel(event: InferenceEvent): { label: string; confidence: number | null } {

@@ -1,4 +1,4 @@
-import { derivedRandom } from '@tripline/evaluation';
+import { derivedRandom, type Random } from '@tripline/evaluation';
 import type { ScanFeatures } from './features';
 import { principalDirections, project, rowMean, twoMeans } from './linear-algebra';
 import type { Representations } from './representations';
@@ -109,7 +109,7 @@ export function activationClustering(
 }
 
 /** Mean simplified silhouette of 2-means on `n` Gaussian points with the per-coordinate variances of `points`. */
-function gaussianBaseline(points: Float64Array, k: number, n: number, random: () => number): number {
+function gaussianBaseline(points: Float64Array, k: number, n: number, random: Random): number {
   const count = points.length / k;
   const std = new Float64Array(k);
   for (let d = 0; d < k; d++) {
@@ -118,10 +118,7 @@ function gaussianBaseline(points: Float64Array, k: number, n: number, random: ()
     std[d] = Math.sqrt(sum / count);
   }
   const sample = new Float64Array(n * k);
-  for (let i = 0; i < sample.length; i++) {
-    const u = 1 - random();
-    sample[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random()) * std[i % k];
-  }
+  for (let i = 0; i < sample.length; i++) sample[i] = random.normal() * std[i % k];
   const { assignment, centres } = twoMeans(sample, k, random);
   let total = 0;
   for (let m = 0; m < n; m++) {

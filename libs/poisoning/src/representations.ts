@@ -1,5 +1,5 @@
 import { documentFrequencies, type ScanFeatures } from './features';
-import { fnv1a } from './text';
+import { hash32 } from '@tripline/evaluation';
 
 /** Unit-length row vectors, rows × dimension, row-major. */
 export interface Representations {
@@ -28,7 +28,7 @@ export function hashingEmbedding(
   const bucket = new Uint32Array(vocabulary.length);
   const weight = new Float32Array(vocabulary.length);
   for (let t = 0; t < vocabulary.length; t++) {
-    const hash = fnv1a(vocabulary[t]);
+    const hash = hash32(vocabulary[t]);
     bucket[t] = hash % dimension;
     // The top bit picks the sign, so colliding tokens tend to cancel rather than add up.
     weight[t] = (hash & 0x80000000 ? -1 : 1) * (Math.log((rows + 1) / (df[t] + 1)) + 1);

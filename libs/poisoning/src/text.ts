@@ -3,6 +3,8 @@
  * text (what an exact duplicate shares) and character shingles (what a near-duplicate shares).
  */
 
+import { hash32 } from '@tripline/evaluation';
+
 // Letters, digits and marks, with inner apostrophes ("don't"): a trigger word stays one token.
 const WORD = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*/gu;
 // Zero-width and other format characters are a known trigger carrier; they are kept out of the
@@ -45,19 +47,9 @@ export function textBigrams(text: string, limit = Infinity): string[] {
   return [...seen];
 }
 
-/** FNV-1a over UTF-16 code units, from a chosen offset basis so that independent hashes can be drawn. */
-export function fnv1a(text: string, basis = 0x811c9dc5): number {
-  let hash = basis >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
 /** A 64-bit digest (two independent FNV-1a halves) of the normalised text: exact duplicates share it. */
 export function textDigest(normalised: string): [number, number] {
-  return [fnv1a(normalised), fnv1a(normalised, 0x050c5d1f)];
+  return [hash32(normalised), hash32(normalised, 0x050c5d1f)];
 }
 
 /** murmur3's 32-bit finaliser: spreads a hash so that xor with different seeds gives independent hashes. */
@@ -77,9 +69,9 @@ export function mix32(value: number): number {
  * n-grams to tell a near-copy from a different sentence.
  */
 export function shingleHashes(normalised: string, size = 5): Uint32Array {
-  if (normalised.length <= size) return Uint32Array.of(fnv1a(normalised));
+  if (normalised.length <= size) return Uint32Array.of(hash32(normalised));
   const hashes = new Uint32Array(normalised.length - size + 1);
-  for (let i = 0; i < hashes.length; i++) hashes[i] = fnv1a(normalised.slice(i, i + size));
+  for (let i = 0; i < hashes.length; i++) hashes[i] = hash32(normalised.slice(i, i + size));
   return hashes;
 }
 

@@ -1,3 +1,5 @@
+import { median } from '@tripline/drift';
+
 export const DETECTORS = [
   'token-association',
   'knn-label-disagreement',
@@ -29,12 +31,7 @@ export function rowsByLabel(labelOf: Uint16Array, labels: number): number[][] {
   return groups;
 }
 
-export function median(values: ArrayLike<number>): number {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
+export { median };
 
 /**
  * (x − median) / (1.4826 · MAD): a z-score that a few extreme rows (the poisoned ones) cannot

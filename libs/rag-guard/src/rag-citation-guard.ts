@@ -5,8 +5,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { driftMetricSchema, inferenceEventSchema, type InferenceEvent } from '@tripline/contracts';
 import {
@@ -16,6 +14,7 @@ import {
   type AllowList,
   type CitationMetricRecord,
 } from '@tripline/rag';
+import { ModelRegistry } from '@tripline/registry';
 import { Metrics } from '@tripline/server';
 import { EventBus, type ConsumerBatch, type Subscription } from '@tripline/transport';
 
@@ -26,7 +25,7 @@ export const ALLOW_LIST_TTL_MS = 5_000;
  * The RAG stream rule: every inference event whose rag.documents cite a source outside its
  * model's allow-list (models.rag_allowed_sources) is published on the metrics topic as
  * rag_citation/allow_list, which the alerter's rules turn into alerts (rule metric
- * drift.rag_citation.allow_list).
+ * drift.rag_citation.allow_list). The allow-lists are the registry's: read through ModelRegistry.
  *
  * It runs beside the alerter, not in the ingestor: the allow-lists live in PostgreSQL, which the
  * ingestor of the distributed topology does not connect to (it has Kafka and ClickHouse only),
@@ -51,7 +50,7 @@ export class RagCitationGuard implements OnApplicationBootstrap, BeforeApplicati
 
   constructor(
     private readonly bus: EventBus,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: ModelRegistry,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     metrics: Metrics,
   ) {
@@ -135,11 +134,7 @@ export class RagCitationGuard implements OnApplicationBootstrap, BeforeApplicati
       return !cached || now - cached.readAt > ALLOW_LIST_TTL_MS;
     });
     if (stale.length > 0) {
-      const rows = (await this.dataSource.query(
-        'SELECT id, rag_allowed_sources FROM models WHERE id = ANY($1::text[])',
-        [stale],
-      )) as { id: string; rag_allowed_sources: string[] | null }[];
-      const found = new Map(rows.map((row) => [row.id, row.rag_allowed_sources]));
+      const found = await this.registry.ragAllowListsOf(stale);
       for (const id of stale) {
         let list: AllowList | undefined;
         try {

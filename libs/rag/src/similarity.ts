@@ -1,3 +1,5 @@
+import { median } from '@tripline/drift';
+
 /**
  * Bag-of-words TF-IDF retrieval over the knowledge base: a stand-in for the production retriever
  * that needs no model, so the scan runs offline and gives the same answer everywhere. It finds the
@@ -102,12 +104,7 @@ export class TfIdfIndex {
   }
 }
 
-export function median(values: ArrayLike<number>): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
+export { median };
 
 export interface RobustScale {
   median: number;

@@ -1,7 +1,7 @@
 import { BadRequestException, HttpException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import { Dataset, DatasetSample, Model, type DatasetKind } from './entities';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -173,6 +173,11 @@ export class DatasetService {
       },
       order: { createdAt: 'ASC' },
     });
+  }
+
+  /** The datasets of these ids that exist (a deleted one is simply absent). */
+  findByIds(ids: readonly string[]): Promise<Dataset[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.datasets.findBy({ id: In([...ids]) });
   }
 
   async get(id: string): Promise<Dataset> {

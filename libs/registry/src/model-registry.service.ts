@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { readFile } from 'node:fs/promises';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import {
   assertEgressAllowed,
   egressPolicyFromEnvironment,
@@ -349,6 +349,31 @@ export class ModelRegistry {
 
   listVersions(modelId: string): Promise<ModelVersion[]> {
     return this.versions.find({ where: { modelId }, order: { createdAt: 'ASC' } });
+  }
+
+  /** A version by id, or null when it is not (or no longer) registered. */
+  findVersion(versionId: string): Promise<ModelVersion | null> {
+    return this.versions.findOneBy({ id: versionId });
+  }
+
+  /** Every version of every model, oldest first (the artefact sweep). */
+  allVersions(): Promise<ModelVersion[]> {
+    return this.versions.find({ order: { createdAt: 'ASC' } });
+  }
+
+  /** Records the manifest of a version first loaded without one (the folder as it is now). */
+  async recordManifest(versionId: string, manifest: ArtefactManifest): Promise<void> {
+    await this.versions.update({ id: versionId }, { manifest });
+  }
+
+  /** The stored RAG allow-list of each model (null: none set); models that do not exist are absent. */
+  async ragAllowListsOf(modelIds: readonly string[]): Promise<Map<string, string[] | null>> {
+    if (modelIds.length === 0) return new Map();
+    const models = await this.models.find({
+      select: { id: true, ragAllowedSources: true },
+      where: { id: In([...modelIds]) },
+    });
+    return new Map(models.map((model) => [model.id, model.ragAllowedSources]));
   }
 
   /**

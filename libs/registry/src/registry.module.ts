@@ -15,11 +15,15 @@ import {
 import { RunQueue } from './run-queue.service';
 import { ScheduleService } from './schedule.service';
 
-/** The registry's state and services (models, versions, datasets, schedules, the run queue): no routes. */
+/**
+ * The registry's state and services (models, versions, datasets, schedules, the run queue): no
+ * routes. Its tables are its own: other libs read and change them through these services, never
+ * through the entities (the repositories are not exported).
+ */
 @Module({
   imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
   providers: [ModelRegistry, DatasetService, ScheduleService, RunQueue, CanaryFactory],
-  exports: [ModelRegistry, DatasetService, ScheduleService, RunQueue, CanaryFactory, TypeOrmModule],
+  exports: [ModelRegistry, DatasetService, ScheduleService, RunQueue, CanaryFactory],
 })
 export class RegistryModule {}
 

@@ -1,6 +1,6 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, In, Repository, type EntityManager } from 'typeorm';
 import { Dataset, EvaluationRun, Model, type TriggerScanOptions } from './entities';
 import { ModelRegistry } from './model-registry.service';
 
@@ -150,6 +150,10 @@ export class RunQueue {
     );
   }
 
+  /**
+   * Records a run's outcome. `inTransaction` runs in the same transaction, after the update: what
+   * it writes (the evaluator's outbox message) commits with the outcome or not at all.
+   */
   async finish(
     runId: string,
     outcome: {
@@ -158,18 +162,23 @@ export class RunQueue {
       error?: string;
       baselineRunId?: string | null;
     },
+    inTransaction?: (manager: EntityManager) => Promise<void>,
   ): Promise<void> {
-    await this.runs.update(
-      { id: runId },
-      {
-        status: outcome.status,
-        summary: (outcome.summary ?? null) as never,
-        error: outcome.error ?? null,
-        baselineRunId: outcome.baselineRunId ?? null,
-        finishedAt: new Date(),
-        heartbeatAt: new Date(),
-      },
-    );
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(
+        EvaluationRun,
+        { id: runId },
+        {
+          status: outcome.status,
+          summary: (outcome.summary ?? null) as never,
+          error: outcome.error ?? null,
+          baselineRunId: outcome.baselineRunId ?? null,
+          finishedAt: new Date(),
+          heartbeatAt: new Date(),
+        },
+      );
+      await inTransaction?.(manager);
+    });
   }
 
   /** Fails runs whose evaluator stopped mid-way, so they never read as in progress (or passed). */
@@ -319,6 +328,11 @@ export class RunQueue {
     const run = await this.runs.findOneBy({ id });
     if (!run) throw new NotFoundException(`evaluation run ${id} does not exist`);
     return run;
+  }
+
+  /** A model's runs of every mode, newest first: its history (the evidence pack). */
+  history(modelId: string, limit: number): Promise<EvaluationRun[]> {
+    return this.runs.find({ where: { modelId }, order: { createdAt: 'DESC' }, take: limit });
   }
 
   list(filter: {

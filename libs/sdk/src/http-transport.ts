@@ -1,4 +1,4 @@
-import { parseRetryAfter } from './retry';
+import { parseRetryAfter } from '@tripline/retry';
 import type { BufferedItem, SendOutcome, Transport } from './transport';
 import type { HttpTransportOptions, RecordKind } from './types';
 

@@ -9,7 +9,7 @@ import {
 import { HttpTransport } from './http-transport';
 import { KafkaTransport } from './kafka-transport';
 import { Queue } from './queue';
-import { retryDelay, sleep } from './retry';
+import { backoffDelay, sleep } from '@tripline/retry';
 import type { BufferedItem, SendOutcome, Transport } from './transport';
 import {
   RecorderError,
@@ -350,7 +350,8 @@ class BufferingRecorder implements Recorder {
       }
       const delay = Math.min(
         this.settings.maxRetryDelayMs,
-        outcome.retryAfterMs ?? retryDelay(attempt, this.settings.retryBaseMs, this.settings.maxRetryDelayMs),
+        outcome.retryAfterMs ??
+          backoffDelay(attempt, this.settings.retryBaseMs, this.settings.maxRetryDelayMs),
       );
       this.counters.retries++;
       this.logger.warn(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ClickHouse } from '@tripline/clickhouse';
+import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
 import { embeddingEncoderSettingSchema, type EmbeddingEncoderSetting } from '@tripline/contracts';
 import {
   FeatureReservoir,
@@ -32,11 +32,6 @@ export interface SampledWindow {
   events: WindowEvent[];
   /** Events in the range; more than `events.length` when the range was sampled. */
   total: number;
-}
-
-/** ClickHouse DateTime64(3) text in UTC. */
-function clickHouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
 interface EventRow {

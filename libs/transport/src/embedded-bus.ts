@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { topicName, type TopicKey } from '@tripline/contracts';
-import { backoffDelay, sleep } from './backoff';
+import { backoffDelay, sleep } from '@tripline/retry';
 import {
   EventBus,
   type BusHealth,

@@ -1,5 +1,4 @@
 export * from './event-bus';
-export * from './backoff';
 export * from './kafka-bus';
 export * from './embedded-bus';
 export * from './segment-log';

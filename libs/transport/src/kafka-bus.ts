@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, type LogEntry } from 'kafkajs';
 import { TOPICS, topicName, type TopicKey } from '@tripline/contracts';
-import { backoffDelay, sleep } from './backoff';
+import { backoffDelay, sleep } from '@tripline/retry';
 import {
   EventBus,
   type BusHealth,

@@ -1,4 +1,4 @@
-import { CleanSample, mulberry32 } from '@tripline/evaluation';
+import { CleanSample, hash32, mulberry32 } from '@tripline/evaluation';
 
 /**
  * A synthetic sentiment task: sentences built from word lists with a fixed seed, and a lexicon
@@ -36,9 +36,7 @@ export interface LexiconModelOptions {
 }
 
 function textHash(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) / 4294967296;
+  return hash32(text) / 4294967296;
 }
 
 export interface LexiconAnswer {

@@ -17,10 +17,6 @@ import {
   type ScanRow,
 } from '@tripline/poisoning';
 
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * One class of 400 rows: a Gaussian cloud in 16 dimensions, 20 of them (5%) shifted by 6 along
  * one hidden direction, the planted poison of Tran et al.'s analysis.
@@ -28,14 +24,14 @@ function gaussian(random: () => number): number {
 function plantedClass(seed: number) {
   const random = mulberry32(seed);
   const dimension = 16;
-  const direction = Array.from({ length: dimension }, () => gaussian(random));
+  const direction = Array.from({ length: dimension }, () => random.normal());
   const norm = Math.hypot(...direction);
   const planted = new Set(Array.from({ length: 20 }, (_, i) => 7 + i * 19));
   const accumulator = new FeatureAccumulator();
   for (let i = 0; i < 400; i++) {
     const vector = Array.from(
       { length: dimension },
-      (_, d) => gaussian(random) + (planted.has(i) ? (6 * direction[d]) / norm : 0),
+      (_, d) => random.normal() + (planted.has(i) ? (6 * direction[d]) / norm : 0),
     );
     accumulator.add({ text: `row ${i}`, label: 'a' }, i + 1, vector);
   }

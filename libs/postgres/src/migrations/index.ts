@@ -6,6 +6,7 @@ import { RagAllowLists1732480000000 } from './1732480000000-rag-allow-lists';
 import { ManifestStates1732490000000 } from './1732490000000-manifest-states';
 import { FeatureTypes1732500000000 } from './1732500000000-feature-types';
 import { EmbeddingEncoder1732510000000 } from './1732510000000-embedding-encoder';
+import { EventOutbox1732520000000 } from './1732520000000-event-outbox';
 
 /** Every relational migration, in order. Append only. */
 export const POSTGRES_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const POSTGRES_MIGRATIONS = [
   ManifestStates1732490000000,
   FeatureTypes1732500000000,
   EmbeddingEncoder1732510000000,
+  EventOutbox1732520000000,
 ];

@@ -1,0 +1,3 @@
+export * from './outbox';
+export * from './outbox-publisher';
+export * from './outbox.module';

@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { ClickHouse } from '@tripline/clickhouse';
+import { ConfigModule } from '@tripline/config';
+import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
+import { EvaluationModule } from '@tripline/evaluator';
+import { OutboxPublisher } from '@tripline/outbox';
+import { PostgresModule } from '@tripline/postgres';
+import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
+import { OperabilityModule } from '@tripline/server';
+import { TransportModule } from '@tripline/transport';
+import {
+  createTestDatabase,
+  eventually,
+  startIngestorInProcess,
+  temporaryDirectory,
+  uniqueName,
+} from '@tripline/testing';
+import { startDedicatedKafka, type DedicatedKafka } from '../support/dedicated-services';
+
+const MODEL = 'outboxed';
+
+/**
+ * The evaluator records a run's outcome first and publishes it through the outbox: these
+ * scenarios break each step on real services (a PostgreSQL trigger refusing a write, a broker of
+ * the test's own that it stops) and check that PostgreSQL and the evaluations topic never
+ * disagree, and that the history (the ingestor's sink on ClickHouse) holds each run once.
+ */
+describe('evaluation outcomes leave through the outbox', () => {
+  const scratch = temporaryDirectory();
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let kafka: DedicatedKafka;
+  let evaluator: INestApplication;
+  let ingestor: INestApplication;
+  let prefix: string;
+  let datasetId: string;
+
+  before(async () => {
+    database = await createTestDatabase();
+    kafka = await startDedicatedKafka();
+    prefix = `${uniqueName('outbox')}.`;
+    const environment = {
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_PARTITIONS: '1',
+      TRIPLINE_DATA_DIR: scratch.path,
+      TRIPLINE_EVALUATOR_POLL_MS: '50',
+      TRIPLINE_OUTBOX_POLL_MS: '100',
+      INGEST_BATCH_MAX_WAIT_MS: '50',
+      LOG_LEVEL: 'error',
+    };
+    Object.assign(process.env, environment);
+    const module = await Test.createTestingModule({
+      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationModule],
+    }).compile();
+    evaluator = module.createNestApplication({ logger: ['error'] });
+    await evaluator.init();
+    ingestor = await startIngestorInProcess(environment);
+
+    const demo = buildDemoModels();
+    const folder = path.join(scratch.path, 'models', 'sentiment-clean');
+    writeModelFolder(folder, demo.clean);
+    const registry = evaluator.get(ModelRegistry);
+    await registry.create({ id: MODEL, task: 'text-classification', labels: ['negative', 'positive'] });
+    await registry.addVersion(MODEL, {
+      version: '1',
+      adapter: { kind: 'onnx', path: folder },
+      createdBy: 'test',
+    });
+    const rows = demo.test
+      .slice(0, 30)
+      .map((sentence) => JSON.stringify({ text: sentence.text, label: sentence.label }))
+      .join('\n');
+    const dataset = await evaluator
+      .get(DatasetService)
+      .upload(
+        { name: 'small', kind: 'clean', format: 'jsonl', modelId: MODEL, uploadedBy: 'test', maxBytes: 1e6 },
+        Readable.from([rows]),
+      );
+    datasetId = dataset.id;
+  });
+
+  after(async () => {
+    await ingestor?.close();
+    await evaluator?.close();
+    await kafka?.remove();
+    await database?.drop();
+    scratch.remove();
+  });
+
+  const sql = <T>(query: string, parameters: unknown[] = []) =>
+    evaluator.get(DataSource).query(query, parameters) as Promise<T[]>;
+
+  async function runToTheEnd(): Promise<EvaluationRun> {
+    const [queued] = await evaluator.get(RunQueue).enqueue(MODEL, [datasetId]);
+    return eventually(
+      async () => {
+        const run = await evaluator.get(RunQueue).get(queued.id);
+        return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
+      },
+      120_000,
+      100,
+    );
+  }
+
+  const waiting = async (runId: string) =>
+    (await sql<{ value: string }>(`SELECT value FROM event_outbox WHERE topic = 'evaluations'`)).filter(
+      (row) => JSON.parse(row.value).run_id === runId,
+    );
+
+  /** Every message on the evaluations topic, read from the beginning to the end. */
+  async function evaluationsTopic(): Promise<{ runId: string; value: string }[]> {
+    const client = kafka.client('outbox-test-reader');
+    const topic = `${prefix}evaluations.v1`;
+    const admin = client.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    const total = ends.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
+    if (total === 0) return [];
+    const consumer = client.consumer({ groupId: uniqueName('reader') });
+    const seen: { runId: string; value: string }[] = [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const value = message.value!.toString();
+          seen.push({ runId: JSON.parse(value).run_id, value });
+        },
+      });
+      await eventually(async () => (seen.length >= total ? true : undefined), 60_000, 100);
+    } finally {
+      await consumer.disconnect();
+    }
+    return seen;
+  }
+
+  async function historyRows(runId: string): Promise<number> {
+    const clickHouse = ingestor.get(ClickHouse);
+    const result = await clickHouse.client.query({
+      query: `SELECT count() AS n FROM ${clickHouse.table('eval_runs')} FINAL WHERE run_id = {id:String}`,
+      query_params: { id: runId },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ n: string }>();
+    return Number(row.n);
+  }
+
+  it('publishes nothing when recording the outcome fails, and the run reads failed', async () => {
+    // PostgreSQL refuses the executor's write of a finished run (it carries a summary); the
+    // worker's fallback, which records the failure without one, still goes through.
+    await sql(`CREATE FUNCTION refuse_finished_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.summary IS NOT NULL THEN RAISE EXCEPTION 'recording refused by the test'; END IF;
+        RETURN NEW;
+      END $$`);
+    await sql(`CREATE TRIGGER refuse_finished_runs BEFORE UPDATE ON evaluation_runs
+      FOR EACH ROW EXECUTE FUNCTION refuse_finished_runs()`);
+    try {
+      const run = await runToTheEnd();
+      assert.equal(run.status, 'failed');
+      assert.match(run.error ?? '', /recording refused by the test/);
+      await evaluator.get(OutboxPublisher).drain();
+      assert.deepEqual(await waiting(run.id), [], 'no message waits in the outbox');
+      assert.deepEqual(
+        (await evaluationsTopic()).filter((message) => message.runId === run.id),
+        [],
+        'the topic never heard of the run',
+      );
+    } finally {
+      await sql(`DROP TRIGGER refuse_finished_runs ON evaluation_runs`);
+      await sql(`DROP FUNCTION refuse_finished_runs()`);
+    }
+  });
+
+  it('publishes again, byte for byte, when the publisher fails after sending, and the history keeps one row', async () => {
+    // The first delete of published rows fails, as if the publisher died between the send and
+    // its commit: the rows stay and are sent again (a sequence counts attempts outside the
+    // transaction that rolls back).
+    await sql(`CREATE SEQUENCE outbox_deletes`);
+    await sql(`CREATE FUNCTION fail_first_outbox_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('outbox_deletes') = 1 THEN RAISE EXCEPTION 'publisher stopped before its commit'; END IF;
+        RETURN NULL;
+      END $$`);
+    await sql(`CREATE TRIGGER fail_first_outbox_delete BEFORE DELETE ON event_outbox
+      FOR EACH STATEMENT EXECUTE FUNCTION fail_first_outbox_delete()`);
+    try {
+      const run = await runToTheEnd();
+      assert.equal(run.status, 'succeeded');
+      await eventually(async () => ((await waiting(run.id)).length === 0 ? true : undefined), 60_000, 100);
+      const copies = (await evaluationsTopic()).filter((message) => message.runId === run.id);
+      assert.equal(copies.length, 2, 'sent once, failed to commit, sent again');
+      assert.equal(copies[0].value, copies[1].value, 'the same bytes both times');
+      assert.equal(JSON.parse(copies[0].value).status, 'succeeded');
+      await eventually(async () => ((await historyRows(run.id)) >= 1 ? true : undefined), 60_000, 200);
+      assert.equal(await historyRows(run.id), 1, 'the sink keeps one row per run_id');
+    } finally {
+      await sql(`DROP TRIGGER fail_first_outbox_delete ON event_outbox`);
+      await sql(`DROP FUNCTION fail_first_outbox_delete()`);
+      await sql(`DROP SEQUENCE outbox_deletes`);
+    }
+  });
+
+  it('records a run while the broker is down and publishes it once the broker is back', async () => {
+    await kafka.stop();
+    let run: EvaluationRun;
+    try {
+      run = await runToTheEnd();
+      assert.equal(run.status, 'succeeded', 'the outcome is recorded without the broker');
+      // An attempt made while the broker is down fails, and the message stays in the outbox.
+      await evaluator.get(OutboxPublisher).drain();
+      const [message] = await waiting(run.id);
+      assert.ok(message, 'the message waits in the outbox');
+      assert.equal(JSON.parse(message.value).status, 'succeeded');
+    } finally {
+      await kafka.start();
+    }
+    await eventually(async () => ((await waiting(run.id)).length === 0 ? true : undefined), 120_000, 200);
+    const copies = (await evaluationsTopic()).filter((message) => message.runId === run.id);
+    assert.ok(copies.length >= 1, 'published after the outage');
+    assert.ok(
+      copies.every((copy) => copy.value === copies[0].value),
+      'any repeat carries the same bytes',
+    );
+    await eventually(async () => ((await historyRows(run.id)) === 1 ? true : undefined), 60_000, 200);
+  });
+});
