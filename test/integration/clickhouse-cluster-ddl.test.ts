@@ -55,7 +55,11 @@ describe('clustered ClickHouse DDL against the engine parser', () => {
       if (statement.includes('ENGINE = ReplicatedReplacingMergeTree('))
         assert.match(tree, /Function ReplicatedReplacingMergeTree/, statement.slice(0, 80));
     }
-    assert.equal(distributed, 6, 'one Distributed table per history table');
+    assert.equal(
+      distributed,
+      7,
+      'one Distributed table per table the sink writes: six histories and the model settings',
+    );
   });
 
   it('rejects a malformed statement, so the check above can fail', async () => {
