@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,25 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
   assert.equal(result.status, 0, `${command} ${args.join(' ')}:\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * A POST on a connection of its own. `run` blocks the event loop for the length of an install, so a
+ * kept-alive socket of an earlier fetch can be closed by the server meanwhile without this process
+ * noticing, and fetch would then send on it ("other side closed").
+ */
+function postOnFreshConnection(url: string, headers: Record<string, string>, body: string) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', headers, agent: false }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** Dependencies come from the npm cache, or the registry: nothing else is reached. */
@@ -109,12 +129,12 @@ describe('the packed SDK and CLI, installed in a project outside the repository'
     const help = run('npx', ['--no-install', 'tripline', '--help'], project);
     assert.match(help, /Usage: tripline/);
     assert.match(help, /models/);
-    const created = await fetch(`${app.baseUrl}/v1/models`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'packed-cli-model', task: 'text-classification', labels: ['a', 'b'] }),
-    });
-    assert.equal(created.status, 201, await created.text());
+    const created = await postOnFreshConnection(
+      `${app.baseUrl}/v1/models`,
+      { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      JSON.stringify({ id: 'packed-cli-model', task: 'text-classification', labels: ['a', 'b'] }),
+    );
+    assert.equal(created.status, 201, created.text);
     const listed = run('npx', ['--no-install', 'tripline', '--json', 'models', 'list'], project, {
       TRIPLINE_URL: app.baseUrl,
       TRIPLINE_API_KEY: ADMIN_KEY,
