@@ -70,8 +70,7 @@ export function fitPinNull(samples: readonly { pinned: number; movable: number }
     );
   }
   const logits = measured.map((sample) => empiricalLogit(sample.pinned, sample.movable));
-  const center = median(logits);
-  const robustScale = 1.4826 * median(logits.map((value) => Math.abs(value - center)));
+  const { median: center, spread: robustScale } = robustLocation(logits, 0);
   const movable = median(measured.map((sample) => sample.movable));
   const rate = 1 / (1 + Math.exp(-center));
   const noiseScale = Math.sqrt(1 / ((movable + 1) * rate * (1 - rate)));
@@ -125,11 +124,15 @@ const MIN_SPREAD = 0.25;
 /**
  * Median and a robust spread (1.4826 x the median absolute deviation, the normal's standard
  * deviation when the values are normal) of a group's values, so that the one value being tested
- * against the group — or a second trigger inside it — cannot widen the yardstick.
+ * against the group — or a second trigger inside it — cannot widen the yardstick. The spread is
+ * at least `floor` (by default the log-odds noise floor of a group; the pin null floors its own).
  */
-export function robustLocation(values: readonly number[]): { median: number; spread: number } {
+export function robustLocation(
+  values: readonly number[],
+  floor = MIN_SPREAD,
+): { median: number; spread: number } {
   if (values.length === 0) throw new Error('robustLocation needs at least one value');
   const centre = median(values);
   const deviation = median(values.map((value) => Math.abs(value - centre)));
-  return { median: centre, spread: Math.max(1.4826 * deviation, MIN_SPREAD) };
+  return { median: centre, spread: Math.max(1.4826 * deviation, floor) };
 }
