@@ -16,7 +16,7 @@ const DEMO_LIBS = ['demo-models', 'demo-workspace'];
  * Each PostgreSQL table has one owning lib (docs/architecture.md): only the owner names it in SQL
  * or holds its entity class. Another lib reads or changes that state through the owner's exported
  * service or port (ModelRegistry, RunQueue, AlertHistory, Outbox, ...), so a table can change
- * shape without a hunt through other libs. Migrations (libs/postgres/src/migrations) create every
+ * shape without a hunt through other libs. Migrations (libs/platform/postgres/src/migrations) create every
  * table and are exempt. ClickHouse history tables are not in this list: their one writer is the
  * ingestor's sink, and reading history is what the API and Grafana are for.
  */
@@ -47,9 +47,14 @@ const ENTITY_EXPORTS = {
   ],
   auth: ['ApiKey'],
 };
-const ALL_LIBS = readdirSync(new URL('./libs', import.meta.url), { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .map((entry) => entry.name);
+/** Every lib as its folder under libs/ (`<layer>/<name>`), read from the tree so a new lib is covered. */
+const subfolders = (url) =>
+  readdirSync(url, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
+const ALL_LIBS = subfolders(new URL('./libs', import.meta.url)).flatMap((layer) =>
+  subfolders(new URL(`./libs/${layer}`, import.meta.url)).map((name) => ({ layer, name })),
+);
 
 /**
  * SQL naming another lib's table, in a string or template literal: `FROM alerts`, `JOIN "alerts"`,
@@ -82,7 +87,7 @@ function foreignEntityImports(lib) {
 }
 
 const leavingALib = {
-  regex: '^(\\.\\./)+(libs/|apps/)?[\\w-]+/src(/|$)',
+  regex: '^(\\.\\./)+([\\w-]+/)*[\\w-]+/src(/|$)',
   message: 'Import another lib through its @tripline/ alias, never by a relative path out of this lib.',
 };
 const importingAnApp = {
@@ -119,7 +124,7 @@ const infrastructureImports = [
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'libs/*/dist/**', 'apps/*/dist/**', 'node_modules/**', '.cache/**', '.tripline/**'],
+    ignores: ['dist/**', 'libs/*/*/dist/**', 'apps/*/dist/**', 'node_modules/**', '.cache/**', '.tripline/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -152,7 +157,7 @@ export default tseslint.config(
     },
   },
   {
-    files: DEMO_LIBS.map((lib) => `libs/${lib}/**/*.ts`),
+    files: DEMO_LIBS.map((lib) => `libs/demo/${lib}/**/*.ts`),
     rules: {
       'no-restricted-imports': ['error', { patterns: [leavingALib, importingAnApp] }],
     },
@@ -162,16 +167,16 @@ export default tseslint.config(
     // docs/architecture.md ("Known debt: sizes") stays visible on every lint run until it is paid.
     // Migrations are declarative tables (their statements in order) and are exempt.
     files: ['libs/**/*.ts', 'apps/**/*.ts'],
-    ignores: ['libs/postgres/src/migrations/**', 'libs/clickhouse/src/migrations/**'],
+    ignores: ['libs/platform/postgres/src/migrations/**', 'libs/platform/clickhouse/src/migrations/**'],
     rules: {
       'max-lines': ['warn', { max: 400, skipBlankLines: true, skipComments: true }],
       'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }],
     },
   },
   // One owner per table (TABLE_OWNERS): no other lib names it in SQL or holds its entity classes.
-  ...ALL_LIBS.filter((lib) => !DOMAIN_LIBS.includes(lib)).map((lib) => ({
-    files: [`libs/${lib}/**/*.ts`],
-    ignores: ['libs/postgres/src/migrations/**'],
+  ...ALL_LIBS.filter(({ name }) => !DOMAIN_LIBS.includes(name)).map(({ layer, name: lib }) => ({
+    files: [`libs/${layer}/${lib}/**/*.ts`],
+    ignores: ['libs/platform/postgres/src/migrations/**'],
     rules: {
       'no-restricted-syntax': ['error', ...foreignTableReferences(lib)],
       '@typescript-eslint/no-restricted-imports': ['error', { paths: foreignEntityImports(lib) }],
@@ -184,7 +189,7 @@ export default tseslint.config(
     },
   },
   {
-    files: DOMAIN_LIBS.map((lib) => `libs/${lib}/**/*.ts`),
+    files: DOMAIN_LIBS.map((lib) => `libs/domain/${lib}/**/*.ts`),
     rules: {
       'no-restricted-imports': [
         'error',
@@ -206,7 +211,7 @@ export default tseslint.config(
         {
           object: 'Math',
           property: 'random',
-          message: 'Domain logic is reproducible: take a seeded generator (libs/evaluation random.ts).',
+          message: 'Domain logic is reproducible: take a seeded generator (libs/domain/evaluation random.ts).',
         },
         {
           object: 'Date',

@@ -1,5 +1,5 @@
 /**
- * bench/stats: libs/drift next to SciPy/NumPy on the same data, measured in the same run.
+ * bench/stats: libs/domain/drift next to SciPy/NumPy on the same data, measured in the same run.
  *
  *   node dist/bench/stats.js [--rounds 7] [--warmup 3] [--mmd-rounds 3] [--permutations 500]
  *                            [--sizes 1000,10000,100000,1000000] [--mmd-rows 1000,2000,3000]
@@ -162,7 +162,7 @@ def block_mmd(x, y, bandwidth, block=${BLOCK_SIZE}):
     return {"statistic": float(mean), "pValue": float(stats.norm.sf(mean / se))}
 
 def feature_drift(ref_num, cur_num, ref_cat, cur_cat):
-    """The per-feature tests of libs/detectors/src/feature-drift.ts in SciPy: numeric columns KS
+    """The per-feature tests of libs/domain/detectors/src/feature-drift.ts in SciPy: numeric columns KS
     (ks_2samp), Wasserstein / reference sd, PSI; categorical columns chi-square on the 2 x K counts
     (chi2_contingency), Jensen-Shannon distance, unseen share; Benjamini-Hochberg across features."""
     p_values, total = [], 0.0

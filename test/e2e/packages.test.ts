@@ -84,7 +84,7 @@ describe('the packed SDK and CLI, installed in a project outside the repository'
   });
 
   it('installs from its tarball and sends events from CommonJS and ES modules', async () => {
-    run('npm', ['pack', '--silent', '--pack-destination', project], path.join(ROOT, 'libs', 'sdk'));
+    run('npm', ['pack', '--silent', '--pack-destination', project], path.join(ROOT, 'libs', 'client', 'sdk'));
     const tarball = readdirSync(project).find((file) => file.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack wrote a tarball');
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));

@@ -286,7 +286,7 @@ describe('the model server command', () => {
     const child = spawn(
       process.execPath,
       [
-        path.join(ROOT, 'dist', 'libs', 'demo-models', 'src', 'model-server.main.js'),
+        path.join(ROOT, 'dist', 'libs', 'demo', 'demo-models', 'src', 'model-server.main.js'),
         '--models',
         scratch.path,
         '--serve',

@@ -30,7 +30,7 @@ describe('layer boundaries enforced by lint', () => {
   ];
   for (const [what, code] of domainViolations) {
     it(`refuses ${what} in a domain lib`, async () => {
-      const found = await problems('libs/drift/src/boundary-fixture.ts', code);
+      const found = await problems('libs/domain/drift/src/boundary-fixture.ts', code);
       assert.equal(found.length, 1, `expected one boundary error, got ${JSON.stringify(found)}`);
     });
   }
@@ -38,56 +38,66 @@ describe('layer boundaries enforced by lint', () => {
   it('allows the same imports in an infrastructure or feature lib', async () => {
     const code =
       "import { Injectable } from '@nestjs/common';\nimport { readFileSync } from 'node:fs';\nexport const x = [Injectable, readFileSync, Date.now()];\n";
-    assert.deepEqual(await problems('libs/registry/src/boundary-fixture.ts', code), []);
+    assert.deepEqual(await problems('libs/features/registry/src/boundary-fixture.ts', code), []);
   });
 
   it('allows a domain lib to use another domain lib through its alias, and a date built from a value', async () => {
     const code = `import { ksTest } from '${alias('drift')}';\nexport const x = [ksTest, new Date(0)];\n`;
-    assert.deepEqual(await problems('libs/detectors/src/boundary-fixture.ts', code), []);
+    assert.deepEqual(await problems('libs/domain/detectors/src/boundary-fixture.ts', code), []);
   });
 
   it('refuses a relative import out of a lib', async () => {
-    const code = "import { x } from '../../alerting/src';\nexport const y = x;\n";
-    assert.equal((await problems('libs/alerter/src/boundary-fixture.ts', code)).length, 1);
-    const deeper = "import { x } from '../../../libs/alerter/src';\nexport const y = x;\n";
-    assert.equal((await problems('libs/registry/src/sub/boundary-fixture.ts', deeper)).length, 1);
+    const code = "import { x } from '../../../domain/alerting/src';\nexport const y = x;\n";
+    assert.equal((await problems('libs/features/alerter/src/boundary-fixture.ts', code)).length, 1);
+    const deeper = "import { x } from '../../../alerter/src';\nexport const y = x;\n";
+    assert.equal((await problems('libs/features/registry/src/sub/boundary-fixture.ts', deeper)).length, 1);
   });
 
   it('refuses a demo import in production code, and allows it in the demo', async () => {
     const code = `import { startModelServer } from '${alias('demo-models')}';\nexport const y = startModelServer;\n`;
-    assert.equal((await problems('libs/adapters/src/boundary-fixture.ts', code)).length, 1);
-    assert.deepEqual(await problems('libs/demo-workspace/src/boundary-fixture.ts', code), []);
+    assert.equal((await problems('libs/platform/adapters/src/boundary-fixture.ts', code)).length, 1);
+    assert.deepEqual(await problems('libs/demo/demo-workspace/src/boundary-fixture.ts', code), []);
   });
 
   it("refuses SQL naming another lib's table, and allows the owner's own", async () => {
     const query = (table: string) =>
       `export const read = (db: { query(sql: string): unknown }) => db.query(\`SELECT id FROM ${table} WHERE state <> 'pending'\`);\n`;
-    const found = await problems('libs/evidence/src/boundary-fixture.ts', query('alerts'));
+    const found = await problems('libs/features/evidence/src/boundary-fixture.ts', query('alerts'));
     assert.equal(found.length, 1);
     assert.match(found[0], /libs\/alerter/);
     assert.equal(
-      (await problems('libs/alerter/src/boundary-fixture.ts', query('evaluation_runs'))).length,
+      (await problems('libs/features/alerter/src/boundary-fixture.ts', query('evaluation_runs'))).length,
       1,
       'the alerter re-reading the run queue',
     );
-    assert.equal((await problems('libs/rag-guard/src/boundary-fixture.ts', query('models'))).length, 1);
-    assert.deepEqual(await problems('libs/alerter/src/boundary-fixture.ts', query('alerts')), []);
-    assert.deepEqual(await problems('libs/registry/src/boundary-fixture.ts', query('evaluation_runs')), []);
+    assert.equal(
+      (await problems('libs/features/rag-guard/src/boundary-fixture.ts', query('models'))).length,
+      1,
+    );
+    assert.deepEqual(await problems('libs/features/alerter/src/boundary-fixture.ts', query('alerts')), []);
+    assert.deepEqual(
+      await problems('libs/features/registry/src/boundary-fixture.ts', query('evaluation_runs')),
+      [],
+    );
     const prose = "export const message = 'samples from datasets that were deleted';\n";
-    assert.deepEqual(await problems('libs/evidence/src/boundary-fixture.ts', prose), [], 'prose is not SQL');
+    assert.deepEqual(
+      await problems('libs/features/evidence/src/boundary-fixture.ts', prose),
+      [],
+      'prose is not SQL',
+    );
   });
 
   it("refuses another lib's entity classes as values, and allows their types", async () => {
     const repository = `import { Dataset } from '${alias('registry')}';\nexport const entity = Dataset;\n`;
-    assert.equal((await problems('libs/evidence/src/boundary-fixture.ts', repository)).length, 1);
+    assert.equal((await problems('libs/features/evidence/src/boundary-fixture.ts', repository)).length, 1);
     const alerts = `import { AlertEntity } from '${alias('alerter')}';\nexport const entity = AlertEntity;\n`;
-    assert.equal((await problems('libs/evidence/src/boundary-fixture.ts', alerts)).length, 1);
+    assert.equal((await problems('libs/features/evidence/src/boundary-fixture.ts', alerts)).length, 1);
     const typed = `import { ModelRegistry, type ModelVersion } from '${alias('registry')}';\nexport type Version = ModelVersion;\nexport const registry = ModelRegistry;\n`;
-    assert.deepEqual(await problems('libs/evaluator/src/boundary-fixture.ts', typed), []);
+    assert.deepEqual(await problems('libs/features/evaluator/src/boundary-fixture.ts', typed), []);
   });
 
   it('refuses an app import in a lib', async () => {
     const code = "import { x } from '../../../apps/api/src/main';\nexport const y = x;\n";
-    assert.ok((await problems('libs/registry/src/boundary-fixture.ts', code)).length >= 1);
+    assert.ok((await problems('libs/features/registry/src/boundary-fixture.ts', code)).length >= 1);
   });
 });

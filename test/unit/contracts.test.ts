@@ -18,7 +18,7 @@ describe('inference event and feedback contracts', () => {
   it('the checked-in JSON Schemas match the zod schemas (run `npm run contracts:generate` after a change)', () => {
     for (const [file, schema] of Object.entries(contractJsonSchemas())) {
       const committed = JSON.parse(
-        readFileSync(path.join(ROOT, 'libs', 'contracts', 'schemas', file), 'utf8'),
+        readFileSync(path.join(ROOT, 'libs', 'kernel', 'contracts', 'schemas', file), 'utf8'),
       );
       assert.deepEqual(committed, JSON.parse(JSON.stringify(schema)), `${file} is stale`);
     }

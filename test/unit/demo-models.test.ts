@@ -274,7 +274,7 @@ describe('demo sentiment models', () => {
 
   it('builds both folders from the command line into --out and finds them through TRIPLINE_MODELS_DIR', () => {
     const out = path.join(scratch.path, 'cli');
-    const cli = path.resolve(__dirname, '..', '..', 'libs', 'demo-models', 'src', 'cli.js');
+    const cli = path.resolve(__dirname, '..', '..', 'libs', 'demo', 'demo-models', 'src', 'cli.js');
     const run = spawnSync(process.execPath, [cli, '--out', out], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     const summary = JSON.parse(run.stdout);

@@ -52,7 +52,7 @@ function storesOf(app: string) {
 
 /** The routes of the health controller, e.g. /health and /health/live. */
 function healthRoutes(): Set<string> {
-  const source = read('libs', 'server', 'src', 'health.controller.ts');
+  const source = read('libs', 'platform', 'server', 'src', 'health.controller.ts');
   const base = /@Controller\('([^']+)'\)/.exec(source)![1];
   const routes = [...source.matchAll(/@Get\((?:'([^']*)')?\)/g)].map((match) =>
     `/${base}/${match[1] ?? ''}`.replace(/\/+$/, ''),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redactLoggedUrl } from '../../libs/server/src/log-redaction';
+import { redactLoggedUrl } from '../../libs/platform/server/src/log-redaction';
 
 describe('logged request URLs', () => {
   it('hide the values of api_key, key, token and access_token, in any case and encoding', () => {

@@ -1,5 +1,5 @@
 /**
- * Loads libs/drift/fixtures/scipy-reference.json (written by generate.py beside it) and compares
+ * Loads libs/domain/drift/fixtures/scipy-reference.json (written by generate.py beside it) and compares
  * numbers against it. Compiled tests run from dist/test/unit/drift, so the repository root is
  * found by walking up to package.json.
  */
@@ -26,7 +26,10 @@ export type SampleSpec = number[] | Recipe;
 /** The fixture's JSON, with "Infinity" / "-Infinity" / "NaN" strings turned back into numbers. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const reference: any = JSON.parse(
-  readFileSync(path.join(repositoryRoot(), 'libs', 'drift', 'fixtures', 'scipy-reference.json'), 'utf8'),
+  readFileSync(
+    path.join(repositoryRoot(), 'libs', 'domain', 'drift', 'fixtures', 'scipy-reference.json'),
+    'utf8',
+  ),
   (_key, value) =>
     value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : value === 'NaN' ? NaN : value,
 );
