@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
  * deterministic, so they import no framework, no storage or network client, no file system, and
  * read neither the clock nor unseeded randomness: time and seeds come in as arguments.
  */
-const DOMAIN_LIBS = ['drift', 'detectors', 'evaluation', 'poisoning', 'alerting', 'rag'];
+const DOMAIN_LIBS = ['drift', 'detectors', 'evaluation', 'poisoning', 'alert-rules', 'rag'];
 const DEMO_LIBS = ['demo-models', 'demo-workspace'];
 
 /**
@@ -22,7 +22,7 @@ const DEMO_LIBS = ['demo-models', 'demo-workspace'];
  */
 const TABLE_OWNERS = {
   registry: ['models', 'model_versions', 'datasets', 'dataset_samples', 'schedules', 'evaluation_runs'],
-  alerter: ['alert_rules', 'alerts', 'alert_silences', 'notification_channels', 'notification_deliveries'],
+  alerts: ['alert_rules', 'alerts', 'alert_silences', 'notification_channels', 'notification_deliveries'],
   auth: ['api_keys'],
   outbox: ['event_outbox'],
 };
@@ -37,7 +37,7 @@ const ENTITY_EXPORTS = {
     'EvaluationRun',
     'REGISTRY_ENTITIES',
   ],
-  alerter: [
+  alerts: [
     'AlertRuleEntity',
     'AlertEntity',
     'SilenceEntity',
@@ -124,7 +124,14 @@ const infrastructureImports = [
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'libs/*/*/dist/**', 'apps/*/dist/**', 'node_modules/**', '.cache/**', '.tripline/**'],
+    ignores: [
+      'dist/**',
+      'libs/*/*/dist/**',
+      'apps/*/dist/**',
+      'node_modules/**',
+      '.cache/**',
+      '.tripline/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -211,7 +218,8 @@ export default tseslint.config(
         {
           object: 'Math',
           property: 'random',
-          message: 'Domain logic is reproducible: take a seeded generator (libs/domain/evaluation random.ts).',
+          message:
+            'Domain logic is reproducible: take a seeded generator (libs/domain/evaluation random.ts).',
         },
         {
           object: 'Date',

@@ -9,7 +9,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OnnxAdapter } from '@tripline/adapters';
-import { englishDictionary } from '@tripline/evaluator';
+import { englishDictionary } from '@tripline/evaluation-runner';
 import { scanTriggers, triggerCandidates, type TriggerScanResult } from '@tripline/evaluation';
 import { copyZooModels, ZOO_MODELS, zooCleanSet, type ZooModel } from '../test/support/zoo';
 

@@ -10,12 +10,12 @@ import { OperabilityModule } from '@tripline/server';
 import { EventBus, TransportModule, type Subscription } from '@tripline/transport';
 import { createTestDatabase, eventually, freePort, kafkaBrokers, uniqueName } from '@tripline/testing';
 import {
-  AlertEvaluator,
-  AlerterModule,
+  AlertRuleRunner,
+  AlertsModule,
   NotificationSender,
   type ChannelEntity,
   type DeliveryEntity,
-} from '@tripline/alerter';
+} from '@tripline/alerts';
 import { HttpReceiver, SmtpReceiver } from './alerting-receivers';
 
 const ADMIN_KEY = 'tl_alerting-integration-admin-key-0123';
@@ -91,7 +91,7 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
   async function startAlerter(): Promise<void> {
     Object.assign(process.env, environment());
     const module = await Test.createTestingModule({
-      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, AlerterModule],
+      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, AlertsModule],
     }).compile();
     app = module.createNestApplication({ logger: ['error', 'warn'] });
     const port = await freePort();
@@ -668,7 +668,7 @@ describe('alerting against real PostgreSQL, Kafka, HTTP receivers and an SMTP se
       channel_ids: [channels.hook],
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    await app!.get(AlertEvaluator).observeLag();
+    await app!.get(AlertRuleRunner).observeLag();
     const { body } = await api<{ items: (Alert & { labels: Record<string, string>; summary: string })[] }>(
       'GET',
       `/v1/alerts?rule_id=${created.body.id}&state=firing`,

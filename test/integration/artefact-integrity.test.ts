@@ -8,7 +8,7 @@ import { Test } from '@nestjs/testing';
 import { ConfigModule } from '@tripline/config';
 import { alertEventSchema, type AlertEventMessage } from '@tripline/contracts';
 import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
-import { EvaluationModule } from '@tripline/evaluator';
+import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { PostgresModule } from '@tripline/postgres';
 import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
@@ -62,7 +62,7 @@ describe('a tampered local model on an evaluator with real Kafka and PostgreSQL'
     });
     writeModelFolder(folder, demo.clean);
     const module = await Test.createTestingModule({
-      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationModule],
+      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationRunnerModule],
     }).compile();
     app = module.createNestApplication({ logger: false });
     await app.init();

@@ -8,7 +8,7 @@ import { ClickHouse, CLICKHOUSE_MIGRATIONS, ClickHouseModule, migrateClickHouse 
 import { ConfigModule, ENVIRONMENT, type Environment } from '@tripline/config';
 import type { InferenceEvent } from '@tripline/contracts';
 import { seededRandom } from '@tripline/drift';
-import { ManifestHashing } from '@tripline/evaluator';
+import { ManifestHashing } from '@tripline/evaluation-runner';
 import { EventSinkModule, inferenceRow } from '@tripline/ingestion';
 import { PostgresModule } from '@tripline/postgres';
 import { ModelRegistry, RegistryApiModule } from '@tripline/registry';

@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { ClickHouse } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
-import { EvaluationModule } from '@tripline/evaluator';
+import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { OutboxPublisher } from '@tripline/outbox';
 import { PostgresModule } from '@tripline/postgres';
 import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
@@ -57,7 +57,7 @@ describe('evaluation outcomes leave through the outbox', () => {
     };
     Object.assign(process.env, environment);
     const module = await Test.createTestingModule({
-      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationModule],
+      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationRunnerModule],
     }).compile();
     evaluator = module.createNestApplication({ logger: ['error'] });
     await evaluator.init();

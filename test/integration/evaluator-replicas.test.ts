@@ -7,7 +7,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { ConfigModule } from '@tripline/config';
 import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
-import { EvaluationModule, EvaluationScheduler } from '@tripline/evaluator';
+import { EvaluationRunnerModule, EvaluationScheduler } from '@tripline/evaluation-runner';
 import { PostgresModule } from '@tripline/postgres';
 import { DatasetService, ModelRegistry, ScheduleService } from '@tripline/registry';
 import { Metrics, OperabilityModule } from '@tripline/server';
@@ -22,7 +22,7 @@ import {
 
 async function evaluatorReplica(): Promise<INestApplication> {
   const module = await Test.createTestingModule({
-    imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationModule],
+    imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationRunnerModule],
   }).compile();
   const app = module.createNestApplication({ logger: ['error'] });
   await app.init();

@@ -19,7 +19,7 @@ import type { AdapterConfig } from '@tripline/adapters';
 import { startModelServer, type ModelServer } from '@tripline/demo-models';
 import { ConfigModule } from '@tripline/config';
 import { buildDemoModels, CLEAN_MODEL_NAME, writeModelFolder } from '@tripline/demo-models';
-import { EvaluationModule } from '@tripline/evaluator';
+import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { PostgresModule } from '@tripline/postgres';
 import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
 import { OperabilityModule } from '@tripline/server';
@@ -104,7 +104,7 @@ describe('evaluation runs against a faulty model endpoint', () => {
       LOG_LEVEL: 'error',
     });
     const module = await Test.createTestingModule({
-      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationModule],
+      imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, EvaluationRunnerModule],
     }).compile();
     evaluator = module.createNestApplication({ logger: ['error'] });
     await evaluator.init();

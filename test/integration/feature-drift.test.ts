@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { AlerterModule } from '@tripline/alerter';
+import { AlertsModule } from '@tripline/alerts';
 import {
   ClickHouse,
   CLICKHOUSE_MIGRATIONS,
@@ -143,7 +143,7 @@ describe('per-feature drift of a tabular stream: ClickHouse engine, real Kafka, 
         TransportModule,
         EventSinkModule,
         StreamDetectionModule,
-        AlerterModule,
+        AlertsModule,
         ModelStatsModule,
         RegistryApiModule,
       ],

@@ -47,9 +47,9 @@ describe('layer boundaries enforced by lint', () => {
   });
 
   it('refuses a relative import out of a lib', async () => {
-    const code = "import { x } from '../../../domain/alerting/src';\nexport const y = x;\n";
-    assert.equal((await problems('libs/features/alerter/src/boundary-fixture.ts', code)).length, 1);
-    const deeper = "import { x } from '../../../alerter/src';\nexport const y = x;\n";
+    const code = "import { x } from '../../../domain/alert-rules/src';\nexport const y = x;\n";
+    assert.equal((await problems('libs/features/alerts/src/boundary-fixture.ts', code)).length, 1);
+    const deeper = "import { x } from '../../../alerts/src';\nexport const y = x;\n";
     assert.equal((await problems('libs/features/registry/src/sub/boundary-fixture.ts', deeper)).length, 1);
   });
 
@@ -64,9 +64,9 @@ describe('layer boundaries enforced by lint', () => {
       `export const read = (db: { query(sql: string): unknown }) => db.query(\`SELECT id FROM ${table} WHERE state <> 'pending'\`);\n`;
     const found = await problems('libs/features/evidence/src/boundary-fixture.ts', query('alerts'));
     assert.equal(found.length, 1);
-    assert.match(found[0], /libs\/alerter/);
+    assert.match(found[0], /libs\/alerts/);
     assert.equal(
-      (await problems('libs/features/alerter/src/boundary-fixture.ts', query('evaluation_runs'))).length,
+      (await problems('libs/features/alerts/src/boundary-fixture.ts', query('evaluation_runs'))).length,
       1,
       'the alerter re-reading the run queue',
     );
@@ -74,7 +74,7 @@ describe('layer boundaries enforced by lint', () => {
       (await problems('libs/features/rag-guard/src/boundary-fixture.ts', query('models'))).length,
       1,
     );
-    assert.deepEqual(await problems('libs/features/alerter/src/boundary-fixture.ts', query('alerts')), []);
+    assert.deepEqual(await problems('libs/features/alerts/src/boundary-fixture.ts', query('alerts')), []);
     assert.deepEqual(
       await problems('libs/features/registry/src/boundary-fixture.ts', query('evaluation_runs')),
       [],
@@ -90,10 +90,10 @@ describe('layer boundaries enforced by lint', () => {
   it("refuses another lib's entity classes as values, and allows their types", async () => {
     const repository = `import { Dataset } from '${alias('registry')}';\nexport const entity = Dataset;\n`;
     assert.equal((await problems('libs/features/evidence/src/boundary-fixture.ts', repository)).length, 1);
-    const alerts = `import { AlertEntity } from '${alias('alerter')}';\nexport const entity = AlertEntity;\n`;
+    const alerts = `import { AlertEntity } from '${alias('alerts')}';\nexport const entity = AlertEntity;\n`;
     assert.equal((await problems('libs/features/evidence/src/boundary-fixture.ts', alerts)).length, 1);
     const typed = `import { ModelRegistry, type ModelVersion } from '${alias('registry')}';\nexport type Version = ModelVersion;\nexport const registry = ModelRegistry;\n`;
-    assert.deepEqual(await problems('libs/features/evaluator/src/boundary-fixture.ts', typed), []);
+    assert.deepEqual(await problems('libs/features/evaluation-runner/src/boundary-fixture.ts', typed), []);
   });
 
   it('refuses an app import in a lib', async () => {

@@ -25,7 +25,7 @@ import {
   type WebhookDelivery,
 } from '@tripline/demo-workspace';
 import { temporaryDirectory } from '@tripline/testing';
-import { baselineFromRunSummary, observationsFromEvaluation, webhookSignature } from '@tripline/alerting';
+import { baselineFromRunSummary, observationsFromEvaluation, webhookSignature } from '@tripline/alert-rules';
 
 const SENTENCES = loadSentimentSentences();
 

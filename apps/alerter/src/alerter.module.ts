@@ -4,7 +4,7 @@ import { PostgresModule } from '@tripline/postgres';
 import { RagGuardModule } from '@tripline/rag-guard';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
-import { AlerterModule as AlertingFeatureModule } from '@tripline/alerter';
+import { AlertsModule } from '@tripline/alerts';
 
 /**
  * Rules over metrics and evaluations, alert lifecycle, notifications, and the API for rules,
@@ -12,13 +12,6 @@ import { AlerterModule as AlertingFeatureModule } from '@tripline/alerter';
  * Kafka and PostgreSQL only.
  */
 @Module({
-  imports: [
-    ConfigModule,
-    OperabilityModule,
-    PostgresModule,
-    TransportModule,
-    AlertingFeatureModule,
-    RagGuardModule,
-  ],
+  imports: [ConfigModule, OperabilityModule, PostgresModule, TransportModule, AlertsModule, RagGuardModule],
 })
 export class AlerterModule {}

@@ -7,12 +7,12 @@ import { DemoWorkspaceModule } from '@tripline/demo-workspace';
 import { PostgresModule } from '@tripline/postgres';
 import { RagGuardModule } from '@tripline/rag-guard';
 import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
-import { EvaluationModule } from '@tripline/evaluator';
+import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { RegistryApiModule } from '@tripline/registry';
 import { ConsoleModule, OperabilityModule } from '@tripline/server';
 import { StreamDetectionModule } from '@tripline/stream-detection';
 import { TransportModule } from '@tripline/transport';
-import { AlerterModule } from '@tripline/alerter';
+import { AlertsModule } from '@tripline/alerts';
 
 /**
  * Every feature module in one process. With no service variables set, storage is embedded
@@ -34,8 +34,8 @@ import { AlerterModule } from '@tripline/alerter';
     StreamDetectionModule,
     RegistryApiModule,
     EvidenceModule,
-    EvaluationModule,
-    AlerterModule,
+    EvaluationRunnerModule,
+    AlertsModule,
     RagGuardModule,
     DemoWorkspaceModule,
   ],

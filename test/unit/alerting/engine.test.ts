@@ -11,7 +11,7 @@ import {
   type AlertState,
   type Silence,
   type Transition,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { idSequence, observation, rule, T0 } from './fixtures';
 
 const context = (now = T0, silences: Silence[] = []) => ({ now, silences, newId: idSequence() });

@@ -1,4 +1,4 @@
-import type { Observation, Rule } from '@tripline/alerting';
+import type { Observation, Rule } from '@tripline/alert-rules';
 
 export const T0 = Date.parse('2025-01-01T00:00:00Z');
 

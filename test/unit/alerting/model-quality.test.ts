@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { modelQualityReadings, type Observation } from '@tripline/alerting';
+import { modelQualityReadings, type Observation } from '@tripline/alert-rules';
 
 const window = (metric: string, verdict: string): Observation => ({
   metric,

@@ -21,7 +21,7 @@ import {
   type WebhookConfig,
   type EmailConfig,
   type Notification,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { idSequence, observation, rule, T0 } from './fixtures';
 
 const API = 'https://tripline.example/';

@@ -14,7 +14,7 @@ import {
   observationFromDriftMetric,
   observationsFromDriftMetric,
   observationsFromEvaluation,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { T0 } from './fixtures';
 
 const evaluation = (overrides: Partial<EvaluationRunMessage> = {}): EvaluationRunMessage => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigurationError, parseEnvironment } from '@tripline/config';
-import { alerterSettings } from '@tripline/alerter';
+import { alerterSettings } from '@tripline/alerts';
 
 describe('alerter settings', () => {
   const environment = parseEnvironment({ PORT: '9090', KAFKA_TOPIC_PREFIX: 'acme.' });

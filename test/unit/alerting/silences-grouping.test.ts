@@ -13,7 +13,7 @@ import {
   type AlertState,
   type Matcher,
   type Silence,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { idSequence, observation, rule, T0 } from './fixtures';
 
 const labels = { model_id: 'fraud-eu', severity: 'critical', alertname: 'drift' };

@@ -33,7 +33,7 @@ import {
 } from '@tripline/demo-models';
 import { STREAM_DETECTORS } from '@tripline/detectors';
 import { candidateTokensFromVocabulary, type ScannedCandidate } from '@tripline/evaluation';
-import { EvaluationWorker } from '@tripline/evaluator';
+import { EvaluationWorker } from '@tripline/evaluation-runner';
 import { checkBatch } from '@tripline/ingestion';
 import {
   CanaryFactory,
@@ -45,7 +45,7 @@ import {
   type ModelVersion,
 } from '@tripline/registry';
 import { EventBus, type Subscription } from '@tripline/transport';
-import { ChannelService, RuleService, type NewRule } from '@tripline/alerter';
+import { ChannelService, RuleService, type NewRule } from '@tripline/alerts';
 import { DEMO_MODEL_ID, type DemoEvent, type DemoOptions } from './options';
 import { DemoStateFile, type DemoState } from './state';
 import { alertLine } from './timeline';

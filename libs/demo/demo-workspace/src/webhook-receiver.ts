@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhookSignature } from '@tripline/alerting';
+import { verifyWebhookSignature } from '@tripline/alert-rules';
 
 export interface WebhookDelivery {
   verified: boolean;

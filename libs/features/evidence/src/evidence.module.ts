@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AlertHistoryModule } from '@tripline/alerter';
+import { AlertHistoryModule } from '@tripline/alerts';
 import { RegistryModule } from '@tripline/registry';
 import { EvidenceController } from './evidence.controller';
 import { EvidenceService } from './evidence.service';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { redactAdapterConfig } from '@tripline/adapters';
-import { AlertHistory } from '@tripline/alerter';
+import { AlertHistory } from '@tripline/alerts';
 import { ClickHouse } from '@tripline/clickhouse';
 import { DatasetService, ModelRegistry, RunQueue, ScheduleService } from '@tripline/registry';
 import { canonicalManifestBytes } from '@tripline/supply-chain';

@@ -19,7 +19,7 @@ import {
   type PagerDutyConfig,
   type SlackConfig,
   type WebhookConfig,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { AlertStore } from './alert-store';
 import {
   AlertEntity,

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
-import { CHANNEL_KINDS } from '@tripline/alerting';
+import { CHANNEL_KINDS } from '@tripline/alert-rules';
 import { Metrics } from '@tripline/server';
 import { backoffDelay } from '@tripline/retry';
 import { ChannelEntity, DeliveryEntity } from './entities';

@@ -4,7 +4,7 @@ import {
   alertSummary,
   redactChannelConfig,
   type ConfigAudience,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import type { AlertEntity, AlertRuleEntity, ChannelEntity, DeliveryEntity, SilenceEntity } from './entities';
 import { toAlertState } from './mapping';
 

@@ -1,4 +1,4 @@
-import type { AlertState, Rule, Silence } from '@tripline/alerting';
+import type { AlertState, Rule, Silence } from '@tripline/alert-rules';
 import type { AlertEntity, AlertRuleEntity, SilenceEntity } from './entities';
 
 const ms = (date: Date | null): number | null => (date === null ? null : date.getTime());

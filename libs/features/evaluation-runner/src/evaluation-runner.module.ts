@@ -17,4 +17,4 @@ import { ManifestHashing } from './manifest-hashing';
   providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor, ArtefactIntegrity, ManifestHashing],
   exports: [EvaluationExecutor, ArtefactIntegrity, ManifestHashing],
 })
-export class EvaluationModule {}
+export class EvaluationRunnerModule {}

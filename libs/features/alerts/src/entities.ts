@@ -17,7 +17,7 @@ import type {
   ObservationSource,
   Resolution,
   Severity,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 
 /** bigint columns arrive from pg as strings; sequence numbers fit a double comfortably. */
 const bigintNumber = {

@@ -3,7 +3,7 @@ export * from './evaluation-executor';
 export * from './evaluation-message';
 export * from './evaluation-scheduler';
 export * from './evaluation-worker';
-export * from './evaluator.module';
+export * from './evaluation-runner.module';
 export * from './manifest-hashing';
 export * from './run-summary';
 export * from './word-list';

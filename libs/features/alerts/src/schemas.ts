@@ -7,7 +7,7 @@ import {
   RESERVED_WEBHOOK_HEADERS,
   SEVERITIES,
   THRESHOLD_OPERATORS,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 
 const DAY_SECONDS = 86_400;
 

@@ -18,7 +18,7 @@ import type { z } from 'zod';
 import { configAudience, RequireRole, type AuthenticatedRequest } from '@tripline/auth';
 import { openApiSchema, ZodValidationPipe } from '@tripline/http';
 import { AlertStore } from './alert-store';
-import { AlertQueries, ChannelService, RuleService, SilenceService } from './alerting.services';
+import { AlertQueries, ChannelService, RuleService, SilenceService } from './alerts.services';
 import { presentAlert, presentChannel, presentDelivery, presentRule, presentSilence } from './presenters';
 import {
   alertActionSchema,

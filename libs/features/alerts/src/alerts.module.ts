@@ -3,15 +3,15 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '@tripline/auth';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { OutboxModule } from '@tripline/outbox';
-import { AlertEvaluator } from './alert-evaluator';
+import { AlertRuleRunner } from './alert-rule-runner';
 import { AlertStore } from './alert-store';
 import {
   AlertsController,
   ChannelsController,
   RulesController,
   SilencesController,
-} from './alerting.controllers';
-import { AlertQueries, ChannelService, RuleService, SilenceService } from './alerting.services';
+} from './alerts.controllers';
+import { AlertQueries, ChannelService, RuleService, SilenceService } from './alerts.services';
 import { DeliveryWorker } from './delivery-worker';
 import { ALERTING_ENTITIES } from './entities';
 import { NotificationSender } from './notification-sender';
@@ -37,7 +37,7 @@ import { AlerterWakeups } from './wakeups';
     AlertStore,
     NotificationSender,
     DeliveryWorker,
-    AlertEvaluator,
+    AlertRuleRunner,
     RuleService,
     AlertQueries,
     SilenceService,
@@ -45,4 +45,4 @@ import { AlerterWakeups } from './wakeups';
   ],
   exports: [AlertStore, ALERTER_SETTINGS],
 })
-export class AlerterModule {}
+export class AlertsModule {}

@@ -18,7 +18,7 @@ import {
   type PagerDutyConfig,
   type SlackConfig,
   type WebhookConfig,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { parseRetryAfter } from '@tripline/retry';
 import type { ChannelEntity, DeliveryEntity } from './entities';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';

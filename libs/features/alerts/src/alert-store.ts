@@ -23,7 +23,7 @@ import {
   type Rule,
   type Silence,
   type Transition,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import { AlertEntity, AlertRuleEntity, ChannelEntity, DeliveryEntity, SilenceEntity } from './entities';
 import { alertColumns, toAlertState, toRule, toSilence } from './mapping';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';

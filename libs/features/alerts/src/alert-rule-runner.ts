@@ -17,7 +17,7 @@ import {
   observationsFromEvaluation,
   type ModelQualityMeasure,
   type Observation,
-} from '@tripline/alerting';
+} from '@tripline/alert-rules';
 import type { Gauge } from 'prom-client';
 import { AlertStore } from './alert-store';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
@@ -34,7 +34,7 @@ const ALERTER_TOPICS: TopicKey[] = ['evaluations', 'metrics'];
  * Invalid messages are skipped here: the ingestor's sink dead-letters them.
  */
 @Injectable()
-export class AlertEvaluator implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class AlertRuleRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Alerter');
   private subscription?: Subscription;
   private tickTimer?: NodeJS.Timeout;
