@@ -4,14 +4,77 @@ import prettier from 'eslint-config-prettier';
 import { readdirSync } from 'node:fs';
 
 /**
- * Layer boundaries (docs/architecture.md). Domain libs are plain functions: statistics, detectors,
- * scoring, rule evaluation. They must stay runnable anywhere (a CLI, a worker, a test) and
- * deterministic, so they import no framework, no storage or network client, no file system, and
- * read neither the clock nor unseeded randomness: time and seeds come in as arguments.
+ * The layers of libs/ (docs/architecture.md, "Layers"), lowest first. A lib lives in the folder of
+ * its layer, libs/<layer>/<name>, and imports other libs only from the layers in `mayImport`:
+ * dependencies point down, so a lower layer never learns who builds on it. `packages` are the npm
+ * imports a layer refuses besides.
  */
-const DOMAIN_LIBS = ['drift', 'detectors', 'evaluation', 'poisoning', 'alert-rules', 'rag'];
-const DEMO_LIBS = ['demo-models', 'demo-workspace'];
-
+const CLIENTS = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@clickhouse/*', 'chdb', 'express'];
+const IO = [
+  'node:fs',
+  'node:fs/*',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:dns',
+  'node:child_process',
+  'node:worker_threads',
+  'fs',
+  'fs/*',
+  'net',
+  'http',
+  'https',
+  'child_process',
+];
+const LAYERS = {
+  kernel: {
+    title: 'Kernel libs (wire contracts, retry)',
+    mayImport: ['kernel'],
+    why: 'every process and the published SDK load the kernel, so it builds on no other lib',
+    packages: {
+      group: CLIENTS,
+      message:
+        'Kernel libs are loaded by every process and by the published SDK: no framework, storage or bus client.',
+    },
+  },
+  domain: {
+    title: 'Domain libs',
+    mayImport: ['kernel', 'domain'],
+    why: 'domain libs are plain functions over data; take what a platform or feature lib knows as an argument',
+    // Runnable anywhere (a CLI, a worker, a test) and deterministic: no framework, storage or
+    // network client, no file system; the clock and unseeded randomness are refused below.
+    packages: {
+      group: [...CLIENTS, ...IO],
+      message:
+        'Domain libs are plain functions: no framework, storage, network or file system. Take data as arguments and let a feature module do the I/O.',
+    },
+  },
+  platform: {
+    title: 'Platform libs (infrastructure)',
+    mayImport: ['kernel', 'domain', 'platform'],
+    why: 'infrastructure serves every feature and knows none of them; move the shared piece down into platform or kernel',
+  },
+  features: {
+    title: 'Feature libs',
+    mayImport: ['kernel', 'domain', 'platform', 'features'],
+    why: 'production code never depends on the demo (the demo depends on production code) or on the published SDK',
+  },
+  demo: {
+    title: 'Demo libs',
+    mayImport: ['kernel', 'domain', 'platform', 'features', 'demo'],
+    why: 'the demo drives Tripline from outside, as a user would',
+  },
+  client: {
+    title: 'Client libs (the published SDK)',
+    mayImport: ['kernel', 'client'],
+    why: 'it is packed on its own (libs/client/sdk/build.js) and runs inside a customer service, carrying only the kernel',
+    packages: {
+      group: CLIENTS.filter((name) => name !== 'kafkajs'),
+      message:
+        'The published SDK runs inside a customer service: no framework or storage client (kafkajs is its optional peer).',
+    },
+  },
+};
 /**
  * Each PostgreSQL table has one owning lib (docs/architecture.md): only the owner names it in SQL
  * or holds its entity class. Another lib reads or changes that state through the owner's exported
@@ -52,9 +115,16 @@ const subfolders = (url) =>
   readdirSync(url, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name);
-const ALL_LIBS = subfolders(new URL('./libs', import.meta.url)).flatMap((layer) =>
-  subfolders(new URL(`./libs/${layer}`, import.meta.url)).map((name) => ({ layer, name })),
-);
+const ALL_LIBS = subfolders(new URL('./libs', import.meta.url)).flatMap((layer) => {
+  if (!(layer in LAYERS))
+    throw new Error(
+      `libs/${layer} is not a layer folder: a lib lives in libs/<layer>/<name>, layer one of ${Object.keys(LAYERS).join(', ')} (docs/architecture.md, "Layers").`,
+    );
+  return subfolders(new URL(`./libs/${layer}`, import.meta.url)).map((name) => ({ layer, name }));
+});
+
+/** libs/<layer>/<name> of a lib named by its alias. */
+const libPath = (name) => `libs/${ALL_LIBS.find((lib) => lib.name === name)?.layer}/${name}`;
 
 /**
  * SQL naming another lib's table, in a string or template literal: `FROM alerts`, `JOIN "alerts"`,
@@ -66,7 +136,7 @@ function foreignTableReferences(lib) {
     .filter(([owner]) => owner !== lib)
     .flatMap(([owner, tables]) => {
       const regex = `/\\b(FROM|JOIN|INTO|UPDATE|TABLE|TRUNCATE)\\s+("?public"?\\.)?"?(${tables.join('|')})\\b/`;
-      const message = `This names a table of libs/${owner} (${tables.join(', ')}): a lib touches only its own tables; use the service or port libs/${owner} exports.`;
+      const message = `This names a table of ${libPath(owner)} (${tables.join(', ')}): a lib touches only its own tables; use the service or port ${libPath(owner)} exports.`;
       return [
         { selector: `Literal[value=${regex}]`, message },
         { selector: `TemplateElement[value.raw=${regex}]`, message },
@@ -82,7 +152,7 @@ function foreignEntityImports(lib) {
       name: `@tripline/${owner}`,
       importNames,
       allowTypeImports: true,
-      message: `Entity classes of libs/${owner} stay in libs/${owner}: use the service or port it exports (a type-only import of a returned shape is fine).`,
+      message: `Entity classes of ${libPath(owner)} stay in ${libPath(owner)}: use the service or port it exports (a type-only import of a returned shape is fine).`,
     }));
 }
 
@@ -94,33 +164,25 @@ const importingAnApp = {
   regex: '(^|/)apps/',
   message: 'Libs never import an app: apps compose libs, not the other way round.',
 };
-const demoImports = {
-  group: DEMO_LIBS.map((lib) => `@tripline/${lib}`),
-  message: 'Production code never depends on the demo: the demo depends on production code.',
+const importingTestSupport = {
+  group: ['@tripline/testing', '@tripline/testing/*'],
+  message: 'Libs never import the test support (test/support): tests build on libs, not the other way round.',
 };
-const infrastructureImports = [
-  '@nestjs/*',
-  'typeorm',
-  'pg',
-  'kafkajs',
-  '@clickhouse/*',
-  'chdb',
-  'express',
-  'node:fs',
-  'node:fs/*',
-  'node:net',
-  'node:http',
-  'node:https',
-  'node:dns',
-  'node:child_process',
-  'node:worker_threads',
-  'fs',
-  'fs/*',
-  'net',
-  'http',
-  'https',
-  'child_process',
-];
+
+/** The libs of the layers `layer` may not import, each layer's as one group with the reason. */
+function layerBoundaries(layer) {
+  const { title, mayImport, why } = LAYERS[layer];
+  return Object.keys(LAYERS)
+    .filter((other) => !mayImport.includes(other))
+    .map((other) => ({
+      group: ALL_LIBS.filter((lib) => lib.layer === other).flatMap(({ name }) => [
+        `@tripline/${name}`,
+        `@tripline/${name}/*`,
+      ]),
+      message: `${title} import no ${other} lib (libs/${other}): ${why}.`,
+    }))
+    .filter(({ group }) => group.length > 0);
+}
 
 export default tseslint.config(
   {
@@ -157,18 +219,25 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  {
-    files: ['libs/**/*.ts'],
+  // The layers (LAYERS): what each layer's libs may import; no lib leaves itself by a relative path
+  // or imports an app or the test support.
+  ...Object.entries(LAYERS).map(([layer, { packages }]) => ({
+    files: [`libs/${layer}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [leavingALib, importingAnApp, demoImports] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            leavingALib,
+            importingAnApp,
+            importingTestSupport,
+            ...layerBoundaries(layer),
+            ...(packages ? [packages] : []),
+          ],
+        },
+      ],
     },
-  },
-  {
-    files: DEMO_LIBS.map((lib) => `libs/demo/${lib}/**/*.ts`),
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [leavingALib, importingAnApp] }],
-    },
-  },
+  })),
   {
     // Sizes a reader can hold in mind: a warning, not an error, so the known debt listed in
     // docs/architecture.md ("Known debt: sizes") stays visible on every lint run until it is paid.
@@ -181,7 +250,7 @@ export default tseslint.config(
     },
   },
   // One owner per table (TABLE_OWNERS): no other lib names it in SQL or holds its entity classes.
-  ...ALL_LIBS.filter(({ name }) => !DOMAIN_LIBS.includes(name)).map(({ layer, name: lib }) => ({
+  ...ALL_LIBS.filter(({ layer }) => layer !== 'domain').map(({ layer, name: lib }) => ({
     files: [`libs/${layer}/${lib}/**/*.ts`],
     ignores: ['libs/platform/postgres/src/migrations/**'],
     rules: {
@@ -196,23 +265,9 @@ export default tseslint.config(
     },
   },
   {
-    files: DOMAIN_LIBS.map((lib) => `libs/domain/${lib}/**/*.ts`),
+    // Domain logic is deterministic: time and seeds come in as arguments.
+    files: ['libs/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            leavingALib,
-            importingAnApp,
-            demoImports,
-            {
-              group: infrastructureImports,
-              message:
-                'Domain libs are plain functions: no framework, storage, network or file system. Take data as arguments and let a feature module do the I/O.',
-            },
-          ],
-        },
-      ],
       'no-restricted-properties': [
         'error',
         {

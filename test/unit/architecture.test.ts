@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ESLint } from 'eslint';
@@ -12,8 +13,12 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 // Built at run time: the build's alias rewriter would otherwise turn the fixture's specifiers into paths.
 const alias = (lib: string) => ['@tripline', lib].join('/');
 
+/** The layer folders of libs/, lowest first (eslint.config.mjs LAYERS, docs/architecture.md). */
+const LAYERS = ['kernel', 'domain', 'platform', 'features', 'demo', 'client'];
+
+let linter: ESLint | undefined;
 async function problems(file: string, code: string): Promise<string[]> {
-  const eslint = new ESLint({ cwd: ROOT });
+  const eslint = (linter ??= new ESLint({ cwd: ROOT }));
   const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
   return result.messages.filter((m) => /(^|\/)no-restricted-/.test(m.ruleId ?? '')).map((m) => m.message);
 }
@@ -64,7 +69,7 @@ describe('layer boundaries enforced by lint', () => {
       `export const read = (db: { query(sql: string): unknown }) => db.query(\`SELECT id FROM ${table} WHERE state <> 'pending'\`);\n`;
     const found = await problems('libs/features/evidence/src/boundary-fixture.ts', query('alerts'));
     assert.equal(found.length, 1);
-    assert.match(found[0], /libs\/alerts/);
+    assert.match(found[0], /libs\/features\/alerts/);
     assert.equal(
       (await problems('libs/features/alerts/src/boundary-fixture.ts', query('evaluation_runs'))).length,
       1,
@@ -97,7 +102,94 @@ describe('layer boundaries enforced by lint', () => {
   });
 
   it('refuses an app import in a lib', async () => {
-    const code = "import { x } from '../../../apps/api/src/main';\nexport const y = x;\n";
+    const code = "import { x } from '../../../../apps/api/src/main';\nexport const y = x;\n";
     assert.ok((await problems('libs/features/registry/src/boundary-fixture.ts', code)).length >= 1);
+  });
+
+  // Which layer may import which (eslint.config.mjs LAYERS): a lib of each layer importing one lib
+  // of every other layer. Dependencies point down: kernel < domain < platform < features < demo;
+  // the published SDK (client) carries only the kernel.
+  const sample: Record<string, { file: string; lib: string }> = {
+    kernel: { file: 'libs/kernel/contracts/src/boundary-fixture.ts', lib: 'retry' },
+    domain: { file: 'libs/domain/detectors/src/boundary-fixture.ts', lib: 'drift' },
+    platform: { file: 'libs/platform/server/src/boundary-fixture.ts', lib: 'transport' },
+    features: { file: 'libs/features/evidence/src/boundary-fixture.ts', lib: 'registry' },
+    demo: { file: 'libs/demo/demo-workspace/src/boundary-fixture.ts', lib: 'demo-models' },
+    client: { file: 'libs/client/sdk/src/boundary-fixture.ts', lib: 'sdk' },
+  };
+  const mayImport: Record<string, string[]> = {
+    kernel: ['kernel'],
+    domain: ['kernel', 'domain'],
+    platform: ['kernel', 'domain', 'platform'],
+    features: ['kernel', 'domain', 'platform', 'features'],
+    demo: ['kernel', 'domain', 'platform', 'features', 'demo'],
+    client: ['kernel', 'client'],
+  };
+  for (const from of LAYERS) {
+    const refused = LAYERS.filter((to) => !mayImport[from].includes(to));
+    it(`refuses a ${from} lib importing ${refused.join(', ')}; allows ${mayImport[from].join(', ')}`, async () => {
+      for (const to of LAYERS) {
+        const code = `import { boundaryFixture } from '${alias(sample[to].lib)}';\nexport const x = boundaryFixture;\n`;
+        const found = await problems(sample[from].file, code);
+        if (mayImport[from].includes(to)) assert.deepEqual(found, [], `${from} -> ${to}`);
+        else {
+          assert.equal(found.length, 1, `${from} -> ${to}: ${JSON.stringify(found)}`);
+          assert.match(found[0], new RegExp(`import no ${to} lib`));
+        }
+      }
+    });
+  }
+
+  it('refuses a framework or storage client in the kernel and the published SDK, and the bus client in the kernel', async () => {
+    const nest = "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n";
+    const kafka = "import { Kafka } from 'kafkajs';\nexport const x = Kafka;\n";
+    assert.equal((await problems(sample.kernel.file, nest)).length, 1);
+    assert.equal((await problems(sample.kernel.file, kafka)).length, 1);
+    assert.equal((await problems(sample.client.file, nest)).length, 1);
+    assert.deepEqual(await problems(sample.client.file, kafka), [], "kafkajs is the SDK's optional peer");
+  });
+
+  it('refuses the test support and an app in a lib of every layer', async () => {
+    const testing = `import { uniqueName } from '${alias('testing')}';\nexport const x = uniqueName;\n`;
+    const app = "import { x } from '../../../../apps/api/src/main';\nexport const y = x;\n";
+    for (const layer of LAYERS) {
+      assert.equal((await problems(sample[layer].file, testing)).length, 1, layer);
+      assert.ok((await problems(sample[layer].file, app)).length >= 1, layer);
+    }
+  });
+});
+
+describe('libs/ layout', () => {
+  const libs = readdirSync(path.join(ROOT, 'libs')).flatMap((layer) =>
+    readdirSync(path.join(ROOT, 'libs', layer), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => ({ layer, name: entry.name, root: `libs/${layer}/${entry.name}` })),
+  );
+
+  it('holds only layer folders, each lib in one', () => {
+    assert.deepEqual(
+      readdirSync(path.join(ROOT, 'libs')).filter((folder) => !LAYERS.includes(folder)),
+      [],
+      `libs/ holds only ${LAYERS.join(', ')}`,
+    );
+    const names = libs.map(({ name }) => name);
+    assert.equal(new Set(names).size, names.length, 'a lib name is unique across layers');
+  });
+
+  it('gives every lib an @tripline/ alias and a nest-cli.json project at its folder', () => {
+    const { compilerOptions } = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as {
+      compilerOptions: { paths: Record<string, string[]> };
+    };
+    const { projects } = JSON.parse(readFileSync(path.join(ROOT, 'nest-cli.json'), 'utf8')) as {
+      projects: Record<string, { type: string; root: string; sourceRoot: string }>;
+    };
+    for (const { name, root } of libs) {
+      assert.deepEqual(compilerOptions.paths[alias(name)], [`${root}/src`], name);
+      assert.deepEqual(projects[name], { type: 'library', root, sourceRoot: `${root}/src` }, name);
+    }
+    const aliased = Object.values(compilerOptions.paths)
+      .flat()
+      .filter((target) => target.startsWith('libs/'));
+    assert.equal(aliased.length, libs.length, 'no alias points at a lib that moved away');
   });
 });
