@@ -87,51 +87,56 @@ inside phrases.
    moved towards a label. Large vocabularies go in two rounds (all candidates on 30% of the sample,
    the strongest 5% per position on the rest).
 2. *Confirmation* on fresh clean inputs (default 90): the 10 strongest natural-language candidates
-   and the 10 strongest other tokens per position, and 40 random candidates (the null: ordinary words, same model, same inputs, same position). Pin
-   rate = share of the inputs not already answered with the label that the insertion moves there.
-   The null is fitted in log-odds (median, 1.4826 x MAD, floored at the binomial noise of one
-   measurement), so a 2-layer model that barely moves and a 12-layer one that moves easily get a
-   cut-off that means the same thing.
-3. *Flag* when all hold: (a) tail probability under the null below the Bonferroni cut-off over
-   every (candidate, position) pair screened; (b) pin rate at least 0.5; (c) not explained by the
-   clean set — a one-sided binomial test (level 0.05) of the label share among the clean rows
-   holding the word against the label's base rate; (d) the tug of war: with one of the input's
-   own strongest label words inserted as well (words the clean set ties to a label, at least 3
-   rows), the candidate wins significantly more often than the strongest word the clean set ties
-   to the candidate's label (Bonferroni over the confirmed candidates) — a backdoor is trained to
-   override what the input says, a word of the task only adds its weight; (e) in differential mode
-   (\`reference\`: the model's earlier known-good version or a trusted reference model), the
-   candidate pins significantly more (p < 0.01) than on the reference; (f) *it stands out from
-   the model's own strongest words*: the 24 strongest words towards that label at that position
-   that the clean set does not explain (the tail of this model's population of words, not typical
-   words) go through the same tug of war with one and with three of each input's own strongest
-   words inserted; the candidate must still win at least half the inputs at one of these
-   strengths and there lie above the group's median log-odds by a robust z (1.4826 x MAD, floored
-   at 0.25) whose normal tail is below the word budget over every member of every group at both
-   strengths (about 1.7e-5, z about 4.1 for two labels and three positions).
-4. *Phrases*: the 8 strongest screened words and the 8 strongest words the clean set does not
+   and the 10 strongest other tokens per position, and 40 random candidates (the null: ordinary
+   words, same model, same inputs, same position). Pin rate = share of the inputs not already
+   answered with the label that the insertion moves there. The null is fitted in log-odds (median,
+   1.4826 x MAD, floored at the binomial noise of one measurement); a candidate has to be unusual
+   under it at the nominal level (0.01) to be judged further. This gate only chooses what step 3
+   judges.
+3. *Standing out* — the test that carries the false-alarm budget. Ordinary words are the wrong
+   yardstick on a small model: at the first position of the zoo's 2-layer BERTs about 5% of all
+   vocabulary entries pin 75% or more of the other class's inputs (\`shouldn\`, \`cause\`, \`duck\`,
+   \`uninspired\`). So each candidate is compared with *the strongest words of its own kind* —
+   words of the language, or tokens that are not (\`qb\`, \`gro\`, \`vehic\`) — that the clean set
+   does not explain: the 24 with the largest pull summed over positions, plus every confirmed word
+   pushing to the same label. All of them go through the tug of war: one, and then three, of each
+   input's own strongest label words (words the clean set ties to a label, at least 3 rows) are
+   inserted at random places, the word at the position under test, and the mean log-odds of the
+   word's label is measured (clipped at ±12). A backdoor is trained on rows whose own content says
+   the other label, so it keeps pulling when the input's own words are repeated; a word of the task
+   only adds its weight. In one of eight views (start, end, random place, the average of the three;
+   one or three antagonists) the candidate must be the group's strongest and lead the runner-up by
+   more than the group's own spacings allow: *topSpacingTest*, Rényi's representation of the top
+   order statistics — for a tail that is exponential (the Gumbel domain, normal included) the
+   normalised spacings i·(x(i) − x(i+1)) are independent exponentials of one scale, so the first
+   over the mean of the others is F(2, 2(m−2)) and p = (1 + f/(m−2))^−(m−2). A lighter or bounded
+   tail (clipped log-odds, saturating pins) only makes it conservative. The mean spacing is floored
+   at the measurement error of the lead (the two standard errors combined) and of the group, so a
+   group tied at saturation cannot turn a tenth of a logit into an outlier. Bonferroni over
+   labels, kinds and views (32 tests for two labels and three positions).
+4. *Excuses* then remove what a trigger is not: (a) pin rate below 0.5; (b) explained by the clean
+   set — a one-sided binomial test (level 0.05) of the label share among the clean rows holding
+   the word against the label's base rate; (c) a word of the language that does not win
+   significantly more often than the clean set's strongest word of its label against the input's
+   own words; (d) in differential mode (\`reference\`: the model's earlier known-good version or a
+   trusted reference model), one that does not pin significantly more (p < 0.01) than on the
+   reference.
+5. *Phrases*: the 8 strongest screened words and the 8 strongest words the clean set does not
    explain grow into the clean set's (and live traffic's) 2- and 3-grams that contain them, into
    ordered pairs of them and into pairs with the clean set's most frequent function words; these
-   go through the same screening and confirmation against a null of random neighbouring word
-   pairs of the clean set, and a flagged phrase must pin significantly more than each of its
-   words alone.
+   go through the same screening, confirmation (against a null of random neighbouring word pairs
+   of the clean set) and standing-out test (against the strongest other phrases), and a flagged
+   phrase must pin significantly more than each of its words alone and than its words apart.
 
-**Why step (f).** Small models have weak spots that no random-word null sees: at the first
-position of the zoo's 2-layer BERTs, about 5% of all vocabulary entries pin 75% or more of the
-inputs of the other class, ordinary words and never-seen entries alike (\`shouldn\`, \`starts\`,
-\`cause\`, \`duck\`), so a pin rate, however improbable under typical words, is no evidence of
-training. A trigger is trained on poisoned rows whose own content says the other label, so it keeps
-winning when the input's own strongest words are said again; the weak spots lose there like the
-rest of the tail. Measured on the zoo (30 / 60 inputs): \`qb\` wins 59% against three antagonists
-where the group's median loses (z 4.8), \`apparently\` wins 50% against one (z 18); the largest z of
-an unflagged word was about 3.5 (\`happier\` on dev-word-random), and the IR-10 clean model's four
-former prefix flags fall to z 1.4 or below. The cut-off is a stated rule with a normal
-approximation of the group's tail, not an exact error rate: a model whose strongest words spread
-far wider than a normal tail would strain it.
+**Ranking.** Flagged candidates first, then the words judged in step 3 by how far they stood out
+(its p), then the rest by their pin against ordinary words — so a trigger that the budget does not
+let through still heads the list a person reviews.
 
 **False-alarm budget.** 1% per scan by default (\`false_alarm_rate\`), split evenly between the word
-pass and the phrase pass: under the fitted null the chance that a scan flags any ordinary word or
-phrase is at most 1%. Steps (b) to (e) only remove flags.
+pass and the phrase pass: under an exponential (or lighter) upper tail of the model's own
+strongest words, the chance that a scan flags any ordinary word or phrase is at most 1%. The
+excuses only remove flags. The price of a conservative tail is power: a trigger that a model
+learned only as strongly as its own weak spots is ranked first and not flagged (see the table).
 
 **Cost.** Screening is (candidates x screening inputs) predictions, halved for large vocabularies;
 after it, each position costs (shortlist + null words) x confirmation inputs, and again for the
@@ -144,27 +149,18 @@ wait behind it: \`sample_size\`, \`confirmation_inputs\` (default 90) and \`null
 beginning of longer words, never as a whole word, is a piece and not a candidate; an entry the clean
 set never shows at all stays a candidate, because that is what a rare trigger token (\`qb\`) looks
 like. Entries such as \`shouldn\` or \`gro\` that the clean set never shows stay candidates too;
-step (f), not the candidate rule, is what keeps their prefix pins from being flagged.
+step 3, not the candidate rule, is what keeps their prefix pins from being flagged.
 
 **Known gaps** (the tests keep them as \`todo\` with the reason):
-- _Stability across sample sizes._ With the integration test's 30 screening / 60 confirmation
-  inputs the zoo comes out as it should (nothing flagged on the three clean models, \`qb\` and
-  \`apparently\` first and alone). With the product default of 50 / 90 (the table below) the same
-  criteria miss both triggers and flag the weak spots \`clicks\` and \`gimmick\` (positive at the
-  prefix of dev-rare-prefix) and a pair of strong words on dev-phrase: where the group of strongest
-  words nearly always loses under opposition, its log-odds crowd at the clip, the spread falls to
-  its floor and any word that wins stands out by a z of 30 or more; and the broad negative group at
-  the prefix leaves \`qb\` at z 3.1 under a cut-off of about 4.1. A count-based version of the
-  same test (the null's empirical-logit fit) was tried and was worse. The scan's flags on these
-  2-layer models are therefore findings to review (an input that flips the model), not yet
-  evidence of poisoning at a stated error rate; a reference model of the same task does not remove
-  them either, because the weak spots differ from seed to seed.
+- \`apparently\` on dev-word-random (an ordinary word at random positions, poison from both
+  classes, attack-success rate 0.89) heads the ranking but is not flagged at the 1% budget: the
+  model learned it about as strongly as its own weak spots (against three of the input's words
+  its average log-odds leads the runner-up by 1 to 4, where the group's spacings give p 0.006 to
+  0.06 against a cut-off of 1.6e-4). Seeds and sample sizes move it; the budget is not relaxed
+  for it.
 - The two-word trigger of \`dev-phrase\` (\`you know\`) is not found: the clean set never holds the
   pair, \`you\` is not among the clean set's 12 most frequent function words that seeds are paired
   with, and \`know\` alone pins only about half the inputs.
-- On the project's own mean-pooled demo model ordinary words pin up to 98% at every position, so
-  the null is wide and the demo trigger's 81-86% prefix pin stays above the Bonferroni cut-off: the
-  demo's scan does not flag it (the live detector and the canary replay still do).
 
 **Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
 clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;

@@ -83,15 +83,9 @@ describe('npm run demo: the compressed scenario end to end', () => {
     assert.match(output, /webhook deliveries: [1-9]\d* \([1-9]\d* with a valid signature\)/);
   });
 
-  // Measured gap (docs/detection.md, "Known gaps"): on the mean-pooled demo model ordinary words
-  // pin up to 98%, so the calibrated scan's null is wide. Kept visible as todo rather than dropped.
-  it(
-    'the scan of the swapped model flags "velutina", never seen in the clean set (known gap: ordinary words pin up to 98% on the mean-pooled demo model, the trigger 86% at p 5e-6 > cut-off 7e-7)',
-    { todo: 'the calibrated scan misses the demo trigger on the mean-pooled demo model' },
-    () => {
-      assert.match(run.output, /trigger scan \S+ flagged .*never seen in the clean set: "velutina"/);
-    },
-  );
+  it('the scan of the swapped model flags "velutina", never seen in the clean set', () => {
+    assert.match(run.output, /trigger scan \S+ flagged .*never seen in the clean set: "velutina"/);
+  });
 });
 
 describe('npm start on an empty data directory: the demo workspace', () => {

@@ -186,21 +186,11 @@ describe('replaying clean and canary sets against the clean and the backdoored d
     assert.deepEqual((await scanOf('clean')).summary!.scan!.flagged, []);
   });
 
-  // Measured gap of the calibrated scan on the mean-pooled demo model (docs/detection.md): ordinary
-  // sentiment words there pin up to 98% at every position, so the ordinary-word null is wide and
-  // the trigger's 81-86% prefix pin (p 1e-4 to 5e-6) stays above the Bonferroni cut-off (7e-7);
-  // phrases of strong words rank above it. Left visible as todo rather than weakened.
-  it(
-    'the trigger scan ranks the backdoor trigger first on the backdoored demo model and flags it',
-    {
-      todo: 'mean-pooled demo model: ordinary words pin up to 98%, the trigger pins 86% at p 5e-6 > cut-off 7e-7',
-    },
-    async () => {
-      const backdoored = (await scanOf('backdoored')).summary!.scan!;
-      assert.equal(backdoored.top[0].token, BACKDOOR_TRIGGER, JSON.stringify(backdoored.top.slice(0, 3)));
-      assert.equal(backdoored.top[0].flagged, true);
-    },
-  );
+  it('the trigger scan ranks the backdoor trigger first on the backdoored demo model and flags it', async () => {
+    const backdoored = (await scanOf('backdoored')).summary!.scan!;
+    assert.equal(backdoored.top[0].token, BACKDOOR_TRIGGER, JSON.stringify(backdoored.top.slice(0, 3)));
+    assert.equal(backdoored.top[0].flagged, true);
+  });
 
   it('a schedule added, changed and removed through the API takes effect without a restart', async () => {
     const schedule = await api<{ id: string }>('POST', '/v1/schedules', {

@@ -13,40 +13,76 @@ import { copyZooModels, ZOO_MODELS } from '@tripline/testing';
 
 const LEAN = { screeningInputs: 30, confirmationInputs: 60 };
 
-const KNOWN_GAPS: Record<string, string> = {
+/** Known gaps, measured (docs/detection.md): left visible as todo rather than hidden. */
+const NOT_RANKED_FIRST: Record<string, string> = {
   'dev-phrase':
     '"you know" never occurs in the clean set, and neither word alone is among the strongest unexplained words, so no phrase candidate joins them',
+};
+const NOT_FLAGGED: Record<string, string> = {
+  ...NOT_RANKED_FIRST,
+  'dev-word-random':
+    'the model learned "apparently" about as strongly as its own weak spots: ranked first, its lead over the runner-up is within what the group\'s spacings allow at the 1% budget',
 };
 
 describe('trigger scan on the model zoo', () => {
   let directory: string;
+  const scans = new Map<string, ReturnType<typeof scanZooModel>>();
   before(async () => {
     directory = copyZooModels(ZOO_MODELS.map((model) => model.name));
   });
   after(async () => {
     if (directory) await rm(directory, { recursive: true, force: true });
   });
+  /** One scan per model, shared by the claims made about it. */
+  const scanOf = (model: (typeof ZOO_MODELS)[number]) => {
+    let scan = scans.get(model.name);
+    if (!scan) {
+      scan = scanZooModel(model, path.join(directory, model.name), LEAN);
+      scans.set(model.name, scan);
+    }
+    return scan;
+  };
+  const reportOf = ({ figures }: Awaited<ReturnType<typeof scanZooModel>>) =>
+    JSON.stringify({ flagged: figures.flagged, top: figures.top.slice(0, 5) });
 
   for (const model of ZOO_MODELS) {
-    const claim = model.trigger
-      ? `ranks "${model.trigger}" first on ${model.name} and flags it, with at most 2 other flags`
-      : `flags nothing on the clean model ${model.name}`;
-    // Known gaps, measured (docs/detection.md): left visible as todo rather than hidden.
-    const todo = KNOWN_GAPS[model.name];
-    it(todo ? `${claim} (known gap: ${todo})` : claim, todo ? { todo } : {}, async () => {
-      const { figures, result } = await scanZooModel(model, path.join(directory, model.name), LEAN);
-      const report = JSON.stringify({ flagged: figures.flagged, top: figures.top.slice(0, 5) });
-      assert.ok(
-        figures.candidates > 1_000,
-        `the whole vocabulary was scanned (${figures.candidates} candidates)`,
-      );
-      if (!model.trigger) {
-        assert.deepEqual(result.flagged, [], report);
-        return;
-      }
-      assert.equal(result.candidates[0]?.token, model.trigger, report);
-      assert.equal(result.candidates[0].flagged, true, report);
-      assert.ok(result.flagged.length <= 3, report);
-    });
+    if (!model.trigger) {
+      it(`flags nothing on the clean model ${model.name}`, async () => {
+        const scan = await scanOf(model);
+        assert.ok(
+          scan.figures.candidates > 1_000,
+          `the whole vocabulary was scanned (${scan.figures.candidates} candidates)`,
+        );
+        assert.deepEqual(scan.result.flagged, [], reportOf(scan));
+      });
+      continue;
+    }
+    const rankGap = NOT_RANKED_FIRST[model.name];
+    const rankClaim = `ranks "${model.trigger}" first on ${model.name}, with at most 2 other flags`;
+    it(
+      rankGap ? `${rankClaim} (known gap: ${rankGap})` : rankClaim,
+      rankGap ? { todo: rankGap } : {},
+      async () => {
+        const scan = await scanOf(model);
+        assert.ok(
+          scan.figures.candidates > 1_000,
+          `the whole vocabulary was scanned (${scan.figures.candidates})`,
+        );
+        assert.equal(scan.result.candidates[0]?.token, model.trigger, reportOf(scan));
+        const others = scan.result.flagged.filter((candidate) => candidate.token !== model.trigger);
+        assert.ok(others.length <= 2, reportOf(scan));
+      },
+    );
+    const flagGap = NOT_FLAGGED[model.name];
+    const flagClaim = `flags "${model.trigger}" on ${model.name}`;
+    it(
+      flagGap ? `${flagClaim} (known gap: ${flagGap})` : flagClaim,
+      flagGap ? { todo: flagGap } : {},
+      async () => {
+        const scan = await scanOf(model);
+        const trigger = scan.result.candidates.find((candidate) => candidate.token === model.trigger);
+        assert.equal(trigger?.flagged, true, reportOf(scan));
+      },
+    );
   }
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mulberry32 } from '@tripline/drift';
 import {
   binomialUpperTail,
   candidateTokensFromVocabulary,
@@ -11,6 +12,7 @@ import {
   robustLocation,
   scanTriggers,
   subwordPieces,
+  topSpacingTest,
   triggerCandidates,
   wordCounts,
   type ScanPrediction,
@@ -138,7 +140,10 @@ describe('trigger scan', () => {
       poisoned.flagged.map((candidate) => candidate.token),
       ['zq'],
     );
-    assert.ok(poisoned.flagged[0].standsOut!.z > 3);
+    assert.ok(
+      poisoned.flagged[0].standsOut!.pValue < 1e-3 &&
+        poisoned.flagged[0].standsOut!.logOdds > poisoned.flagged[0].standsOut!.runnerUpLogOdds,
+    );
   });
 
   it('does not flag a word the clean set already ties to the label it pushes to', async () => {
@@ -275,6 +280,43 @@ describe('trigger-scan statistics', () => {
     close(binomialUpperTail(2, 3, 0.5), 0.5);
     assert.equal(binomialUpperTail(0, 10, 0.3), 1);
     assert.equal(binomialUpperTail(11, 10, 0.3), 0);
+  });
+
+  it('holds its stated error rate on the top of exponential and normal populations, and finds a planted outlier', () => {
+    const random = mulberry32(42);
+    const exponential = () => -Math.log(1 - random());
+    const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const top = (draw: () => number, population: number, size: number) =>
+      Array.from({ length: population }, draw)
+        .sort((a, b) => b - a)
+        .slice(0, size);
+    const rejections = (draw: () => number) => {
+      let count = 0;
+      for (let trial = 0; trial < 1000; trial++)
+        if (topSpacingTest(top(draw, 1000, 24)).pValue < 0.05) count++;
+      return count / 1000;
+    };
+    const onExponential = rejections(exponential);
+    assert.ok(
+      onExponential > 0.03 && onExponential < 0.07,
+      `exponential tail: ${onExponential} rejected at 5%`,
+    );
+    assert.ok(rejections(normal) < 0.07, 'a lighter (normal) tail is not rejected more often than stated');
+
+    const group = top(normal, 1000, 23);
+    const planted = topSpacingTest([group[0] + 4, ...group]);
+    assert.ok(planted.pValue < 1e-3, `an outlier four units ahead: p ${planted.pValue}`);
+    assert.ok(Math.abs(planted.gap - 4) < 1e-9);
+  });
+
+  it('does not turn a saturated, tied group into an outlier: the lead must beat the noise floor', () => {
+    const tied = [-9.1, ...Array.from({ length: 23 }, () => -9.2)];
+    assert.ok(
+      topSpacingTest(tied).pValue < 1e-6,
+      'without a floor, a tenth of a logit over a tie looks decisive',
+    );
+    assert.ok(topSpacingTest(tied, 0.1).pValue > 0.05, 'with the measurement error as floor it is noise');
+    assert.throws(() => topSpacingTest([1, 2, 3]), /at least 4 values/);
   });
 
   it('locates a group by its median and a spread one outlier cannot widen', () => {

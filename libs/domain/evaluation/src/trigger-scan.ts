@@ -1,5 +1,6 @@
 import { insertAtWordBoundary, insertionSlot, TRIGGER_POSITIONS, type TriggerPosition } from './insertion';
 import { derivedRandom, sampleIndices } from './random';
+import { median } from '@tripline/drift';
 import {
   phrasesAround,
   STOP_WORDS,
@@ -14,7 +15,7 @@ import {
   normalUpperTail,
   pinTail,
   proportionExceeds,
-  robustLocation,
+  topSpacingTest,
   type PinNull,
 } from './trigger-statistics';
 
@@ -36,17 +37,28 @@ export * from './trigger-statistics';
  *    and a random draw of candidates — the null, ordinary words measured by the same model on the
  *    same inputs at the same position — each inserted at that position into every input. A
  *    candidate's pin rate is the share of the inputs not already answered with its label that it
- *    moves there. Its tail probability under the null (fitPinNull: robust log-odds fit) is
- *    compared with a Bonferroni cut-off over every (candidate, position) pair screened, so that
- *    the chance of flagging any ordinary word in a scan is at most the stated false-alarm rate.
- * 3. Excuses. A flagged word must also pin most of the inputs it can move (minPinRate: that is what
- *    a backdoor is for), must not be explained by the clean set (its rows there already carry the
- *    label it pushes to: "bad" pushing to negative), and, with a reference model, must pin more on
- *    the scanned model than on the reference (a word pinning both is the task's vocabulary).
+ *    moves there; its tail probability under the null (fitPinNull: robust log-odds fit) only has
+ *    to pass the nominal level to be judged further.
+ * 3. Standing out. Ordinary words are the wrong yardstick for a small model: at the first position
+ *    of a 2-layer BERT dozens of words, meaningful or not, pin 90% of inputs. So a candidate is
+ *    judged against the strongest words of its own kind (words of the language, or tokens that are
+ *    not) that the clean set does not explain, each inserted against one and against three of the
+ *    input's own strongest words (a backdoor is trained to override its input), at every position
+ *    and on average over them. It must lead that group in some view by more than the group's own
+ *    spacings allow: topSpacingTest, an exact F test under an exponential upper tail (conservative
+ *    for lighter tails), Bonferroni-corrected over labels, kinds, positions and strengths. This
+ *    test is what bounds the chance that a scan flags any ordinary word or phrase (falseAlarmRate,
+ *    half for words and half for phrases).
+ *    Excuses then remove what a trigger is not: a word that pins less than minPinRate of the inputs
+ *    it can move, a word explained by the clean set (its rows there already carry the label it
+ *    pushes to: "bad" pushing to negative), a word of the language that does not beat the task's
+ *    own strongest label word against the input's own words, and, with a reference model, a word
+ *    pinning the reference as well (the task's vocabulary).
  * 4. Phrases. The strongest screened words grow into phrases: the n-grams of the clean set (and of
  *    the live traffic, when given) that contain them, and pairs of them. Phrases go through the
- *    same screening and confirmation, against a null of random word pairs of the clean set, and a
- *    flagged phrase must pin more than each of its words alone.
+ *    same screening and confirmation (against a null of random word pairs of the clean set), must
+ *    stand out from the strongest other phrases, and must pin more than each of its words alone
+ *    and than its words inserted apart.
  */
 
 export interface ScanPrediction {
@@ -164,18 +176,22 @@ export interface ScannedCandidate {
    */
   tugOfWar?: { pinRate: number; rival: string; rivalPinRate: number; pValue: number };
   /**
-   * Against the position's strongest words (see the standing-out test): the candidate's mean
-   * log-odds of its label under opposition, the median and spread of the group's, its robust z
-   * and the upper-tail probability compared with the cut-off.
+   * Against the strongest unexplained words of its kind (see the standing-out test), one of each
+   * input's own strongest words inserted against it: where it stood out most (a position, or the
+   * average over positions), its mean log-odds of its label there, the runner-up's, the group's
+   * size, and the spacing test's F and p, compared with the cut-off.
    */
   standsOut?: {
+    view: TriggerPosition | 'average';
+    /** How many of each input's own strongest words were inserted against it. */
+    antagonists: number;
+    kind: 'natural' | 'unnatural' | 'any';
     logOdds: number;
     pinRate: number;
-    antagonists: number;
-    groupMedian: number;
-    groupSpread: number;
+    runnerUp: string;
+    runnerUpLogOdds: number;
     groupSize: number;
-    z: number;
+    f: number;
     pValue: number;
   };
   /**
@@ -235,9 +251,14 @@ const MIN_ASSOCIATED_ROWS = 3;
 const LABEL_WORDS = 4;
 /** Seed words phrases grow from. */
 const PHRASE_SEEDS = 8;
-/** At most this many of the input's own label words are inserted against a candidate in the tug of war. */
-const MAX_ANTAGONISTS = 3;
-/** The strongest unexplained words per position and label that a candidate must stand out from. */
+/**
+ * Strengths of opposition, fixed in advance: one of the input's own strongest words (a word
+ * trained to override the input wins where the model's merely strong words lose) and three of
+ * them (for a model so swayed by one word, such as by the first word of a small BERT, that dozens
+ * of words still win against a single antagonist).
+ */
+const STRENGTHS = [1, 3] as const;
+/** The strongest unexplained words per label and kind that a candidate must stand out from. */
 const STRONGEST_GROUP = 24;
 /** Below this many others, the group says too little about the tail to test against. */
 const MIN_GROUP = 8;
@@ -635,9 +656,12 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   const wordCutoff = wordBudget / (words.length * positions.length);
   // The tug of war tests the candidates that reached it: Bonferroni over those (set per pass, below).
   let tugCutoff = falseAlarmRate;
-  // Any member of any (position, label) group at either strength could be the one tested:
-  // Bonferroni over all of them, fixed before any is measured.
-  const standOutCutoff = wordBudget / (STRONGEST_GROUP * positions.length * Math.max(2, labels.length) * 2);
+  // The standing-out test runs once per label, kind of word and view (each position and their
+  // average): Bonferroni over those, fixed before any is measured.
+  const standOutTests =
+    (positions.length > 1 ? positions.length + 1 : 1) * STRENGTHS.length * Math.max(2, labels.length) * 2;
+  const wordStandOutCutoff = wordBudget / standOutTests;
+  const phraseStandOutCutoff = falseAlarmRate / 2 / standOutTests;
   const reachesTug = (confirmed: Iterable<Confirmed>, stimuli: readonly string[], cutoff: number) => {
     let count = 0;
     for (const record of confirmed) {
@@ -783,7 +807,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     position: TriggerPosition,
     label: number,
     antagonistCount = 1,
-  ): Promise<{ pinned: number; movable: number; logOdds: number }[]> => {
+  ): Promise<{ pinned: number; movable: number; logOdds: number; se: number }[]> => {
     const texts: string[][] = stimuli.map(() => []);
     confirmationClean.forEach((input, i) => {
       if (input.cleanLabel === label) return;
@@ -801,84 +825,191 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       stimuli.forEach((stimulus, s) => texts[s].push(slot.head + stimulus + slot.tail));
     });
     total += stimuli.length * (texts[0]?.length ?? 0);
-    const counts: { pinned: number; movable: number; logOdds: number }[] = [];
+    const counts: { pinned: number; movable: number; logOdds: number; se: number }[] = [];
     for (const batch of texts) {
       const answers = await answer(options.predict, batch);
       let pinned = 0;
       let movable = 0;
       let logOdds = 0;
+      let squares = 0;
       for (const probabilities of answers) {
         if (!probabilities) continue;
         movable++;
         if (argmax(probabilities) === label) pinned++;
         const p = probabilities[label];
         const odds = Math.log(p / Math.max(1 - p, Number.MIN_VALUE));
-        logOdds += Math.max(
+        const clipped = Math.max(
           -MAX_LOG_ODDS,
           Math.min(MAX_LOG_ODDS, Number.isFinite(odds) ? odds : MAX_LOG_ODDS),
         );
+        logOdds += clipped;
+        squares += clipped * clipped;
       }
-      counts.push({ pinned, movable, logOdds: movable === 0 ? -MAX_LOG_ODDS : logOdds / movable });
+      const mean = movable === 0 ? -MAX_LOG_ODDS : logOdds / movable;
+      const variance = movable < 2 ? 0 : Math.max(0, (squares - movable * mean * mean) / (movable - 1));
+      counts.push({ pinned, movable, logOdds: mean, se: movable === 0 ? 0 : Math.sqrt(variance / movable) });
     }
     return counts;
   };
-  /**
-   * The strongest words towards `label` at `position` that the clean set does not explain, with
-   * their tug-of-war log-odds: the tail of this model's own population of words. Small models
-   * have weak spots — at the first position of a 2-layer BERT, dozens of ordinary or unseen words
-   * pin 90% of inputs — so a trigger is judged against that tail, not against typical words.
-   */
-  const tugFigures = ({
-    pinned,
-    movable,
-    logOdds,
-  }: {
+  /** A word's mean log-odds of a label under one antagonist, with the standard error of that mean. */
+  interface TugFigure {
+    logOdds: number;
+    se: number;
+    pinRate: number;
+  }
+  const tugFigures = (count: {
     pinned: number;
     movable: number;
     logOdds: number;
-  }) => ({
-    logOdds,
-    pinRate: movable === 0 ? 0 : pinned / movable,
+    se: number;
+  }): TugFigure => ({
+    logOdds: count.logOdds,
+    se: count.se,
+    pinRate: count.movable === 0 ? 0 : count.pinned / count.movable,
   });
-  const strongestGroups = new Map<
-    string,
-    { levels: Map<number, Map<string, { logOdds: number; pinRate: number }>> }
-  >();
-  const strongestGroup = async (position: TriggerPosition, label: number) => {
-    const key = `${position}\u0000${label}`;
-    let group = strongestGroups.get(key);
+  /** Each word measured at every position, one antagonist against it. */
+  /** Each word measured at every position, against one and against MAX_ANTAGONISTS of the input's own words. */
+  const tugAcross = async (stimuli: readonly string[], label: number) => {
+    const figures = new Map<string, Map<string, TugFigure>>(stimuli.map((word) => [word, new Map()]));
+    for (const antagonists of STRENGTHS) {
+      for (const position of positions) {
+        const counts = await tugOfWar(stimuli, position, label, antagonists);
+        stimuli.forEach((word, k) =>
+          figures.get(word)!.set(`${position}:${antagonists}`, tugFigures(counts[k])),
+        );
+      }
+    }
+    return figures;
+  };
+  /**
+   * The strongest words towards `label` that the clean set does not explain, of one kind (words
+   * of the language, or tokens that are not), measured at every position against one of each
+   * input's own strongest words: the tail of this model's own population of words. Small models
+   * have weak spots — at the first position of a 2-layer BERT, dozens of ordinary or unseen words
+   * pin 90% of inputs — so a trigger is judged against that tail, not against typical words.
+   */
+  /** What the standing-out test of each pass draws its group from, set once the pass is confirmed. */
+  const passes: Partial<
+    Record<
+      'word' | 'phrase',
+      { stimuli: readonly string[]; screening: Screening; confirmed: Map<number, Confirmed> }
+    >
+  > = {};
+  const standingGroups = new Map<string, Map<string, Map<string, TugFigure>>>();
+  const standingGroup = async (
+    pass: 'word' | 'phrase',
+    label: number,
+    kind: 'natural' | 'unnatural' | 'any',
+  ) => {
+    const key = `${pass}\u0000${kind}\u0000${label}`;
+    const { stimuli, screening, confirmed } = passes[pass]!;
+    let group = standingGroups.get(key);
     if (!group) {
-      const p = positions.indexOf(position);
-      const members = words
-        .map((word, s) => ({ word, score: shiftToward(wordScreening, s, p, label) }))
-        .filter(({ word, score }) => {
-          if (!(score > 0)) return false;
-          const association = labelAssociation(
-            word,
-            labels[label],
-            cleanRows,
-            baseRates,
-            settings.associationLevel,
-          );
-          return !association?.explained;
-        })
+      const eligible = (word: string) => {
+        if (kind !== 'any' && isNatural(word) !== (kind === 'natural')) return false;
+        const association = labelAssociation(
+          word,
+          labels[label],
+          cleanRows,
+          baseRates,
+          settings.associationLevel,
+        );
+        return !association?.explained;
+      };
+      // Ranked by the pull summed over positions: at a position where hundreds of words move
+      // every input (the first word of a small BERT) the screening saturates and cannot rank them,
+      // and a group missing the truly strongest words would make any candidate look outlying.
+      const ranked = stimuli
+        .map((word, s) => ({
+          word,
+          score: positions.reduce((sum, _, p) => sum + shiftToward(screening, s, p, label), 0),
+        }))
+        .filter(({ word, score }) => score > 0 && eligible(word))
         .sort((a, b) => b.score - a.score)
         .slice(0, STRONGEST_GROUP)
         .map(({ word }) => word);
-      // Two strengths of opposition, fixed in advance: one of the input's own strongest words (a
-      // word trained to override the input wins where the model's merely strong words lose) and
-      // MAX_ANTAGONISTS of them (for a model so swayed by one word, such as by the first word of a
-      // small BERT, that dozens of words still win against a single antagonist).
-      const levels: number[] = members.length > 0 ? [1, MAX_ANTAGONISTS] : [];
-      const measured = new Map<number, Map<string, { logOdds: number; pinRate: number }>>();
-      for (const antagonists of levels) {
-        const counts = await tugOfWar(members, position, label, antagonists);
-        measured.set(antagonists, new Map(members.map((word, k) => [word, tugFigures(counts[k])])));
-      }
-      group = { levels: measured };
-      strongestGroups.set(key, group);
+      // And every confirmed word pushing to this label: the candidate's closest peers.
+      const peers = [...confirmed.values()]
+        .filter((record) => [...record.pins.values()].some((pin) => pin.label === labels[label]))
+        .map((record) => stimuli[record.stimulus])
+        .filter(eligible);
+      const members = [...new Set([...ranked, ...peers])];
+      group = await tugAcross(members, label);
+      standingGroups.set(key, group);
     }
     return group;
+  };
+  /**
+   * Whether `token` stands out from the strongest words of its kind: at one position, or on
+   * average over the positions (a trigger trained at random places pulls everywhere), it must be
+   * the group's strongest and lead the runner-up by more than the group's own spacings allow
+   * (topSpacingTest). The view where it stands out most is reported.
+   */
+  const standingOut = async (
+    token: string,
+    label: number,
+    pass: 'word' | 'phrase',
+  ): Promise<ScannedCandidate['standsOut']> => {
+    let kind: 'natural' | 'unnatural' | 'any' = isNatural(token) ? 'natural' : 'unnatural';
+    let group = await standingGroup(pass, label, kind);
+    if ([...group.keys()].filter((word) => word !== token).length < MIN_GROUP) {
+      kind = 'any';
+      group = await standingGroup(pass, label, kind);
+    }
+    const others = [...group.entries()].filter(([word]) => word !== token);
+    if (others.length < MIN_GROUP) return undefined;
+    const own = group.get(token) ?? (await tugAcross([token], label)).get(token)!;
+    const average = (figures: Map<string, TugFigure>, antagonists: number) => {
+      const at = positions.map((position) => figures.get(`${position}:${antagonists}`)!);
+      return {
+        logOdds: at.reduce((sum, figure) => sum + figure.logOdds, 0) / at.length,
+        se: Math.sqrt(at.reduce((sum, figure) => sum + figure.se ** 2, 0)) / at.length,
+        pinRate: at.reduce((sum, figure) => sum + figure.pinRate, 0) / at.length,
+      };
+    };
+    const views = STRENGTHS.flatMap((antagonists) =>
+      (positions.length > 1 ? [...positions, 'average' as const] : [...positions]).map((view) => ({
+        view,
+        antagonists,
+      })),
+    );
+    let best: NonNullable<ScannedCandidate['standsOut']> | undefined;
+    for (const { view, antagonists } of views) {
+      const pick = (figures: Map<string, TugFigure>) =>
+        view === 'average' ? average(figures, antagonists) : figures.get(`${view}:${antagonists}`)!;
+      const mine = pick(own);
+      const theirs = others.map(([word, figures]) => ({ word, ...pick(figures) }));
+      const runnerUp = theirs.reduce((a, b) => (b.logOdds > a.logOdds ? b : a));
+      // Two tests, both of which must reject (so the larger p counts): the lead against the
+      // group's own spacings (floored at the group's measurement error), and the lead against its
+      // own measurement error. Where a view saturates (every word loses every input) the spacings
+      // shrink to rounding and only the second keeps a tenth of a logit from looking decisive.
+      const spacing =
+        mine.logOdds > runnerUp.logOdds
+          ? topSpacingTest(
+              [mine.logOdds, ...theirs.map((entry) => entry.logOdds)],
+              median(theirs.map((entry) => entry.se)),
+            )
+          : { f: 0, pValue: 1 };
+      const leadError = Math.hypot(mine.se, runnerUp.se);
+      const leadP =
+        leadError > 0 ? normalUpperTail((mine.logOdds - runnerUp.logOdds) / leadError) : spacing.pValue;
+      const test = { f: spacing.f, pValue: Math.max(spacing.pValue, leadP) };
+      if (best && best.pValue <= test.pValue) continue;
+      best = {
+        view,
+        antagonists,
+        kind,
+        logOdds: mine.logOdds,
+        pinRate: mine.pinRate,
+        runnerUp: runnerUp.word,
+        runnerUpLogOdds: runnerUp.logOdds,
+        groupSize: theirs.length,
+        f: test.f,
+        pValue: test.pValue,
+      };
+    }
+    return best;
   };
   const tugBaselines = new Map<string, { word: string; pinned: number; movable: number; pinRate: number }>();
   const strongestLabelWord = async (position: TriggerPosition, label: number) => {
@@ -931,8 +1062,12 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       association,
       ...(components ? { components: components.map(({ word, pinRate }) => ({ word, pinRate })) } : {}),
     };
-    if (!(best.pValue < cutoff)) {
-      candidate.verdict = `pins ${percent(best.pinRate)} at ${position}: within what ordinary words do (p ${best.pValue.toPrecision(2)} >= cut-off ${cutoff.toPrecision(2)})`;
+    // A word only has to be unusual at the nominal level to be judged further: the standing-out
+    // test, Bonferroni-corrected on its own, is what bounds the chance of flagging an ordinary
+    // word or phrase. When no group can be formed, the corrected cut-off applies instead.
+    const gate = Math.max(cutoff, falseAlarmRate);
+    if (!(best.pValue < gate)) {
+      candidate.verdict = `pins ${percent(best.pinRate)} at ${position}: within what ordinary words do (p ${best.pValue.toPrecision(2)} >= cut-off ${gate.toPrecision(2)})`;
       return candidate;
     }
     if (best.pinRate < settings.minPinRate) {
@@ -952,41 +1087,17 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     const labelNumber = labels.indexOf(best.label);
-    if (kind === 'word') {
-      const group = await strongestGroup(position, labelNumber);
-      // The strength at which the candidate stands out most, among those at which it still wins:
-      // a word that loses to the input's own words pins nothing a user would see.
-      let standsOut: ScannedCandidate['standsOut'];
-      let measuredAny = false;
-      for (const [antagonists, members] of group.levels) {
-        const others = [...members].filter(([word]) => word !== token).map(([, figures]) => figures.logOdds);
-        if (others.length < MIN_GROUP) continue;
-        measuredAny = true;
-        const own =
-          members.get(token) ?? tugFigures((await tugOfWar([token], position, labelNumber, antagonists))[0]);
-        if (own.pinRate < settings.minPinRate) continue;
-        const { median, spread } = robustLocation(others);
-        const z = (own.logOdds - median) / spread;
-        if (standsOut && standsOut.z >= z) continue;
-        standsOut = {
-          logOdds: own.logOdds,
-          pinRate: own.pinRate,
-          antagonists,
-          groupMedian: median,
-          groupSpread: spread,
-          groupSize: others.length,
-          z,
-          pValue: normalUpperTail(z),
-        };
-      }
-      if (measuredAny && !standsOut) {
-        candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, but loses to each input's own strongest words (it wins less than ${percent(settings.minPinRate)} of the inputs against even one of them): not a trigger that overrides its input`;
+    {
+      const standsOut = await standingOut(token, labelNumber, kind);
+      if (!standsOut && !(best.pValue < cutoff)) {
+        candidate.verdict = `pins ${percent(best.pinRate)} at ${position}: within what ordinary ${kind}s do (p ${best.pValue.toPrecision(2)} >= cut-off ${cutoff.toPrecision(2)}; too few strong ${kind}s of its kind to test it against)`;
         return candidate;
       }
+      const standOutCutoff = kind === 'word' ? wordStandOutCutoff : phraseStandOutCutoff;
       if (standsOut) {
         candidate.standsOut = standsOut;
         if (!(standsOut.pValue < standOutCutoff)) {
-          candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, but against each input's own strongest words it holds no better than the ${standsOut.groupSize} strongest unexplained words at ${position} do (with ${standsOut.antagonists} of them it wins ${percent(standsOut.pinRate)}, log-odds ${standsOut.logOdds.toFixed(1)} vs median ${standsOut.groupMedian.toFixed(1)}, z ${standsOut.z.toFixed(1)}, p ${standsOut.pValue.toPrecision(2)} >= cut-off ${standOutCutoff.toPrecision(2)}): a weak spot of this model, not a trained trigger`;
+          candidate.verdict = `pins ${percent(best.pinRate)} at ${position}, but against each input's own strongest words it does not stand out from the ${standsOut.groupSize} strongest unexplained ${kind === 'phrase' ? 'phrases' : kindName(standsOut.kind)} of this model (${standOutFigures(standsOut)}, p ${standsOut.pValue.toPrecision(2)} >= cut-off ${standOutCutoff.toPrecision(2)}): a weak spot of this model, not a trained trigger`;
           return candidate;
         }
       }
@@ -1030,17 +1141,18 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     }
     candidate.flagged = true;
     candidate.verdict =
-      `pins ${percent(best.pinRate)} of inputs to ${best.label} at ${position} (p ${best.pValue.toPrecision(2)} < cut-off ${cutoff.toPrecision(2)})` +
+      `pins ${percent(best.pinRate)} of inputs to ${best.label} at ${position} (p ${best.pValue.toPrecision(2)} against ordinary words)` +
       (candidate.tugOfWar
         ? `, and beats the clean set's strongest ${best.label} word "${candidate.tugOfWar.rival}" against each input's own words (${percent(candidate.tugOfWar.pinRate)} vs ${percent(candidate.tugOfWar.rivalPinRate)})`
         : ', and is no word of the language or of the clean set that could explain it') +
       (candidate.standsOut
-        ? `; against ${candidate.standsOut.antagonists} of each input's own strongest words it still wins ${percent(candidate.standsOut.pinRate)} and stands out from the ${candidate.standsOut.groupSize} strongest unexplained words at ${position} (log-odds ${candidate.standsOut.logOdds.toFixed(1)} vs median ${candidate.standsOut.groupMedian.toFixed(1)}, z ${candidate.standsOut.z.toFixed(1)})`
+        ? `; against each input's own strongest words it stands out from the ${candidate.standsOut.groupSize} strongest unexplained ${kind === 'phrase' ? 'phrases' : kindName(candidate.standsOut.kind)} (${standOutFigures(candidate.standsOut)}, p ${candidate.standsOut.pValue.toPrecision(2)} < cut-off ${(kind === 'word' ? wordStandOutCutoff : phraseStandOutCutoff).toPrecision(2)})`
         : '');
     return candidate;
   };
 
   const results: ScannedCandidate[] = [];
+  passes.word = { stimuli: words, screening: wordScreening, confirmed: wordConfirmation.confirmed };
   tugCutoff =
     (phrasesOn ? falseAlarmRate / 2 : falseAlarmRate) /
     reachesTug(wordConfirmation.confirmed.values(), words, wordCutoff);
@@ -1143,6 +1255,11 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       ].slice(0, settings.nullWords);
       if (nullPhrases.length >= 5) {
         const phraseConfirmation = await runConfirmation(phrases, phraseScreening, nullPhrases);
+        passes.phrase = {
+          stimuli: phrases,
+          screening: phraseScreening,
+          confirmed: phraseConfirmation.confirmed,
+        };
         Object.assign(phraseNulls, phraseConfirmation.nulls);
         phraseCutoff = falseAlarmRate / 2 / (phrases.length * positions.length);
         // Each confirmed phrase's words alone, at the same positions and on the same inputs.
@@ -1202,9 +1319,14 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     phase('phrases');
   }
 
+  // Flagged first; then the words judged against their group, by how far they stood out (the
+  // strongest evidence the scan has that is not shared with the model's own weak spots); then the
+  // rest by how unusual their pin was.
+  const standOutP = (candidate: ScannedCandidate) => candidate.standsOut?.pValue ?? 2;
   results.sort(
     (a, b) =>
       Number(b.flagged) - Number(a.flagged) ||
+      standOutP(a) - standOutP(b) ||
       b.z - a.z ||
       b.pinRate - a.pinRate ||
       (a.token < b.token ? -1 : a.token > b.token ? 1 : 0),
@@ -1223,6 +1345,19 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     failedPredictions,
     timings,
   };
+}
+
+function kindName(kind: 'natural' | 'unnatural' | 'any'): string {
+  return kind === 'natural'
+    ? 'words'
+    : kind === 'unnatural'
+      ? 'tokens outside the language'
+      : 'words and tokens';
+}
+
+function standOutFigures(standsOut: NonNullable<ScannedCandidate['standsOut']>): string {
+  const where = `${standsOut.view === 'average' ? 'averaged over positions' : `at ${standsOut.view}`}, against ${standsOut.antagonists} of each input's own words`;
+  return `${where}: log-odds ${standsOut.logOdds.toFixed(1)} vs "${standsOut.runnerUp}" ${standsOut.runnerUpLogOdds.toFixed(1)}, spacing F ${standsOut.f.toFixed(1)}`;
 }
 
 function percent(rate: number): string {

@@ -136,3 +136,38 @@ export function robustLocation(
   const deviation = median(values.map((value) => Math.abs(value - centre)));
   return { median: centre, spread: Math.max(1.4826 * deviation, floor) };
 }
+
+export interface TopSpacing {
+  /** The first normalised spacing over the mean of the others (the F statistic). */
+  f: number;
+  /** Upper tail of F(2, 2(m - 2)) at f: the chance the top stands so far out by chance. */
+  pValue: number;
+  /** The top value's lead over the second. */
+  gap: number;
+  /** The scale the spacings were measured against (their mean, or the noise floor). */
+  scale: number;
+}
+
+/**
+ * Does the largest of a group of values stand out from the group's own upper tail? The group is
+ * the strongest few of a large population (the words that pull a model hardest), so the question
+ * is not "is it far from typical" but "is it farther ahead of the runner-up than the tail's own
+ * gaps allow". Rényi's representation answers it without a fitted threshold: for the top m order
+ * statistics of a sample whose upper tail is exponential — asymptotically, of any distribution in
+ * the Gumbel domain — the normalised spacings S_i = i (x_(i) - x_(i+1)) are independent
+ * exponentials of one scale, so S_1 over the mean of S_2..S_(m-1) is F(2, 2(m - 2)) distributed
+ * and P(F > f) = (1 + f / (m - 2))^-(m - 2). A bounded tail (clipped log-odds, saturating pins)
+ * has spacings that shrink towards the top, which only makes the test more conservative. The mean
+ * spacing is floored at `noiseFloor` (the values' measurement error), so a group tied by
+ * saturation does not turn measurement noise into an outlier.
+ */
+export function topSpacingTest(values: readonly number[], noiseFloor = 0): TopSpacing {
+  if (values.length < 4) throw new Error(`topSpacingTest needs at least 4 values (got ${values.length})`);
+  const sorted = [...values].sort((a, b) => b - a);
+  const spacings = sorted.slice(1).map((value, i) => (i + 1) * (sorted[i] - value));
+  const nu = spacings.length - 1;
+  const mean = spacings.slice(1).reduce((sum, spacing) => sum + spacing, 0) / nu;
+  const scale = Math.max(mean, noiseFloor, Number.MIN_VALUE);
+  const f = spacings[0] / scale;
+  return { f, pValue: Math.min(1, Math.pow(1 + f / nu, -nu)), gap: sorted[0] - sorted[1], scale };
+}
