@@ -291,4 +291,23 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The line readers are loaded by the CLI without the server: no package, no Node module, no
+    // other lib. They read any iterable of chunks; the caller opens the file or the request.
+    files: ['libs/kernel/line-readers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            leavingALib,
+            {
+              regex: '^(?!\\.)',
+              message: 'libs/kernel/line-readers is dependency-free: take chunks as an argument, import nothing.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -24,13 +24,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Global, Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { ClickHouse, ClickHouseModule, CLICKHOUSE_MIGRATIONS, migrateClickHouse } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { TOPICS, topicName, type TopicKey } from '@tripline/contracts';
 import { EventSinkModule, INFERENCE_COLUMNS, inferenceLine } from '@tripline/ingestion';
 import { OperabilityModule } from '@tripline/server';
-import { TransportModule } from '@tripline/transport';
+import { createTopicsWithLeaders, TransportModule } from '@tripline/transport';
 
 const PARTITIONS = 6;
 const FETCH = { maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 };
@@ -75,49 +75,6 @@ async function produce(producer: Producer, topic: string, messages: { key: strin
   for (let i = 0; i < messages.length; i += chunk)
     sends.push(producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) }));
   await Promise.all(sends);
-}
-
-/**
- * Creates the topics and waits until every partition has a leader, retrying the whole step: a
- * single-node KRaft broker answers createTopics before its metadata knows the topic, which is
- * where `waitForLeaders` failed with UNKNOWN_TOPIC_OR_PARTITION.
- */
-async function createTopics(admin: Admin, topics: string[], attempts = 8): Promise<void> {
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((topic) => !existing.has(topic));
-      if (missing.length > 0)
-        await admin.createTopics({
-          waitForLeaders: false,
-          topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })),
-        });
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline) {
-        try {
-          const metadata = await admin.fetchTopicMetadata({ topics });
-          const ready = metadata.topics.every(
-            (topic) =>
-              topic.partitions.length === PARTITIONS &&
-              topic.partitions.every((partition) => partition.leader >= 0),
-          );
-          if (ready) return;
-        } catch (error) {
-          lastError = error; // not known to the broker's metadata yet
-        }
-        await sleep(100);
-      }
-      lastError ??= new Error('partitions without a leader after 15 s');
-    } catch (error) {
-      lastError = error;
-    }
-    log(
-      `creating ${topics.length} topic(s) failed (attempt ${attempt} of ${attempts}): ${String(lastError)}`,
-    );
-    await sleep(Math.min(5_000, 250 * 2 ** attempt));
-  }
-  throw new Error(`could not create topics ${topics.join(', ')}: ${String(lastError)}`);
 }
 
 async function countRows(clickHouse: ClickHouse, table: string, prefix: string): Promise<number> {
@@ -338,7 +295,16 @@ async function main(): Promise<void> {
     });
     const newTopics = async (topics: string[]) => {
       createdTopics.push(...topics);
-      await createTopics(admin, topics);
+      await createTopicsWithLeaders(
+        admin,
+        topics.map((topic) => ({ topic, numPartitions: PARTITIONS })),
+        {
+          onRetry: (reason, attempt, delay) =>
+            log(
+              `creating ${topics.length} topic(s): attempt ${attempt} failed, retrying in ${delay} ms: ${reason}`,
+            ),
+        },
+      );
     };
 
     @Module({ imports: [ConfigModule, OperabilityModule, ClickHouseModule, TransportModule] })

@@ -9,14 +9,21 @@ import {
   writeModelFolder,
   type DemoModelSet,
 } from '@tripline/demo-models';
-import { temporaryDirectory } from '@tripline/testing';
+import { temporaryDirectory, writeServerModulesGuard } from '@tripline/testing';
 
 const CLI = path.resolve(__dirname, '..', '..', 'apps', 'cli', 'src', 'main.js');
 
 /** Runs the compiled CLI; no server is involved in anything this file tests. */
 function tripline(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return triplineWith([], args);
+}
+
+function triplineWith(
+  nodeArguments: string[],
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [...nodeArguments, CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', TRIPLINE_URL: 'http://127.0.0.1:9' },
     });
     let stdout = '';
@@ -121,6 +128,50 @@ describe('tripline scan dataset on local files', () => {
     assert.match(
       stderr,
       /does not match its manifest \(1 problem\(s\)\): tokenizer\.json: expected sha256 [0-9a-f]{64}/,
+    );
+  });
+
+  it('reads CSV and JSONL without loading Nest, TypeORM or kafkajs, and names the line where a file stops being readable', async () => {
+    // Preloaded into the CLI's process: resolving any of these fails the command.
+    const guard = writeServerModulesGuard(file('server-modules-guard.js'));
+    const guarded = (...args: string[]) => triplineWith(['--require', guard], args);
+
+    const clean = await guarded('scan', 'dataset', file('clean.csv'), '--json');
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal((JSON.parse(clean.stdout) as { rows: number }).rows, 2_400);
+    const poisoned = await guarded('scan', 'dataset', file('poisoned.jsonl'), '--json');
+    assert.equal(poisoned.code, 12, poisoned.stderr);
+
+    const rows = demo.train.slice(0, 60).map((row) => `"${row.text.replace(/"/g, '""')}",${row.label}`);
+    writeFileSync(
+      file('broken.csv'),
+      `\uFEFFtext,label\r\n${rows.join('\r\n')}\r\n"never closed,negative\r\nmore,positive\r\n`,
+    );
+    const broken = await guarded('scan', 'dataset', file('broken.csv'), '--json');
+    assert.equal(broken.code, 0, broken.stderr);
+    const report = JSON.parse(broken.stdout) as {
+      rows: number;
+      problems: { first: { line: number; field: string; message: string }[] };
+    };
+    assert.equal(report.rows, 60, 'every row before the broken quote');
+    assert.equal(report.problems.first.length, 1);
+    assert.deepEqual([report.problems.first[0].line, report.problems.first[0].field], [62, '(csv)']);
+    assert.match(report.problems.first[0].message, /never closed .*; the file was read up to here/);
+
+    const huge = `${JSON.stringify({ text: 'x'.repeat(9 * 1024 * 1024), label: 'a' })}\n`;
+    const small = [1, 2, 3].map((i) => JSON.stringify({ text: `row ${i}`, label: 'a' }));
+    writeFileSync(file('huge.jsonl'), `${small.join('\n')}\n${huge}`);
+    const long = await guarded('scan', 'dataset', file('huge.jsonl'), '--json');
+    assert.equal(long.code, 0, long.stderr);
+    const longReport = JSON.parse(long.stdout) as typeof report;
+    assert.equal(longReport.rows, 3);
+    assert.deepEqual(
+      longReport.problems.first.map((problem) => [problem.line, problem.field]),
+      [[4, '(line)']],
+    );
+    assert.match(
+      longReport.problems.first[0].message,
+      /longer than the limit of 8388608 bytes per line \(8 MiB\)/,
     );
   });
 

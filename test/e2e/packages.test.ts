@@ -5,7 +5,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventually, startApp, temporaryDirectory, uniqueName, type RunningApp } from '@tripline/testing';
+import {
+  eventually,
+  startApp,
+  temporaryDirectory,
+  uniqueName,
+  writeServerModulesGuard,
+  type RunningApp,
+} from '@tripline/testing';
 
 /**
  * Issue 15: the SDK and the CLI as another project gets them. `npm pack` builds the tarball (prepack), a fresh
@@ -143,5 +150,20 @@ describe('the packed SDK and CLI, installed in a project outside the repository'
       (JSON.parse(listed) as { id: string }[]).some((model) => model.id === 'packed-cli-model'),
       listed,
     );
+
+    // The installed CLI reads a local CSV (quotes, CRLF, a BOM) without loading the server's modules.
+    const rows = Array.from({ length: 12 }, (_, i) =>
+      i % 2 ? `"a fine, calm film ${i}",positive` : `"a ""dull"" film ${i}",negative`,
+    );
+    writeFileSync(path.join(project, 'rows.csv'), `\uFEFFtext,label\r\n${rows.join('\r\n')}\r\n`);
+    const guard = writeServerModulesGuard(path.join(project, 'server-modules-guard.cjs'));
+    const bin = path.join(project, 'node_modules', '@tripline', 'cli', 'dist', 'tripline.js');
+    const scanned = run(
+      process.execPath,
+      ['--require', guard, bin, '--json', 'scan', 'dataset', 'rows.csv'],
+      project,
+    );
+    const report = JSON.parse(scanned) as { rows: number; labels: Record<string, number> };
+    assert.deepEqual([report.rows, report.labels], [12, { negative: 6, positive: 6 }]);
   });
 });

@@ -45,6 +45,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       '2026120419-input-embedding',
       '2026120422-model-settings',
       '2026120500-embedding-encoder',
+      '2026120501-run-failure',
     ]);
     const tables = (
       await rows<{ name: string }>("SELECT name FROM system.tables WHERE database = 'tripline' ORDER BY name")
@@ -58,6 +59,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       { version: 2026120419, name: 'input-embedding' },
       { version: 2026120422, name: 'model-settings' },
       { version: 2026120500, name: 'embedding-encoder' },
+      { version: 2026120501, name: 'run-failure' },
     ]);
   });
 
@@ -69,6 +71,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       '2026120419-input-embedding',
       '2026120422-model-settings',
       '2026120500-embedding-encoder',
+      '2026120501-run-failure',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { ClickHouse } from '@tripline/clickhouse';
 import { ConfigModule } from '@tripline/config';
 import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
-import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
+import { EvaluationRunnerModule, EvaluationWorker } from '@tripline/evaluation-runner';
 import { OutboxPublisher } from '@tripline/outbox';
 import { PostgresModule } from '@tripline/postgres';
 import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
@@ -97,8 +98,8 @@ describe('evaluation outcomes leave through the outbox', () => {
   const sql = <T>(query: string, parameters: unknown[] = []) =>
     evaluator.get(DataSource).query(query, parameters) as Promise<T[]>;
 
-  async function runToTheEnd(): Promise<EvaluationRun> {
-    const [queued] = await evaluator.get(RunQueue).enqueue(MODEL, [datasetId]);
+  async function runToTheEnd(model = MODEL, dataset = datasetId): Promise<EvaluationRun> {
+    const [queued] = await evaluator.get(RunQueue).enqueue(model, [dataset]);
     return eventually(
       async () => {
         const run = await evaluator.get(RunQueue).get(queued.id);
@@ -142,6 +143,25 @@ describe('evaluation outcomes leave through the outbox', () => {
     return seen;
   }
 
+  /** The run as the history (the sink's eval_runs) holds it, once it does. */
+  async function historyRow(runId: string) {
+    const clickHouse = ingestor.get(ClickHouse);
+    const result = await clickHouse.client.query({
+      query: `SELECT status, failure_kind, error, sample_count, model_version
+              FROM ${clickHouse.table('eval_runs')} FINAL WHERE run_id = {id:String}`,
+      query_params: { id: runId },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{
+      status: string;
+      failure_kind: string;
+      error: string;
+      sample_count: number;
+      model_version: string;
+    }>();
+    return rows.length === 1 ? rows[0] : undefined;
+  }
+
   async function historyRows(runId: string): Promise<number> {
     const clickHouse = ingestor.get(ClickHouse);
     const result = await clickHouse.client.query({
@@ -153,9 +173,10 @@ describe('evaluation outcomes leave through the outbox', () => {
     return Number(row.n);
   }
 
-  it('publishes nothing when recording the outcome fails, and the run reads failed', async () => {
-    // PostgreSQL refuses the executor's write of a finished run (it carries a summary); the
-    // worker's fallback, which records the failure without one, still goes through.
+  it('publishes the failure, never the refused outcome, when recording the outcome fails', async () => {
+    // PostgreSQL refuses the executor's write of a finished run (it carries a summary): its
+    // message rolls back with it. The worker's fallback records the failure without a summary,
+    // and its message (status failed, failure kind error) commits with that.
     await sql(`CREATE FUNCTION refuse_finished_runs() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF NEW.summary IS NOT NULL THEN RAISE EXCEPTION 'recording refused by the test'; END IF;
@@ -163,21 +184,24 @@ describe('evaluation outcomes leave through the outbox', () => {
       END $$`);
     await sql(`CREATE TRIGGER refuse_finished_runs BEFORE UPDATE ON evaluation_runs
       FOR EACH ROW EXECUTE FUNCTION refuse_finished_runs()`);
+    let run: EvaluationRun;
     try {
-      const run = await runToTheEnd();
-      assert.equal(run.status, 'failed');
-      assert.match(run.error ?? '', /recording refused by the test/);
-      await evaluator.get(OutboxPublisher).drain();
-      assert.deepEqual(await waiting(run.id), [], 'no message waits in the outbox');
-      assert.deepEqual(
-        (await evaluationsTopic()).filter((message) => message.runId === run.id),
-        [],
-        'the topic never heard of the run',
-      );
+      run = await runToTheEnd();
     } finally {
       await sql(`DROP TRIGGER refuse_finished_runs ON evaluation_runs`);
       await sql(`DROP FUNCTION refuse_finished_runs()`);
     }
+    assert.equal(run.status, 'failed');
+    assert.match(run.error ?? '', /recording refused by the test/);
+    await eventually(async () => ((await waiting(run.id)).length === 0 ? true : undefined), 60_000, 100);
+    const copies = (await evaluationsTopic()).filter((message) => message.runId === run.id);
+    assert.equal(copies.length, 1, 'the topic heard of the run once');
+    const message = JSON.parse(copies[0].value);
+    assert.equal(message.status, 'failed', 'as PostgreSQL holds it');
+    assert.equal(message.failure.kind, 'error');
+    assert.match(message.failure.message, /recording refused by the test/);
+    assert.equal(message.accuracy, undefined, 'no figures of the refused outcome');
+    await eventually(async () => ((await historyRows(run.id)) === 1 ? true : undefined), 60_000, 200);
   });
 
   it('publishes again, byte for byte, when the publisher fails after sending, and the history keeps one row', async () => {
@@ -207,6 +231,99 @@ describe('evaluation outcomes leave through the outbox', () => {
       await sql(`DROP FUNCTION fail_first_outbox_delete()`);
       await sql(`DROP SEQUENCE outbox_deletes`);
     }
+  });
+
+  it('a run that stops on an error reaches the topic and the history as failed, kind error', async () => {
+    // A model whose files change after their manifest was taken: the evaluator refuses to load it,
+    // so the run throws before it has any figures.
+    const model = 'outboxed-tampered';
+    const folder = path.join(scratch.path, 'models', model);
+    writeModelFolder(folder, buildDemoModels().clean);
+    const registry = evaluator.get(ModelRegistry);
+    await registry.create({ id: model, task: 'text-classification', labels: ['negative', 'positive'] });
+    const version = await registry.addVersion(model, {
+      version: '1',
+      adapter: { kind: 'onnx', path: folder },
+      createdBy: 'test',
+    });
+    await eventually(
+      async () => ((await registry.findVersion(version.id))?.manifestState === 'ready' ? true : undefined),
+      120_000,
+      100,
+    );
+    appendFileSync(path.join(folder, 'config.json'), '\n');
+    const dataset = await evaluator.get(DatasetService).upload(
+      {
+        name: 'tampered',
+        kind: 'clean',
+        format: 'jsonl',
+        modelId: model,
+        uploadedBy: 'test',
+        maxBytes: 1e6,
+      },
+      Readable.from(['{"text":"a fine film","label":"positive"}\n']),
+    );
+
+    const run = await runToTheEnd(model, dataset.id);
+    assert.equal(run.status, 'failed');
+    await eventually(async () => ((await waiting(run.id)).length === 0 ? true : undefined), 60_000, 100);
+    const copies = (await evaluationsTopic()).filter((message) => message.runId === run.id);
+    assert.equal(copies.length, 1);
+    const message = JSON.parse(copies[0].value);
+    assert.equal(message.status, 'failed');
+    assert.equal(message.failure.kind, 'error');
+    assert.equal(message.failure.message, run.error?.slice(0, 2_048), 'the reason PostgreSQL recorded');
+    const history = await eventually(async () => historyRow(run.id), 60_000, 200);
+    assert.deepEqual(
+      { status: history.status, failure_kind: history.failure_kind, model_version: history.model_version },
+      { status: 'failed', failure_kind: 'error', model_version: '1' },
+    );
+    assert.equal(history.error, message.failure.message);
+  });
+
+  it('a run abandoned by a stopped evaluator is reaped, and reaches the topic and the history as failed, kind reaped', async () => {
+    // As a dead replica leaves it: claimed, part-way through, its heartbeat long gone.
+    const [{ id: versionId }] = await sql<{ id: string }>(
+      `SELECT id FROM model_versions WHERE model_id = $1`,
+      [MODEL],
+    );
+    const [{ id: runId }] = await sql<{ id: string }>(
+      `INSERT INTO evaluation_runs (model_id, version_id, dataset_id, dataset_kind, status, trigger,
+         progress_done, progress_total, started_at, heartbeat_at)
+       VALUES ($1, $2, $3, 'clean', 'running', 'schedule', 12, 30, now() - interval '20 minutes', now() - interval '10 minutes')
+       RETURNING id`,
+      [MODEL, versionId, datasetId],
+    );
+    // The worker reaps on its own every 30 s; asking now only saves the wait.
+    await evaluator.get(EvaluationWorker).reapAbandoned();
+    const run = await evaluator.get(RunQueue).get(runId);
+    assert.equal(run.status, 'failed');
+    assert.match(run.error ?? '', /the evaluator running it stopped/);
+    assert.equal(
+      await evaluator.get(EvaluationWorker).reapAbandoned(),
+      0,
+      'a reaped run is reaped (and announced) once',
+    );
+
+    await eventually(async () => ((await waiting(runId)).length === 0 ? true : undefined), 60_000, 100);
+    const copies = (await evaluationsTopic()).filter((message) => message.runId === runId);
+    assert.equal(copies.length, 1);
+    const message = JSON.parse(copies[0].value);
+    assert.deepEqual(
+      {
+        status: message.status,
+        kind: message.failure.kind,
+        samples: message.sample_count,
+        trigger: message.trigger,
+      },
+      { status: 'failed', kind: 'reaped', samples: 12, trigger: 'schedule' },
+    );
+    const history = await eventually(async () => historyRow(runId), 60_000, 200);
+    assert.deepEqual(
+      { status: history.status, failure_kind: history.failure_kind, sample_count: history.sample_count },
+      { status: 'failed', failure_kind: 'reaped', sample_count: 12 },
+    );
+    assert.match(history.error, /the evaluator running it stopped/);
   });
 
   it('records a run while the broker is down and publishes it once the broker is back', async () => {

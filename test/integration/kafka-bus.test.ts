@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { TOPICS } from '@tripline/contracts';
+import { TOPICS, type TopicKey } from '@tripline/contracts';
 import { KafkaBus } from '@tripline/transport';
 import { eventually, groupCaughtUp, kafkaBrokers, uniqueName } from '@tripline/testing';
 
@@ -34,6 +34,55 @@ describe('Kafka bus against a real broker', () => {
     await admin.disconnect();
     assert.equal(metadata.topics.length, 7, 'inference, feedback, evaluations, metrics, alerts, dlq, models');
     for (const topic of metadata.topics) assert.equal(topic.partitions.length, 3, topic.name);
+  });
+
+  it('a fresh topic set created by two replicas at once, and again, carries messages on every topic right after', async () => {
+    const freshPrefix = `${uniqueName('fresh')}.`;
+    const replicas = ['a', 'b'].map(
+      (name) =>
+        new KafkaBus({
+          brokers: kafkaBrokers(),
+          clientId: `tripline-replica-${name}`,
+          topicPrefix: freshPrefix,
+          partitions: 3,
+          replicationFactor: 1,
+        }),
+    );
+    const admin = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const names = Object.values(TOPICS).map((topic) => freshPrefix + topic);
+    try {
+      // Both start from nothing: whichever creates second meets TOPIC_ALREADY_EXISTS, which is success.
+      await Promise.all(replicas.map((replica) => replica.ensureTopics()));
+      await replicas[1].ensureTopics();
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      assert.deepEqual(metadata.topics.map((topic) => topic.name).sort(), [...names].sort());
+      for (const topic of metadata.topics) {
+        assert.equal(topic.partitions.length, 3, topic.name);
+        for (const partition of topic.partitions)
+          assert.ok(partition.leader >= 0, `${topic.name} has a leader`);
+      }
+
+      // No wait between creation and use: the first publish and subscription go to the new topics.
+      const keys = Object.keys(TOPICS) as TopicKey[];
+      for (const key of keys) await replicas[0].publish(key, [{ key: 'model-f', value: key }]);
+      const received = new Set<string>();
+      const subscription = await replicas[1].subscribe({
+        groupId: uniqueName('fresh-group'),
+        topics: keys,
+        fromBeginning: true,
+        handleBatch: async (batch) => {
+          for (const message of batch.messages) received.add(message.value.toString());
+        },
+      });
+      await eventually(async () => (received.size === keys.length ? true : undefined), 60_000);
+      await subscription.stop();
+      assert.deepEqual([...received].sort(), [...keys].sort());
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.onApplicationShutdown()));
+      await admin.deleteTopics({ topics: names }).catch(() => undefined);
+      await admin.disconnect();
+    }
   });
 
   it('produces and consumes through the broker, keyed by model, every message exactly once to one group', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { topicName } from '@tripline/contracts';
+import { createTopicsWithLeaders } from '@tripline/transport';
 import { createRecorder, type RecorderError, type RecorderLogger } from '@tripline/sdk';
 import { eventually, freePort, kafkaBrokers, uniqueName } from '@tripline/testing';
 
@@ -16,14 +17,14 @@ describe('SDK Kafka transport against a real broker', () => {
     admin = kafka.admin();
     await admin.connect();
     // As the ingestor would: the SDK's producer does not create topics.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [topicName(prefix, 'inference'), topicName(prefix, 'feedback')].map((topic) => ({
+    await createTopicsWithLeaders(
+      admin,
+      [topicName(prefix, 'inference'), topicName(prefix, 'feedback')].map((topic) => ({
         topic,
         numPartitions: 3,
         replicationFactor: 1,
       })),
-    });
+    );
   });
 
   after(async () => {

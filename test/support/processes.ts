@@ -1,9 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * Writes a script that, preloaded with `node --require <file>`, makes resolving Nest, TypeORM,
+ * kafkajs, pg or csv-parse fail the process: proof that a command runs without the server's
+ * modules (the CLI reading a CSV). Returns the file.
+ */
+export function writeServerModulesGuard(file: string): string {
+  writeFileSync(
+    file,
+    `'use strict';
+const Module = require('node:module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (/^(@nestjs\\/|typeorm$|kafkajs$|pg$|csv-parse$)/.test(request)) throw new Error('loaded ' + request + ', a module of the server');
+  return resolve.call(this, request, ...rest);
+};
+`,
+  );
+  return file;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

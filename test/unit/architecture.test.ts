@@ -101,6 +101,18 @@ describe('layer boundaries enforced by lint', () => {
     assert.deepEqual(await problems('libs/features/evaluation-runner/src/boundary-fixture.ts', typed), []);
   });
 
+  it('keeps the line readers dependency-free: no package, Node module or other lib, only their own files', async () => {
+    const file = 'libs/kernel/line-readers/src/boundary-fixture.ts';
+    for (const specifier of ['node:fs', 'node:readline', '@nestjs/common', 'csv-parse', alias('contracts')]) {
+      const code = `import * as m from '${specifier}';\nexport const x = m;\n`;
+      assert.equal((await problems(file, code)).length, 1, specifier);
+    }
+    assert.deepEqual(
+      await problems(file, "import { readLines } from './lines';\nexport const x = readLines;\n"),
+      [],
+    );
+  });
+
   it('refuses an app import in a lib', async () => {
     const code = "import { x } from '../../../../apps/api/src/main';\nexport const y = x;\n";
     assert.ok((await problems('libs/features/registry/src/boundary-fixture.ts', code)).length >= 1);

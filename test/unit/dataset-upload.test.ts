@@ -36,4 +36,28 @@ describe('dataset upload: row-level provenance', () => {
         /differs from metadata\.source/.test(error.problems[0].message),
     );
   });
+
+  it('reads a CSV with a BOM, CRLF and a quoted cell over two lines, numbering lines as the CLI does', async () => {
+    const rows = await upload('\uFEFFtext,label\r\n"two\r\nlines",a\r\n\r\nplain,b\r\n');
+    assert.deepEqual(
+      rows.map((row) => [row.line, row.text, row.label]),
+      [
+        [3, 'two\nlines', 'a'],
+        [5, 'plain', 'b'],
+      ],
+    );
+  });
+
+  it('refuses a CSV whose quote breaks the syntax, naming the line of the quoted cell', async () => {
+    await assert.rejects(
+      upload('text,label\nfine,a\n"never closed,b\nmore,c\n'),
+      (error: unknown) =>
+        error instanceof UploadRejected &&
+        error.status === 400 &&
+        error.problems.some(
+          (problem) =>
+            problem.line === 3 && problem.field === '(csv)' && /never closed/.test(problem.message),
+        ),
+    );
+  });
 });

@@ -1,14 +1,14 @@
 import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { CommanderError, type Command } from 'commander';
+import { LineReadError, readJsonLines, readLines } from '@tripline/line-readers';
 import {
   allowListEntryProblem,
   scanKnowledgeBase,
   type KnowledgeBaseDocument,
   type KnowledgeBaseScanReport,
 } from '@tripline/rag';
-import { RowProblems } from './scan-rows';
+import { MAX_LINE_BYTES, RowProblems } from './scan-rows';
 import type { CliContext } from './scan-command';
 
 const MAX_TEXT = 1_000_000;
@@ -66,39 +66,49 @@ async function readDocuments(file: string, problems: RowProblems): Promise<Knowl
     items.forEach((item, i) => take(item, i + 1));
     return documents;
   }
-  let line = 0;
-  for await (const content of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    line++;
-    if (content.trim() === '') continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(content);
-    } catch (error) {
-      problems.add({
-        line,
-        field: '(line)',
-        message: `expected one JSON object per line: ${(error as Error).message}`,
-      });
-      continue;
+  try {
+    for await (const item of readJsonLines(createReadStream(file), { maxLineBytes: MAX_LINE_BYTES })) {
+      if ('problem' in item) problems.add({ line: item.line, field: '(line)', message: item.problem });
+      else take(item.value, item.line);
     }
-    take(raw, line);
+  } catch (error) {
+    if (!(error instanceof LineReadError)) throw error;
+    problems.add({
+      line: error.line,
+      field: '(line)',
+      message: `${error.reason}; the file was read up to here`,
+    });
   }
   return documents;
 }
 
-/** Canary queries: one per line, or JSONL of {query} / {text}. */
-function readQueries(file: string): string[] {
-  return readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .map((line) => {
-      if (!line.startsWith('{')) return line;
-      const parsed = JSON.parse(line) as { query?: unknown; text?: unknown };
+/** Canary queries (or sources): one per line, or JSONL of {query} / {text}; blank lines skipped. */
+async function readQueries(file: string): Promise<string[]> {
+  const queries: string[] = [];
+  try {
+    for await (const { line, text } of readLines(createReadStream(file), { maxLineBytes: MAX_LINE_BYTES })) {
+      const entry = text.trim();
+      if (entry === '') continue;
+      if (!entry.startsWith('{')) {
+        queries.push(entry);
+        continue;
+      }
+      let parsed: { query?: unknown; text?: unknown };
+      try {
+        parsed = JSON.parse(entry) as { query?: unknown; text?: unknown };
+      } catch (error) {
+        throw usage(`${file}: line ${line}: expected a query or a JSON object: ${(error as Error).message}`);
+      }
       const query = parsed.query ?? parsed.text;
-      if (typeof query !== 'string') throw usage(`${file}: a JSON line needs "query" or "text"`);
-      return query;
-    });
+      if (typeof query !== 'string')
+        throw usage(`${file}: line ${line}: a JSON line needs "query" or "text"`);
+      queries.push(query);
+    }
+  } catch (error) {
+    if (error instanceof LineReadError) throw usage(`${file}: ${error.message}`);
+    throw error;
+  }
+  return queries;
 }
 
 const collect = (value: string, previous: string[]) => [
@@ -167,8 +177,8 @@ export function registerRagScanCommand(program: Command, context: CliContext): v
         }
         const report = scanKnowledgeBase(documents, {
           allowedSources: options.allow,
-          queries: options.queries ? readQueries(options.queries) : [],
-          knownSources: options.knownSources ? readQueries(options.knownSources) : undefined,
+          queries: options.queries ? await readQueries(options.queries) : [],
+          knownSources: options.knownSources ? await readQueries(options.knownSources) : undefined,
           newSince,
           topK,
           top,

@@ -2,7 +2,7 @@ import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } f
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { CommanderError, type Command } from 'commander';
-import { OnnxRepresentations } from '@tripline/adapters';
+import type { OnnxRepresentations } from '@tripline/adapters';
 import {
   DatasetScan,
   renderScanReportHtml,
@@ -80,7 +80,10 @@ export function registerScanCommands(program: Command, context: CliContext): voi
               return;
             }
           }
-          representations = new OnnxRepresentations(options.model);
+          // Loaded only with --model: a plain scan reads the file without the model adapters (and
+          // the configuration module they bring, which needs Nest).
+          const adapters = require('@tripline/adapters') as typeof import('@tripline/adapters');
+          representations = new adapters.OnnxRepresentations(options.model);
         }
         const scanner = new DatasetScan({
           topRows: Number(options.top),

@@ -1,7 +1,5 @@
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { LineReadError, readCsvRecords, readJsonLines, type ChunkSource } from '@tripline/line-readers';
 import type { ScanRow } from '@tripline/poisoning';
-import { csvRecords } from '@tripline/registry';
 
 export interface RowProblem {
   line: number;
@@ -11,6 +9,11 @@ export interface RowProblem {
 
 const MAX_TEXT = 1_000_000;
 const KEPT_PROBLEMS = 1_000;
+/**
+ * Longest line (or CSV record) of a local file: room for a text of MAX_TEXT characters however it
+ * is encoded or escaped, and a clear stop, naming the line, for a file that is not line-based.
+ */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 /** Problems of a file: all counted, the first thousand kept, so a file of garbage cannot fill memory. */
 export class RowProblems {
@@ -56,47 +59,37 @@ export function scanRowFrom(raw: unknown): ScanRow | { field: string; message: s
 /**
  * Rows of a JSONL or CSV file as they stream in, never the file whole, with the line each came
  * from. A malformed row is recorded in `problems` (line, field, what was expected and what came)
- * and skipped, so one bad line does not hide the rest of the file from the scan.
+ * and skipped, so one bad line does not hide the rest of the file from the scan. What cannot be
+ * read past (a line over MAX_LINE_BYTES, bytes that are not UTF-8, a broken CSV quote) is
+ * recorded too, and ends the reading there.
  */
 export async function* readScanRows(
-  source: Readable,
+  source: ChunkSource,
   format: 'jsonl' | 'csv',
   problems: RowProblems,
 ): AsyncGenerator<{ row: ScanRow; line: number }> {
-  if (format === 'jsonl') {
-    let line = 0;
-    for await (const content of createInterface({ input: source, crlfDelay: Infinity })) {
-      line++;
-      if (content.trim() === '') continue;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(content);
-      } catch (error) {
-        problems.add({
-          line,
-          field: '(line)',
-          message: `expected one JSON object per line: ${(error as Error).message}`,
-        });
-        continue;
-      }
-      const parsed = scanRowFrom(raw);
-      if ('field' in parsed) problems.add({ line, ...parsed });
-      else yield { row: parsed, line };
-    }
-    return;
-  }
+  const bounds = { maxLineBytes: MAX_LINE_BYTES, maxRecordBytes: MAX_LINE_BYTES };
   try {
-    for await (const { record, line } of csvRecords(source)) {
+    if (format === 'jsonl') {
+      for await (const item of readJsonLines(source, bounds)) {
+        const parsed =
+          'problem' in item ? { field: '(line)', message: item.problem } : scanRowFrom(item.value);
+        if ('field' in parsed) problems.add({ line: item.line, ...parsed });
+        else yield { row: parsed, line: item.line };
+      }
+      return;
+    }
+    for await (const { record, line } of readCsvRecords(source, bounds)) {
       const parsed = scanRowFrom(record);
       if ('field' in parsed) problems.add({ line, ...parsed });
       else yield { row: parsed, line };
     }
   } catch (error) {
-    // A CSV syntax error (an unclosed quote) leaves the rest of the file unreadable.
+    if (!(error instanceof LineReadError)) throw error;
     problems.add({
-      line: (error as { lines?: number }).lines ?? 0,
-      field: '(csv)',
-      message: (error as Error).message,
+      line: error.line,
+      field: format === 'csv' && error.problem !== 'line-too-long' ? '(csv)' : '(line)',
+      message: `${error.reason}; the file was read up to here`,
     });
   }
 }

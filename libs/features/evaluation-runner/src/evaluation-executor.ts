@@ -82,7 +82,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
       run,
       version,
       summary,
-      status,
+      { status, error },
       baseline
         ? baselineMessage(baseline, (baseline.run.summary ?? undefined) as RunSummary | undefined)
         : undefined,

@@ -2,9 +2,14 @@
  * The evaluation message as the evaluations topic carries it (libs/kernel/contracts), built from a run and
  * its summary.
  */
-import type { EvaluationBaselineMessage, EvaluationRunMessage } from '@tripline/contracts';
+import type {
+  EvaluationBaselineMessage,
+  EvaluationFailure,
+  EvaluationRunMessage,
+  RunFailureKind,
+} from '@tripline/contracts';
 import type { CanaryMetrics } from '@tripline/evaluation';
-import type { EvaluationRun, ModelVersion } from '@tripline/registry';
+import type { ClosedRun, EvaluationRun, ModelVersion } from '@tripline/registry';
 import type { RunSummary } from './run-summary';
 
 export function attackSuccessRates(canary: CanaryMetrics | undefined): Record<string, number> | undefined {
@@ -54,9 +59,10 @@ export function evaluationMessage(
   run: EvaluationRun,
   version: ModelVersion,
   summary: RunSummary,
-  status: 'succeeded' | 'failed',
+  outcome: { status: 'succeeded' | 'failed'; error?: string },
   baseline: EvaluationBaselineMessage | undefined,
 ): EvaluationRunMessage {
+  const { status } = outcome;
   const clean = summary.clean;
   const canary = summary.canary;
   const perClassRecall = clean
@@ -107,10 +113,40 @@ export function evaluationMessage(
     ...(verdicts.length > 0 ? { verdicts: verdicts.slice(0, 256) } : {}),
     fingerprint: summary.fingerprint,
     trigger: run.trigger,
+    ...(status === 'failed' ? { failure: failure('replay', outcome.error) } : {}),
     details: {
       regressions: summary.comparison?.regressions ?? [],
       errors: summary.errors.examples,
       ...(summary.fingerprintChange ? { fingerprint_change: summary.fingerprintChange } : {}),
     },
   };
+}
+
+/**
+ * The message of a replay that ended without an outcome of its own: it stopped on an error
+ * (`error`), or its evaluator stopped and a reaper closed it (`reaped`). It carries what
+ * PostgreSQL holds for the run (how far it got, why it failed) and no figures.
+ */
+export function failedRunMessage(
+  closed: ClosedRun,
+  kind: Exclude<RunFailureKind, 'replay'>,
+): EvaluationRunMessage {
+  const { run } = closed;
+  return {
+    run_id: run.id,
+    model_id: run.modelId,
+    ...(closed.modelVersion ? { model_version: closed.modelVersion } : {}),
+    dataset_id: run.datasetId,
+    dataset_kind: run.datasetKind,
+    status: 'failed',
+    started_at: (run.startedAt ?? run.createdAt).getTime(),
+    finished_at: (run.finishedAt ?? new Date()).getTime(),
+    sample_count: run.progressDone,
+    trigger: run.trigger,
+    failure: failure(kind, run.error ?? undefined),
+  };
+}
+
+function failure(kind: RunFailureKind, message: string | undefined): EvaluationFailure {
+  return { kind, message: (message ?? 'no reason recorded').slice(0, 2_048) };
 }

@@ -5,10 +5,13 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import { DATASET_KINDS, RunQueue } from '@tripline/registry';
+import { Outbox } from '@tripline/outbox';
+import { DATASET_KINDS, RunQueue, type ClosedRun } from '@tripline/registry';
 import { Metrics } from '@tripline/server';
 import { EvaluationExecutor } from './evaluation-executor';
+import { failedRunMessage } from './evaluation-message';
 
 const REAP_EVERY_MS = 30_000;
 
@@ -24,6 +27,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     private readonly queue: RunQueue,
     private readonly executor: EvaluationExecutor,
+    private readonly outbox: Outbox,
     metrics: Metrics,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
   ) {
@@ -51,9 +55,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationSh
       try {
         if (Date.now() - this.lastReap > REAP_EVERY_MS) {
           this.lastReap = Date.now();
-          const reaped = await this.queue.failAbandoned();
-          if (reaped > 0)
-            this.logger.warn(`${reaped} run(s) abandoned by a stopped evaluator were marked failed`);
+          await this.reapAbandoned();
         }
         const run = await this.queue.claim();
         if (!run) {
@@ -79,13 +81,30 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
+  /**
+   * Fails the runs whose evaluator stopped mid-run (no heartbeat for HEARTBEAT_TIMEOUT_MS) and
+   * announces each as failed, kind `reaped`; returns how many. Every replica does this now and then.
+   */
+  async reapAbandoned(): Promise<number> {
+    const reaped = await this.queue.failAbandoned((manager, closed) =>
+      this.announceFailures(manager, closed, 'reaped'),
+    );
+    if (reaped > 0) {
+      this.outbox.wake();
+      this.logger.warn(`${reaped} run(s) abandoned by a stopped evaluator were marked failed`);
+    }
+    return reaped;
+  }
+
   /** Retries until the failure is stored (or the process stops; the reaper then catches the run). */
   private async recordFailure(runId: string, message: string): Promise<void> {
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
-        const run = await this.queue.get(runId);
-        if (run.status !== 'running') return; // finished after all, or failed by a reaper
-        await this.queue.finish(runId, { status: 'failed', error: message });
+        // False when it was no longer running: finished after all, or failed by a reaper.
+        const failed = await this.queue.fail(runId, message, (manager, closed) =>
+          this.announceFailures(manager, [closed], 'error'),
+        );
+        if (failed) this.outbox.wake();
         return;
       } catch (error) {
         if (attempt === 1)
@@ -93,5 +112,26 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnApplicationSh
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * attempt)));
       }
     }
+  }
+
+  /**
+   * Puts the evaluation message of each failed replay into the outbox, in the transaction that
+   * records the failure, so the history and the alerter hear of every run that ended, not only of
+   * those that finished their replay. Trigger scans publish no evaluation, failed or not.
+   */
+  private async announceFailures(
+    manager: EntityManager,
+    closed: readonly ClosedRun[],
+    kind: 'error' | 'reaped',
+  ): Promise<void> {
+    const replays = closed.filter(({ run }) => run.mode === 'replay');
+    await this.outbox.append(
+      manager,
+      'evaluations',
+      replays.map((entry) => ({
+        key: entry.run.modelId,
+        value: JSON.stringify(failedRunMessage(entry, kind)),
+      })),
+    );
   }
 }

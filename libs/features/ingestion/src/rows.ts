@@ -104,9 +104,12 @@ export function feedbackRow(feedback: Feedback) {
   };
 }
 
-export function evaluationRunRow(run: EvaluationRunMessage) {
+export function evaluationRunRow(message: EvaluationRunMessage) {
+  const { failure, ...run } = message;
   return {
     ...run,
+    failure_kind: failure?.kind ?? '',
+    error: failure?.message ?? '',
     model_version: run.model_version ?? '',
     started_at: clickHouseTime(run.started_at),
     finished_at: clickHouseTime(run.finished_at),

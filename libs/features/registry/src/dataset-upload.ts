@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { describeTooDeep, JsonDepthGauge, LIMITS, validate } from '@tripline/contracts';
 import { compileAssertionRegex, MAX_ASSERTION_PATTERN_LENGTH } from '@tripline/evaluation';
+import { LineReadError, readCsvRecords, readJsonLines } from '@tripline/line-readers';
 import { allowListEntryProblem } from '@tripline/rag';
 import type { DatasetKind } from './entities';
 
@@ -21,34 +21,6 @@ const assertionsSchema = z
     regex: text(MAX_ASSERTION_PATTERN_LENGTH).optional(),
   })
   .strict();
-
-/**
- * CSV records with the line each ends on, headers trimmed, a leading BOM dropped. Shared by every
- * reader of uploaded sets, so a line number means the same thing in every error message.
- */
-export async function* csvRecords(
-  source: Readable,
-): AsyncGenerator<{ record: Record<string, string>; line: number }> {
-  // pipe() does not pass a source's error on: unhandled, it would end the process. The parser
-  // fails with it instead, and so does the iteration below.
-  const parser = parseCsv({
-    columns: (header: string[]) => header.map((name) => name.trim()),
-    bom: true,
-    info: true,
-    skip_empty_lines: true,
-    relax_column_count: true,
-    // A quoted cell may span lines; the record as a whole is bounded like a line.
-    max_record_size: LIMITS.uploadLineBytes,
-  });
-  source.on('error', (error) => parser.destroy(error));
-  source.pipe(parser);
-  for await (const { record, info } of parser as AsyncIterable<{
-    record: Record<string, string>;
-    info: { lines: number };
-  }>) {
-    yield { record, line: info.lines };
-  }
-}
 
 /** One row of an uploaded clean, canary or probe set. */
 export const sampleRowSchema = z
@@ -134,63 +106,6 @@ function kindProblems(row: SampleRow, kind: DatasetKind): { field: string; messa
   return [];
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * The physical lines of an upload, each at most `maxLineBytes` long and valid UTF-8, numbered
- * from 1, without their "\n". Memory stays at one line plus one chunk whatever the upload holds:
- * a line past the limit is refused as soon as it gets there, not after it was buffered whole.
- */
-export async function* uploadLines(
-  chunks: AsyncIterable<Buffer>,
-  maxLineBytes: number = LIMITS.uploadLineBytes,
-): AsyncGenerator<{ line: number; bytes: Buffer; text: string }> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let line = 0;
-  const complete = (bytes: Buffer) => {
-    line++;
-    try {
-      return { line, bytes, text: strictUtf8.decode(bytes) };
-    } catch {
-      throw new UploadRejected([
-        { line, field: '(line)', message: 'not valid UTF-8 text; uploads must be UTF-8 encoded' },
-      ]);
-    }
-  };
-  for await (const chunk of chunks) {
-    let start = 0;
-    while (start < chunk.length) {
-      const newline = chunk.indexOf(0x0a, start);
-      const end = newline < 0 ? chunk.length : newline;
-      if (pendingBytes + end - start > maxLineBytes) {
-        throw new UploadRejected(
-          [
-            {
-              line: line + 1,
-              field: '(line)',
-              message: `longer than the limit of ${maxLineBytes} bytes per line (${maxLineBytes / 1024 / 1024} MiB)`,
-            },
-          ],
-          413,
-        );
-      }
-      if (newline < 0) {
-        pending.push(chunk.subarray(start));
-        pendingBytes += chunk.length - start;
-        break;
-      }
-      const piece = chunk.subarray(start, newline);
-      const bytes = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
-      pending = [];
-      pendingBytes = 0;
-      yield complete(bytes);
-      start = newline + 1;
-    }
-  }
-  if (pendingBytes > 0) yield complete(Buffer.concat(pending));
-}
-
 /**
  * Chunks of a body, counted and hashed, refused past `maxBytes`. The body is read with
  * destroyOnReturn off: when a problem stops the reading, the caller still answers on the same
@@ -236,8 +151,9 @@ async function* countedChunks(
  * Reads an upload as a stream — never whole — validating each row with the same checks as an
  * inference event (no NUL, no unpaired surrogates, no prototype keys, bounded nesting) and handing
  * valid rows to `accept` in batches. Every problem names its line and field; with any problem the
- * upload is rejected as a whole, after at most 100 problems. A line over LIMITS.uploadLineBytes or
- * bytes that are not UTF-8 stop the reading at once.
+ * upload is rejected as a whole, after at most 100 problems. A line (or CSV record) over
+ * LIMITS.uploadLineBytes or bytes that are not UTF-8 stop the reading at once. Lines and records
+ * are read by libs/kernel/line-readers, as the CLI reads them, so a line number means the same in both.
  */
 export async function readSampleUpload(
   source: Readable,
@@ -252,7 +168,8 @@ export async function readSampleUpload(
   accept: (rows: (SampleRow & { line: number })[]) => Promise<void>,
 ): Promise<UploadSummary> {
   const tally = { bytes: 0, hash: createHash('sha256') };
-  const lines = uploadLines(countedChunks(source, options.maxBytes, tally, options.signal));
+  const chunks = countedChunks(source, options.maxBytes, tally, options.signal);
+  const bounds = { maxLineBytes: LIMITS.uploadLineBytes, maxRecordBytes: LIMITS.uploadLineBytes };
 
   const problems: UploadProblem[] = [];
   const labels = new Set<string>();
@@ -288,55 +205,43 @@ export async function readSampleUpload(
     }
   };
 
-  if (options.format === 'jsonl') {
-    for await (const { line, bytes, text: content } of lines) {
-      if (content.trim() === '') continue;
-      const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
-      if (!gauge.feed(bytes)) {
-        problems.push({
-          line,
-          field: '(line)',
-          message: describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!),
-        });
+  try {
+    if (options.format === 'jsonl') {
+      const check = (bytes: Uint8Array) => {
+        const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
+        return gauge.feed(bytes) ? undefined : describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!);
+      };
+      for await (const item of readJsonLines(chunks, { ...bounds, check })) {
+        if ('problem' in item) problems.push({ line: item.line, field: '(line)', message: item.problem });
+        else await consider(item.value, item.line);
         if (problems.length >= MAX_PROBLEMS) break;
-        continue;
       }
-      let raw: unknown;
-      try {
-        raw = JSON.parse(content);
-      } catch (error) {
-        problems.push({
-          line,
-          field: '(line)',
-          message: `expected one JSON object per line: ${(error as Error).message}`,
-        });
-        if (problems.length >= MAX_PROBLEMS) break;
-        continue;
-      }
-      await consider(raw, line);
-      if (problems.length >= MAX_PROBLEMS) break;
-    }
-  } else {
-    // csv-parse sees lines that were already bounded and decoded strictly.
-    const text = Readable.from(
-      (async function* () {
-        for await (const { text: content } of lines) yield `${content}\n`;
-      })(),
-    );
-    try {
-      for await (const { record, line } of csvRecords(text)) {
+    } else {
+      for await (const { record, line } of readCsvRecords(chunks, bounds)) {
         // CSV cells are strings and empty means absent.
         const row = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ''));
         await consider(row, line);
         if (problems.length >= MAX_PROBLEMS) break;
       }
-    } catch (error) {
-      if (error instanceof UploadRejected) throw error;
-      const line = (error as { lines?: number }).lines ?? 0;
-      const tooLarge = (error as { code?: string }).code === 'CSV_MAX_RECORD_SIZE';
-      const problem = { line, field: '(csv)', message: (error as Error).message };
-      if (tooLarge) throw new UploadRejected([problem], 413);
-      problems.push(problem);
+    }
+  } catch (error) {
+    if (!(error instanceof LineReadError)) throw error;
+    const field = options.format === 'csv' && error.problem !== 'line-too-long' ? '(csv)' : '(line)';
+    switch (error.problem) {
+      case 'line-too-long':
+      case 'record-too-long':
+        throw new UploadRejected([{ line: error.line, field, message: error.reason }], 413);
+      case 'invalid-utf8':
+        throw new UploadRejected([
+          {
+            line: error.line,
+            field: '(line)',
+            message: 'not valid UTF-8 text; uploads must be UTF-8 encoded',
+          },
+        ]);
+      default:
+        // The CSV syntax broke here: nothing after it can be read as records.
+        problems.push({ line: error.line, field, message: error.reason });
     }
   }
   if (samples === 0 && problems.length === 0)

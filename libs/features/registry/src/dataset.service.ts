@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { LIMITS } from '@tripline/contracts';
+import { readLines } from '@tripline/line-readers';
 import {
   readSampleUpload,
-  uploadLines,
   UploadRejected,
   type SampleRow,
   type UploadFormat,
@@ -99,7 +99,9 @@ export class DatasetService {
         let ordinal = 0;
         let batch: Partial<DatasetSample>[] = [];
         // Staged rows were written by us from validated rows; JSON escaping can make one longer than its upload line.
-        for await (const { text } of uploadLines(createReadStream(file), 8 * LIMITS.uploadLineBytes)) {
+        for await (const { text } of readLines(createReadStream(file), {
+          maxLineBytes: 8 * LIMITS.uploadLineBytes,
+        })) {
           batch.push(sampleEntity(dataset.id, ordinal++, JSON.parse(text) as SampleRow));
           if (batch.length >= 500) {
             await manager.insert(DatasetSample, batch);

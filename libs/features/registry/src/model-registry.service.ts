@@ -3,13 +3,11 @@ import {
   ConflictException,
   Inject,
   Injectable,
-  Logger,
   NotFoundException,
-  ServiceUnavailableException,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { readFile } from 'node:fs/promises';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, In, Repository, type EntityManager } from 'typeorm';
 import {
   assertEgressAllowed,
   egressPolicyFromEnvironment,
@@ -19,7 +17,7 @@ import {
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { splitPemBlocks, verifyManifestSignature } from '@tripline/supply-chain';
 import type { EmbeddingEncoderSetting, FeatureTypeName, ModelSettingsMessage } from '@tripline/contracts';
-import { EventBus } from '@tripline/transport';
+import { Outbox, type OutboxMessage } from '@tripline/outbox';
 import {
   Model,
   ModelVersion,
@@ -55,49 +53,49 @@ export type ManifestOutcome =
 
 @Injectable()
 export class ModelRegistry {
-  private readonly logger = new Logger('ModelRegistry');
-
   constructor(
     @InjectRepository(Model) private readonly models: Repository<Model>,
     @InjectRepository(ModelVersion) private readonly versions: Repository<ModelVersion>,
     @Inject(ENVIRONMENT) private readonly environment: Environment,
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly bus: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   /**
-   * Tells the stream side (the ingestor, which has no PostgreSQL) the model's settings it needs:
-   * the feature types and the embedding encoder (its folder, manifest state and manifest), on
-   * `models.v1`, stored by the sink in ClickHouse `model_settings`. A failed publish is the
-   * caller's error: the change is saved, and repeating the request sends it again.
+   * Tells the stream side (the ingestor, which has no PostgreSQL) the settings it needs of each
+   * model: the feature types and the embedding encoder (its folder, manifest state and manifest),
+   * on `models.v1`, stored by the sink in ClickHouse `model_settings`. The messages go into the
+   * outbox inside the caller's transaction, so they commit with the change or not at all: the
+   * topic never disagrees with PostgreSQL, and a registry write does not depend on Kafka being up
+   * (the OutboxPublisher delivers them when it is). Call `outbox.wake()` after the commit.
    */
-  private async publishSettings(model: Model, deleted = false): Promise<void> {
-    const message: ModelSettingsMessage = {
-      model_id: model.id,
-      feature_types: deleted ? {} : (model.featureTypes ?? {}),
-      embedding_encoder: deleted ? null : await this.encoderSetting(model.embeddingEncoder),
-      ...(deleted ? { deleted: true } : {}),
-      updated_at: Date.now(),
-    };
-    try {
-      await this.bus.publish('models', [{ key: model.id, value: JSON.stringify(message) }]);
-    } catch (error) {
-      this.logger.error(
-        `model ${model.id}: settings not published to the stream detectors: ${String(error)}`,
-      );
-      throw new ServiceUnavailableException(
-        `model "${model.id}" was saved, but its feature_types and embedding_encoder could not be sent to the stream detectors ` +
-          `(the event bus is unavailable); repeat the request once it is back`,
-      );
+  private async appendSettings(
+    manager: EntityManager,
+    models: readonly Model[],
+    deleted = false,
+  ): Promise<void> {
+    const messages: OutboxMessage[] = [];
+    for (const model of models) {
+      const message: ModelSettingsMessage = {
+        model_id: model.id,
+        feature_types: deleted ? {} : (model.featureTypes ?? {}),
+        embedding_encoder: deleted ? null : await this.encoderSetting(manager, model.embeddingEncoder),
+        ...(deleted ? { deleted: true } : {}),
+        // The sink keeps the newest updated_at per model; a repeat delivery carries the same bytes.
+        updated_at: Date.now(),
+      };
+      messages.push({ key: model.id, value: JSON.stringify(message) });
     }
+    await this.outbox.append(manager, 'models', messages);
   }
 
   /** What the ingestor needs of an encoder version: its folder and, once hashed, its manifest. */
   private async encoderSetting(
+    manager: EntityManager,
     reference: EncoderReference | null | undefined,
   ): Promise<EmbeddingEncoderSetting | null> {
     if (!reference) return null;
-    const version = await this.versions.findOneBy({
+    const version = await manager.findOneBy(ModelVersion, {
       modelId: reference.modelId,
       version: reference.version,
     });
@@ -142,19 +140,23 @@ export class ModelRegistry {
     if (await this.models.existsBy({ id: model.id }))
       throw new ConflictException(`model "${model.id}" already exists`);
     if (model.embeddingEncoder) await this.checkEncoder(model.embeddingEncoder);
-    const created = await this.models.save(
-      this.models.create({
-        ...model,
-        name: model.name ?? model.id,
-        owner: model.owner ?? '',
-        description: model.description ?? '',
-        ragAllowedSources: model.ragAllowedSources ?? null,
-        featureTypes: model.featureTypes ?? {},
-        embeddingEncoder: model.embeddingEncoder ?? null,
-        currentVersionId: null,
-      }),
-    );
-    await this.publishSettings(created);
+    const created = await this.dataSource.transaction(async (manager) => {
+      const saved = await manager.save(
+        manager.create(Model, {
+          ...model,
+          name: model.name ?? model.id,
+          owner: model.owner ?? '',
+          description: model.description ?? '',
+          ragAllowedSources: model.ragAllowedSources ?? null,
+          featureTypes: model.featureTypes ?? {},
+          embeddingEncoder: model.embeddingEncoder ?? null,
+          currentVersionId: null,
+        }),
+      );
+      await this.appendSettings(manager, [saved]);
+      return saved;
+    });
+    this.outbox.wake();
     return created;
   }
 
@@ -186,19 +188,26 @@ export class ModelRegistry {
     const model = await this.get(id);
     if (changes.embeddingEncoder) await this.checkEncoder(changes.embeddingEncoder);
     Object.assign(model, changes);
-    const saved = await this.models.save(model);
-    if (changes.featureTypes !== undefined || changes.embeddingEncoder !== undefined)
-      await this.publishSettings(saved);
+    const published = changes.featureTypes !== undefined || changes.embeddingEncoder !== undefined;
+    const saved = await this.dataSource.transaction(async (manager) => {
+      const stored = await manager.save(model);
+      if (published) await this.appendSettings(manager, [stored]);
+      return stored;
+    });
+    if (published) this.outbox.wake();
     return saved;
   }
 
   async remove(id: string): Promise<void> {
     const model = await this.get(id);
-    await this.models.delete({ id });
-    // A model re-registered under the same id starts without the old overrides.
-    // The deletion stands either way: a failed publish is logged, not refused (a repeat would be a 404).
-    if (Object.keys(model.featureTypes ?? {}).length > 0 || model.embeddingEncoder)
-      await this.publishSettings(model, true).catch(() => {});
+    // A model re-registered under the same id starts without the old overrides: the stream side
+    // hears of the deletion from the same transaction that deletes it.
+    const published = Object.keys(model.featureTypes ?? {}).length > 0 || Boolean(model.embeddingEncoder);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.delete(Model, { id });
+      if (published) await this.appendSettings(manager, [model], true);
+    });
+    if (published) this.outbox.wake();
   }
 
   async addVersion(modelId: string, request: NewModelVersion): Promise<ModelVersion> {
@@ -300,32 +309,32 @@ export class ModelRegistry {
    * ingestor learns that it may load it (or that it must not).
    */
   async finishManifest(versionId: string, outcome: ManifestOutcome): Promise<boolean> {
-    const result = await this.versions.update(
-      { id: versionId, manifestState: 'pending' },
-      outcome.state === 'ready'
-        ? { manifestState: 'ready', manifest: outcome.manifest, manifestError: null }
-        : { manifestState: 'failed', manifestError: outcome.error.slice(0, 2_000) },
-    );
-    const finished = (result.affected ?? 0) > 0;
-    if (finished) await this.republishEncoderUsers(versionId);
-    return finished;
+    const users = await this.dataSource.transaction(async (manager) => {
+      const result = await manager.update(
+        ModelVersion,
+        { id: versionId, manifestState: 'pending' },
+        outcome.state === 'ready'
+          ? { manifestState: 'ready', manifest: outcome.manifest, manifestError: null }
+          : { manifestState: 'failed', manifestError: outcome.error.slice(0, 2_000) },
+      );
+      if ((result.affected ?? 0) === 0) return null;
+      const encoderUsers = await this.encoderUsers(manager, versionId);
+      await this.appendSettings(manager, encoderUsers);
+      return encoderUsers;
+    });
+    if (users && users.length > 0) this.outbox.wake();
+    return users !== null;
   }
 
-  /** Publishes the settings of every model whose embedding encoder is this version. */
-  private async republishEncoderUsers(versionId: string): Promise<void> {
-    const version = await this.versions.findOneBy({ id: versionId });
-    if (!version) return;
-    const users = await this.models
-      .createQueryBuilder('model')
+  /** Every model whose embedding encoder is this version. */
+  private async encoderUsers(manager: EntityManager, versionId: string): Promise<Model[]> {
+    const version = await manager.findOneBy(ModelVersion, { id: versionId });
+    if (!version) return [];
+    return manager
+      .createQueryBuilder(Model, 'model')
       .where(`model.embedding_encoder ->> 'modelId' = :modelId`, { modelId: version.modelId })
       .andWhere(`model.embedding_encoder ->> 'version' = :version`, { version: version.version })
       .getMany();
-    for (const model of users) {
-      // The manifest outcome stands either way; a lost publish is repeated by the next change.
-      await this.publishSettings(model).catch((error) =>
-        this.logger.error(`model ${model.id}: encoder state not published: ${String(error)}`),
-      );
-    }
   }
 
   /**

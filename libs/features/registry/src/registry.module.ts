@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OutboxModule } from '@tripline/outbox';
 import { CanaryFactory } from './canary-factory.service';
 import { DatasetService } from './dataset.service';
 import { REGISTRY_ENTITIES } from './entities';
@@ -21,7 +22,7 @@ import { ScheduleService } from './schedule.service';
  * through the entities (the repositories are not exported).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
+  imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES), OutboxModule],
   providers: [ModelRegistry, DatasetService, ScheduleService, RunQueue, CanaryFactory],
   exports: [ModelRegistry, DatasetService, ScheduleService, RunQueue, CanaryFactory],
 })

@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository, type EntityManager } from 'typeorm';
-import { Dataset, EvaluationRun, Model, type TriggerScanOptions } from './entities';
+import { Dataset, EvaluationRun, Model, ModelVersion, type TriggerScanOptions } from './entities';
 import { ModelRegistry } from './model-registry.service';
 
 /** How many of the earliest runs may become a baseline nobody pinned (a search bound, not a rule). */
@@ -9,6 +9,12 @@ const IMPLICIT_BASELINE_CANDIDATES = 20;
 
 /** A run the evaluator has not touched for this long is considered dead. */
 export const HEARTBEAT_TIMEOUT_MS = 120_000;
+
+/** A run just closed as failed, with the version string it ran (null when that version is gone). */
+export interface ClosedRun {
+  run: EvaluationRun;
+  modelVersion: string | null;
+}
 
 // Every claim takes this lock, so two evaluators never both start runs of one model.
 const CLAIM_LOCK = 7_303_417_010;
@@ -181,15 +187,61 @@ export class RunQueue {
     });
   }
 
-  /** Fails runs whose evaluator stopped mid-way, so they never read as in progress (or passed). */
-  async failAbandoned(): Promise<number> {
-    const [rows]: [unknown[], number] = await this.dataSource.query(
-      `UPDATE evaluation_runs SET status = 'failed', finished_at = now(),
-         error = 'the evaluator running it stopped (no heartbeat for ' || $1 || ' s); it was not completed'
-       WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1) RETURNING id`,
-      [HEARTBEAT_TIMEOUT_MS / 1000],
-    );
-    return rows.length;
+  /**
+   * Records that a running run failed with `error`; false when it was no longer running (it
+   * finished after all, or a reaper closed it), and then nothing is written. `inTransaction` runs
+   * in the same transaction with the closed run: what it writes (the evaluator's outbox message)
+   * commits with the failure or not at all, and a run is announced failed at most once.
+   */
+  async fail(
+    runId: string,
+    error: string,
+    inTransaction?: (manager: EntityManager, closed: ClosedRun) => Promise<void>,
+  ): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      const result = await manager.update(
+        EvaluationRun,
+        { id: runId, status: 'running' },
+        {
+          status: 'failed',
+          summary: null as never,
+          error,
+          baselineRunId: null,
+          finishedAt: new Date(),
+          heartbeatAt: new Date(),
+        },
+      );
+      if ((result.affected ?? 0) === 0) return false;
+      const [closed] = await closedRuns(manager, [runId]);
+      await inTransaction?.(manager, closed);
+      return true;
+    });
+  }
+
+  /**
+   * Fails runs whose evaluator stopped mid-way, so they never read as in progress (or passed).
+   * `inTransaction` gets the runs it closed, in the same transaction (as for `fail`).
+   */
+  async failAbandoned(
+    inTransaction?: (manager: EntityManager, closed: ClosedRun[]) => Promise<void>,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const [rows]: [{ id: string }[], number] = await manager.query(
+        `UPDATE evaluation_runs SET status = 'failed', finished_at = now(),
+           error = 'the evaluator running it stopped (no heartbeat for ' || $1 || ' s); it was not completed'
+         WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1) RETURNING id`,
+        [HEARTBEAT_TIMEOUT_MS / 1000],
+      );
+      if (rows.length > 0 && inTransaction)
+        await inTransaction(
+          manager,
+          await closedRuns(
+            manager,
+            rows.map((row) => row.id),
+          ),
+        );
+      return rows.length;
+    });
   }
 
   /**
@@ -367,4 +419,17 @@ export class RunQueue {
     if (missing.length > 0) throw new BadRequestException(`dataset_ids: ${missing.join(', ')} do not exist`);
     return found;
   }
+}
+
+/** The runs as just written, each with its version string, read in the transaction that closed them. */
+async function closedRuns(manager: EntityManager, runIds: readonly string[]): Promise<ClosedRun[]> {
+  const runs = await manager.findBy(EvaluationRun, { id: In([...runIds]) });
+  const versionIds = [...new Set(runs.flatMap((run) => (run.versionId ? [run.versionId] : [])))];
+  const versions = versionIds.length
+    ? new Map((await manager.findBy(ModelVersion, { id: In(versionIds) })).map((v) => [v.id, v.version]))
+    : new Map<string, string>();
+  return runs.map((run) => ({
+    run,
+    modelVersion: run.versionId ? (versions.get(run.versionId) ?? null) : null,
+  }));
 }

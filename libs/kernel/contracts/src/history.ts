@@ -50,7 +50,26 @@ export const evaluationVerdictSchema = z.object({
   reason: z.string().max(1_024),
 });
 
-/** One finished evaluation run, as the evaluator publishes it on the evaluations topic. */
+/**
+ * Why a run whose status is `failed` failed: `replay` (the replay ended but too many of its
+ * predictions failed), `error` (the run stopped on an error: the model would not load, its files
+ * did not match the manifest, its outcome could not be recorded) or `reaped` (its evaluator stopped
+ * mid-run and a replica closed it after the heartbeat timeout). Added to v1 as an optional field:
+ * a consumer that predates it ignores it, and `status` keeps the values it had (`failed` for all
+ * three, as PostgreSQL records them), so no consumer of v1 starts refusing messages.
+ */
+export const RUN_FAILURE_KINDS = ['replay', 'error', 'reaped'] as const;
+
+export const evaluationFailureSchema = z.object({
+  kind: z.enum(RUN_FAILURE_KINDS),
+  message: z.string().max(2_048),
+});
+
+/**
+ * One finished evaluation run, as the evaluator publishes it on the evaluations topic: every
+ * replay that ended, failed ones included (those carry `failure`, and no figures when the run
+ * stopped before it had any).
+ */
 export const evaluationRunSchema = z.object({
   run_id: identifier('run_id'),
   model_id: identifier('model_id'),
@@ -69,6 +88,7 @@ export const evaluationRunSchema = z.object({
   verdicts: z.array(evaluationVerdictSchema).max(256).optional(),
   fingerprint: z.string().max(256).optional(),
   trigger: z.string().max(32).optional(),
+  failure: evaluationFailureSchema.optional(),
   details,
 });
 
@@ -129,6 +149,8 @@ export const alertEventSchema = z.object({
 export type EvaluationRunMessage = z.output<typeof evaluationRunSchema>;
 export type EvaluationBaselineMessage = z.output<typeof evaluationBaselineSchema>;
 export type EvaluationVerdict = z.output<typeof evaluationVerdictSchema>;
+export type EvaluationFailure = z.output<typeof evaluationFailureSchema>;
+export type RunFailureKind = (typeof RUN_FAILURE_KINDS)[number];
 export type Gate = (typeof GATES)[number];
 export type DriftMetricMessage = z.output<typeof driftMetricSchema>;
 export type AlertEventMessage = z.output<typeof alertEventSchema>;

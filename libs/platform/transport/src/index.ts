@@ -4,3 +4,4 @@ export * from './embedded-bus';
 export * from './segment-log';
 export * from './transport.module';
 export * from './kafka-log';
+export * from './topic-creation';

@@ -12,6 +12,7 @@ import {
   type SubscriptionOptions,
 } from './event-bus';
 import { describeKafkaLog } from './kafka-log';
+import { createTopicsWithLeaders } from './topic-creation';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -62,24 +63,25 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
     return topicName(this.options.topicPrefix, topic);
   }
 
-  /** Creates every topic of the design that is missing; existing topics are left as they are. */
+  /**
+   * Creates every topic of the design that is missing (existing topics are left as they are) and
+   * resolves once every partition has a leader, so a publish or subscribe right after it finds them.
+   */
   async ensureTopics(): Promise<void> {
     await this.admin.connect();
-    const existing = new Set(await this.admin.listTopics());
-    const missing = (Object.keys(TOPICS) as TopicKey[])
-      .map((key) => this.topicName(key))
-      .filter((name) => !existing.has(name));
-    if (missing.length > 0) {
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({
-          topic,
-          numPartitions: this.options.partitions,
-          replicationFactor: this.options.replicationFactor,
-        })),
-      });
-      this.logger.log(`created topics ${missing.join(', ')}`);
-    }
+    const created = await createTopicsWithLeaders(
+      this.admin,
+      (Object.keys(TOPICS) as TopicKey[]).map((key) => ({
+        topic: this.topicName(key),
+        numPartitions: this.options.partitions,
+        replicationFactor: this.options.replicationFactor,
+      })),
+      {
+        onRetry: (reason, attempt, delay) =>
+          this.logger.warn(`topics not ready (attempt ${attempt}), retrying in ${delay} ms: ${reason}`),
+      },
+    );
+    if (created.length > 0) this.logger.log(`created topics ${created.join(', ')}`);
   }
 
   async publish(topic: TopicKey, messages: OutgoingMessage[]): Promise<void> {
