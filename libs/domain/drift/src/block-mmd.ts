@@ -1,4 +1,6 @@
+import { kernelExp } from './kernel-exp';
 import { normalSf } from './special';
+import { squaredDistances, squaredDistancesOfTwo } from './squared-distances';
 import type { Rows, TestResult } from './types';
 
 export interface BlockMmdOptions {
@@ -46,6 +48,8 @@ export function blockMmdTest(x: Rows, y: Rows, options: BlockMmdOptions): BlockM
   // Each block's rows copied into one flat array (x rows, then y rows), so the kernel loops read
   // contiguous memory through one monomorphic typed array rather than row objects of any type.
   const flat = new Float64Array(2 * B * dimension);
+  const first = new Float64Array(2 * B);
+  const second = new Float64Array(2 * B);
   const load = (rows: Rows, offset: number, slot: number) => {
     for (let i = 0; i < B; i++) {
       const row = rows[offset + i];
@@ -54,14 +58,6 @@ export function blockMmdTest(x: Rows, y: Rows, options: BlockMmdOptions): BlockM
       for (let c = 0; c < dimension; c++) flat[target + c] = row[c];
     }
   };
-  const kernel = (a: number, b: number): number => {
-    let sum = 0;
-    for (let c = 0; c < dimension; c++) {
-      const difference = flat[a + c] - flat[b + c];
-      sum += difference * difference;
-    }
-    return Math.exp(sum * scale);
-  };
   // Welford's running mean and variance of the block statistics.
   let mean = 0;
   let squares = 0;
@@ -69,19 +65,7 @@ export function blockMmdTest(x: Rows, y: Rows, options: BlockMmdOptions): BlockM
     const offset = b * B;
     load(x, offset, 0);
     load(y, offset, B);
-    let withinX = 0;
-    let withinY = 0;
-    let cross = 0;
-    for (let i = 0; i < B; i++) {
-      const xi = i * dimension;
-      const yi = (B + i) * dimension;
-      for (let j = i + 1; j < B; j++) {
-        withinX += kernel(xi, j * dimension);
-        withinY += kernel(yi, (B + j) * dimension);
-      }
-      for (let j = 0; j < B; j++) cross += kernel(xi, (B + j) * dimension);
-    }
-    const value = (2 * (withinX + withinY)) / (B * (B - 1)) - (2 * cross) / (B * B);
+    const value = blockStatistic(flat, dimension, B, scale, first, second);
     const delta = value - mean;
     mean += delta / (b + 1);
     squares += delta * (value - mean);
@@ -98,4 +82,55 @@ export function blockMmdTest(x: Rows, y: Rows, options: BlockMmdOptions): BlockM
     standardError,
     bandwidth,
   };
+}
+
+/**
+ * The unbiased MMD² of one block: x rows 0..B-1 and y rows B..2B-1 of `flat`. Rows two at a time
+ * (their squared distances share the loads of the other rows), the kernel values added to each sum
+ * in the order of the plain pair loop: right of the diagonal for the within-sample sums, every
+ * column for the cross sum.
+ */
+function blockStatistic(
+  flat: Float64Array,
+  dimension: number,
+  B: number,
+  scale: number,
+  first: Float64Array,
+  second: Float64Array,
+): number {
+  let withinX = 0;
+  let withinY = 0;
+  let cross = 0;
+  for (let i = 0; i < B; i += 2) {
+    withinX = addWithin(flat, dimension, i, B, scale, first, second, withinX);
+    withinY = addWithin(flat, dimension, B + i, 2 * B, scale, first, second, withinY);
+    if (i + 1 < B) {
+      squaredDistancesOfTwo(flat, dimension, i, B, 2 * B, first, second);
+      for (let j = B; j < 2 * B; j++) cross += kernelExp(first[j] * scale);
+      for (let j = B; j < 2 * B; j++) cross += kernelExp(second[j] * scale);
+    } else {
+      squaredDistances(flat, dimension, i, B, 2 * B, first);
+      for (let j = B; j < 2 * B; j++) cross += kernelExp(first[j] * scale);
+    }
+  }
+  return (2 * (withinX + withinY)) / (B * (B - 1)) - (2 * cross) / (B * B);
+}
+
+/** sum + the kernel values of rows a and a + 1 with the rows after them, up to row end (excluded). */
+function addWithin(
+  flat: Float64Array,
+  dimension: number,
+  a: number,
+  end: number,
+  scale: number,
+  first: Float64Array,
+  second: Float64Array,
+  sum: number,
+): number {
+  if (a + 1 >= end) return sum;
+  squaredDistances(flat, dimension, a, a + 1, a + 2, first);
+  squaredDistancesOfTwo(flat, dimension, a, a + 2, end, first, second);
+  for (let j = a + 1; j < end; j++) sum += kernelExp(first[j] * scale);
+  for (let j = a + 2; j < end; j++) sum += kernelExp(second[j] * scale);
+  return sum;
 }

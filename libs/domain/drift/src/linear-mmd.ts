@@ -1,3 +1,4 @@
+import { kernelExp } from './kernel-exp';
 import { selectRanks } from './numeric';
 import { normalSf } from './special';
 import type { Rows, TestResult } from './types';
@@ -38,49 +39,48 @@ export function linearMmdTest(x: Rows, y: Rows, options: LinearMmdOptions = {}):
   const dimension = x[0].length;
   if (dimension === 0) throw new RangeError('rows must not be empty');
   const used = 2 * pairs;
-  // Rows into one flat array, x₁ x₂ y₁ y₂ per term, so the kernel loop reads contiguous memory.
-  const flat = new Float64Array(used * 2 * dimension);
-  const copy = (rows: Rows, name: string, slot: number) => {
-    for (let r = 0; r < used; r++) {
-      const row = rows[r];
-      if (row.length !== dimension)
-        throw new RangeError(`${name}[${r}] has ${row.length} columns, not ${dimension}`);
-      const target = ((r >> 1) * 4 + slot + (r & 1)) * dimension;
-      if (row instanceof Float64Array) flat.set(row, target);
-      else for (let c = 0; c < dimension; c++) flat[target + c] = row[c];
-    }
-  };
-  copy(x, 'x', 0);
-  copy(y, 'y', 2);
-  for (let i = 0; i < flat.length; i++) {
-    if (!Number.isFinite(flat[i])) {
-      const term = Math.floor(i / (4 * dimension));
-      const slot = Math.floor(i / dimension) % 4;
-      const row = 2 * term + (slot & 1);
-      const name = slot < 2 ? 'x' : 'y';
-      throw new RangeError(`${name}[${row}][${i % dimension}] is not a finite number`);
-    }
+  for (let r = 0; r < used; r++) {
+    if (x[r].length !== dimension)
+      throw new RangeError(`x[${r}] has ${x[r].length} columns, not ${dimension}`);
   }
-
-  // Squared distances of the four kernel terms of each h: (x₁,x₂), (y₁,y₂), (x₁,y₂), (x₂,y₁).
+  for (let r = 0; r < used; r++) {
+    if (y[r].length !== dimension)
+      throw new RangeError(`y[${r}] has ${y[r].length} columns, not ${dimension}`);
+  }
+  // Squared distances of the four kernel terms of each h: (x₁,x₂), (y₁,y₂), (x₁,y₂), (x₂,y₁),
+  // read from the rows where they are (no copy), the four sums side by side in one loop over the
+  // coordinates, each added in coordinate order from 0.
   const squared = new Float64Array(4 * pairs);
-  const distance = (a: number, b: number): number => {
-    let sum = 0;
-    for (let c = 0; c < dimension; c++) {
-      const difference = flat[a + c] - flat[b + c];
-      sum += difference * difference;
-    }
-    return sum;
-  };
   for (let t = 0; t < pairs; t++) {
-    const x1 = t * 4 * dimension;
-    const x2 = x1 + dimension;
-    const y1 = x2 + dimension;
-    const y2 = y1 + dimension;
-    squared[4 * t] = distance(x1, x2);
-    squared[4 * t + 1] = distance(y1, y2);
-    squared[4 * t + 2] = distance(x1, y2);
-    squared[4 * t + 3] = distance(x2, y1);
+    const x1 = x[2 * t];
+    const x2 = x[2 * t + 1];
+    const y1 = y[2 * t];
+    const y2 = y[2 * t + 1];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let c = 0; c < dimension; c++) {
+      const a1 = x1[c];
+      const a2 = x2[c];
+      const b1 = y1[c];
+      const b2 = y2[c];
+      const e0 = a1 - a2;
+      const e1 = b1 - b2;
+      const e2 = a1 - b2;
+      const e3 = a2 - b1;
+      s0 += e0 * e0;
+      s1 += e1 * e1;
+      s2 += e2 * e2;
+      s3 += e3 * e3;
+    }
+    // A value that is not finite makes a sum that is not finite (finite values can too, by
+    // overflow): only then are the four rows searched, in the order they are named.
+    if (!Number.isFinite(s0 + s1 + s2 + s3)) refuseNonFinite([x1, x2, y1, y2], t, dimension);
+    squared[4 * t] = s0;
+    squared[4 * t + 1] = s1;
+    squared[4 * t + 2] = s2;
+    squared[4 * t + 3] = s3;
   }
 
   const bandwidth = options.bandwidth ?? medianDistance(squared.slice());
@@ -92,10 +92,10 @@ export function linearMmdTest(x: Rows, y: Rows, options: LinearMmdOptions = {}):
   let squares = 0;
   for (let t = 0; t < pairs; t++) {
     const h =
-      Math.exp(squared[4 * t] * scale) +
-      Math.exp(squared[4 * t + 1] * scale) -
-      Math.exp(squared[4 * t + 2] * scale) -
-      Math.exp(squared[4 * t + 3] * scale);
+      kernelExp(squared[4 * t] * scale) +
+      kernelExp(squared[4 * t + 1] * scale) -
+      kernelExp(squared[4 * t + 2] * scale) -
+      kernelExp(squared[4 * t + 3] * scale);
     const delta = h - mean;
     mean += delta / (t + 1);
     squares += delta * (h - mean);
@@ -122,4 +122,14 @@ function medianDistance(squared: Float64Array): number {
   }
   selectRanks(squared, [middle - 1, middle]);
   return (Math.sqrt(squared[middle - 1]) + Math.sqrt(squared[middle])) / 2;
+}
+
+/** Throws naming the first value that is not finite among the rows x₁ x₂ y₁ y₂ of term t, if any. */
+function refuseNonFinite(rows: ArrayLike<number>[], t: number, dimension: number): void {
+  for (let slot = 0; slot < 4; slot++) {
+    for (let c = 0; c < dimension; c++) {
+      if (Number.isFinite(rows[slot][c])) continue;
+      throw new RangeError(`${slot < 2 ? 'x' : 'y'}[${2 * t + (slot & 1)}][${c}] is not a finite number`);
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import { kernelExp } from './kernel-exp';
 import { PermutedSums } from './mmd-permutations';
 import { selectRanks } from './numeric';
+import { forEachDistanceRow } from './squared-distances';
 import { seededRandom } from './random';
 import type { Rows, TestResult } from './types';
 
@@ -131,9 +132,9 @@ interface KernelSums {
 
 /**
  * One pass over the kernel, row by row: each row of exp(scale·‖a-b‖²) right of the diagonal is
- * added to the row sums, the grand total, the smaller sample's sums and every permutation's sums.
- * Row i's sum is complete when row i comes (rows before it added their column i), as the
- * permutations need.
+ * added to the row sums, the grand total, the smaller sample's sums and every permutation's sums,
+ * each sum in the order of the plain loop over i < j. Row i's sum is complete when row i comes
+ * (rows before it added their column i), as the permutations need.
  */
 function kernelSums(
   pooled: Float64Array,
@@ -145,21 +146,21 @@ function kernelSums(
 ): KernelSums {
   const total = pooled.length / dimension;
   const endSmall = firstSmall + smallSize;
-  const row = new Float64Array(total);
   const rowSums = new Float64Array(total);
   let grandTotal = 0;
   let observedWithin = 0;
   let observedRowTotal = 0;
-  for (let i = 0; i < total; i++) {
-    squaredDistances(pooled, dimension, i, row);
+  forEachDistanceRow(pooled, dimension, (i, row) => {
     let rowSum = rowSums[i];
+    let grand = grandTotal;
     for (let j = i + 1; j < total; j++) {
       const value = kernelExp(row[j] * scale);
       row[j] = value;
       rowSum += value;
       rowSums[j] += value;
-      grandTotal += value;
+      grand += value;
     }
+    grandTotal = grand;
     rowSums[i] = rowSum;
     if (i >= firstSmall && i < endSmall) {
       let sum = 0;
@@ -168,53 +169,8 @@ function kernelSums(
       observedRowTotal += rowSum;
     }
     permuted.addRow(i, row, rowSum);
-  }
+  });
   return { grandTotal, observedWithin, observedRowTotal };
-}
-
-/**
- * row[j] = ‖p_i - p_j‖² for i < j < N, each the sum of its squared differences in coordinate order
- * from 0 (so every pass computes the same bits). Four rows j at a time: four independent chains
- * of additions, and row i's coordinates loaded once for the four.
- */
-function squaredDistances(pooled: Float64Array, dimension: number, i: number, row: Float64Array): void {
-  const total = row.length;
-  const oi = i * dimension;
-  let j = i + 1;
-  for (; j + 4 <= total; j += 4) {
-    const o0 = j * dimension;
-    const o1 = o0 + dimension;
-    const o2 = o1 + dimension;
-    const o3 = o2 + dimension;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let c = 0; c < dimension; c++) {
-      const a = pooled[oi + c];
-      const e0 = a - pooled[o0 + c];
-      const e1 = a - pooled[o1 + c];
-      const e2 = a - pooled[o2 + c];
-      const e3 = a - pooled[o3 + c];
-      s0 += e0 * e0;
-      s1 += e1 * e1;
-      s2 += e2 * e2;
-      s3 += e3 * e3;
-    }
-    row[j] = s0;
-    row[j + 1] = s1;
-    row[j + 2] = s2;
-    row[j + 3] = s3;
-  }
-  for (; j < total; j++) {
-    const oj = j * dimension;
-    let sum = 0;
-    for (let c = 0; c < dimension; c++) {
-      const difference = pooled[oi + c] - pooled[oj + c];
-      sum += difference * difference;
-    }
-    row[j] = sum;
-  }
 }
 
 /**
@@ -279,18 +235,16 @@ function selectInBracket(
   ranks: number[],
   capacity: number,
 ): number[] | undefined {
-  const total = pooled.length / dimension;
-  const row = new Float64Array(total);
   let kept = new Float64Array(Math.max(16, Math.ceil(capacity)));
   let below = 0;
   let inside = 0;
-  for (let i = 0; i < total - 1; i++) {
-    squaredDistances(pooled, dimension, i, row);
-    for (let j = i + 1; j < total; j++) {
+  forEachDistanceRow(pooled, dimension, (i, row) => {
+    let rowBelow = 0;
+    for (let j = i + 1; j < row.length; j++) {
       const value = row[j];
       // Without branches on the comparisons: half the distances are below the median, in no
       // order, so a branch on `value < lo` would be mispredicted half the time.
-      below += +(value < lo);
+      rowBelow += +(value < lo);
       if ((+(value >= lo) & +(value <= hi)) !== 0) {
         if (inside === kept.length) {
           const grown = new Float64Array(2 * kept.length);
@@ -300,7 +254,8 @@ function selectInBracket(
         kept[inside++] = value;
       }
     }
-  }
+    below += rowBelow;
+  });
   if (ranks[0] < below || ranks[ranks.length - 1] >= below + inside) return undefined;
   const local = ranks.map((rank) => rank - below);
   const values = kept.subarray(0, inside);
