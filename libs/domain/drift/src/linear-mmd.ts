@@ -1,7 +1,11 @@
 import { kernelExp } from './kernel-exp';
-import { selectRanks } from './numeric';
+import { seededRandom } from './random';
+import { bracketSampleSize, selectByBracket } from './rank-bracket';
 import { normalSf } from './special';
 import type { Rows, TestResult } from './types';
+
+/** Seed of the values drawn to bracket the median: only the speed of the selection depends on it. */
+const BRACKET_SEED = 0xb4ac;
 
 export interface LinearMmdOptions {
   /**
@@ -83,7 +87,7 @@ export function linearMmdTest(x: Rows, y: Rows, options: LinearMmdOptions = {}):
     squared[4 * t + 3] = s3;
   }
 
-  const bandwidth = options.bandwidth ?? medianDistance(squared.slice());
+  const bandwidth = options.bandwidth ?? medianDistance(squared);
   if (!(bandwidth > 0) || !Number.isFinite(bandwidth))
     throw new RangeError('bandwidth must be finite and > 0 (are all rows identical?)');
   const scale = -1 / (2 * bandwidth * bandwidth);
@@ -113,15 +117,22 @@ export function linearMmdTest(x: Rows, y: Rows, options: LinearMmdOptions = {}):
   };
 }
 
-/** Median of √squared (NumPy's: the mean of the two middle values for an even count); reorders it. */
+/**
+ * Median of √squared (NumPy's: the mean of the two middle values for an even count), exactly, by a
+ * bracket from a seeded sample of the values (see rank-bracket.ts); `squared` is left as it is.
+ */
 function medianDistance(squared: Float64Array): number {
-  const middle = squared.length >> 1;
-  if (squared.length % 2) {
-    selectRanks(squared, [middle]);
-    return Math.sqrt(squared[middle]);
-  }
-  selectRanks(squared, [middle - 1, middle]);
-  return (Math.sqrt(squared[middle - 1]) + Math.sqrt(squared[middle])) / 2;
+  const count = squared.length;
+  const middle = count >> 1;
+  const ranks = count % 2 ? [middle] : [middle - 1, middle];
+  const sample = new Float64Array(bracketSampleSize(count));
+  const random = seededRandom(BRACKET_SEED);
+  for (let s = 0; s < sample.length; s++) sample[s] = squared[random.integer(count)];
+  sample.sort();
+  const selected = selectByBracket(count, ranks, sample, (counter) => counter.add(squared, 0, count));
+  return selected.length === 1
+    ? Math.sqrt(selected[0])
+    : (Math.sqrt(selected[0]) + Math.sqrt(selected[1])) / 2;
 }
 
 /** Throws naming the first value that is not finite among the rows x₁ x₂ y₁ y₂ of term t, if any. */

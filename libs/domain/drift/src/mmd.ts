@@ -1,8 +1,8 @@
 import { kernelExp } from './kernel-exp';
 import { PermutedSums } from './mmd-permutations';
-import { selectRanks } from './numeric';
 import { forEachDistanceRow } from './squared-distances';
 import { seededRandom } from './random';
+import { bracketSampleSize, selectByBracket } from './rank-bracket';
 import type { Rows, TestResult } from './types';
 
 export interface MmdOptions {
@@ -37,8 +37,6 @@ export const DEFAULT_MMD_SEED = 0x5eed;
 
 /** A hard cap on the pooled rows, whatever maxRows says: the quadratic cost is prohibitive beyond it. */
 const MAX_ROWS = 65_536;
-/** Squared distances drawn to bracket their median before the one counting pass. */
-const BRACKET_SAMPLE = 1 << 15;
 /** Seed of the pairs drawn for the bracket: only the speed of the selection depends on them. */
 const BRACKET_SEED = 0xb4ac;
 
@@ -185,27 +183,21 @@ function medianDistance(pooled: Float64Array, dimension: number): number {
   const count = (total * (total - 1)) / 2;
   const upper = Math.floor(count / 2);
   const ranks = count % 2 ? [upper] : [upper - 1, upper];
-  const sample = count > 4 * BRACKET_SAMPLE ? sampleDistances(pooled, dimension) : undefined;
-  // Six standard deviations of the sample median's rank (0.5/√sample), then wider.
-  for (let spread = 3 / Math.sqrt(BRACKET_SAMPLE); ; spread *= 4) {
-    const position = (quantile: number) => Math.round(quantile * BRACKET_SAMPLE);
-    const lo = sample && position(0.5 - spread) > 0 ? sample[position(0.5 - spread)] : -Infinity;
-    const hi = sample && position(0.5 + spread) < BRACKET_SAMPLE ? sample[position(0.5 + spread)] : Infinity;
-    const capacity = sample ? Math.min(count, 2.5 * spread * count) : count;
-    const selected = selectInBracket(pooled, dimension, lo, hi, ranks, capacity);
-    if (!selected) continue;
-    return selected.length === 1
-      ? Math.sqrt(selected[0])
-      : (Math.sqrt(selected[0]) + Math.sqrt(selected[1])) / 2;
-  }
+  const sample = sampleDistances(pooled, dimension, bracketSampleSize(count));
+  const selected = selectByBracket(count, ranks, sample, (counter) =>
+    forEachDistanceRow(pooled, dimension, (i, row) => counter.add(row, i + 1, row.length)),
+  );
+  return selected.length === 1
+    ? Math.sqrt(selected[0])
+    : (Math.sqrt(selected[0]) + Math.sqrt(selected[1])) / 2;
 }
 
-/** Squared distances of BRACKET_SAMPLE pairs drawn uniformly (with replacement), sorted. */
-function sampleDistances(pooled: Float64Array, dimension: number): Float64Array {
+/** Squared distances of `size` pairs of distinct rows drawn uniformly (with replacement), sorted. */
+function sampleDistances(pooled: Float64Array, dimension: number, size: number): Float64Array {
   const total = pooled.length / dimension;
   const random = seededRandom(BRACKET_SEED);
-  const sample = new Float64Array(BRACKET_SAMPLE);
-  for (let s = 0; s < BRACKET_SAMPLE; s++) {
+  const sample = new Float64Array(size);
+  for (let s = 0; s < size; s++) {
     let a = 0;
     let b = 0;
     while (a === b) {
@@ -220,45 +212,4 @@ function sampleDistances(pooled: Float64Array, dimension: number): Float64Array 
     sample[s] = sum;
   }
   return sample.sort();
-}
-
-/**
- * The squared distances of the given ranks (ascending), if they all lie in [lo, hi]; undefined if
- * the bracket misses one of them. One pass over the pairs: those below lo are counted, those inside
- * kept (in a buffer that starts at `capacity` and grows if needed).
- */
-function selectInBracket(
-  pooled: Float64Array,
-  dimension: number,
-  lo: number,
-  hi: number,
-  ranks: number[],
-  capacity: number,
-): number[] | undefined {
-  let kept = new Float64Array(Math.max(16, Math.ceil(capacity)));
-  let below = 0;
-  let inside = 0;
-  forEachDistanceRow(pooled, dimension, (i, row) => {
-    let rowBelow = 0;
-    for (let j = i + 1; j < row.length; j++) {
-      const value = row[j];
-      // Without branches on the comparisons: half the distances are below the median, in no
-      // order, so a branch on `value < lo` would be mispredicted half the time.
-      rowBelow += +(value < lo);
-      if ((+(value >= lo) & +(value <= hi)) !== 0) {
-        if (inside === kept.length) {
-          const grown = new Float64Array(2 * kept.length);
-          grown.set(kept);
-          kept = grown;
-        }
-        kept[inside++] = value;
-      }
-    }
-    below += rowBelow;
-  });
-  if (ranks[0] < below || ranks[ranks.length - 1] >= below + inside) return undefined;
-  const local = ranks.map((rank) => rank - below);
-  const values = kept.subarray(0, inside);
-  selectRanks(values, local);
-  return local.map((rank) => values[rank]);
 }
