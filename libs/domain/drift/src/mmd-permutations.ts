@@ -69,6 +69,14 @@ export class PermutedSums {
     const { total, bits, words, masks } = this;
     const random = seededRandom(seed);
     const indices = new Uint32Array(total);
+    // Row r's word within a permutation's masks and its bit there, looked up rather than divided.
+    const wordOf = new Int32Array(total);
+    const bitOf = new Int32Array(total);
+    for (let r = 0; r < total; r++) {
+      const chunk = Math.floor(r / bits);
+      wordOf[r] = chunk >> 2;
+      bitOf[r] = (1 << r % bits) << (8 * (chunk & 3));
+    }
     for (let b = 0; b < this.permutations; b++) {
       const offset = b * words;
       for (let i = 0; i < total; i++) indices[i] = i;
@@ -77,8 +85,7 @@ export class PermutedSums {
         const row = indices[pick];
         indices[pick] = indices[p];
         indices[p] = row;
-        const chunk = Math.floor(row / bits);
-        masks[offset + (chunk >> 2)] |= (1 << row % bits) << (8 * (chunk & 3));
+        masks[offset + wordOf[row]] |= bitOf[row];
       }
     }
   }
