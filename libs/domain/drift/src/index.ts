@@ -40,5 +40,7 @@ export {
   type HistogramOptions,
 } from './calibration';
 export { median } from './median';
+export { kernelExp } from './kernel-exp';
+export { bracketSampleSize, selectByBracket, type BracketCounter } from './rank-bracket';
 export { mulberry32, seededRandom, type Random } from './random';
 export * as special from './special';
