@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bracketSampleSize, kernelExp, seededRandom, selectByBracket } from '@tripline/drift';
+import { bracketSampleSize, kernelExp, mulberry32, seededRandom, selectByBracket } from '@tripline/drift';
 
 describe('kernelExp', () => {
   it('returns exactly what Math.exp returns, over every branch of fdlibm and their edges', () => {
@@ -72,5 +72,20 @@ describe('selectByBracket', () => {
     assert.equal(bracketSampleSize(1000), 0);
     assert.equal(bracketSampleSize(4096), 256);
     assert.equal(bracketSampleSize(10 ** 8), 1 << 15);
+  });
+});
+
+describe('Random.fill', () => {
+  it('gives the draws that as many calls would, and continues the same stream', () => {
+    for (const make of [seededRandom, mulberry32]) {
+      for (const seed of [0, 1, 0x5eed, 2 ** 40 + 3]) {
+        const calls = make(seed);
+        const bulk = make(seed);
+        const expected = Array.from({ length: 1000 }, () => calls());
+        const filled = [...bulk.fill(new Float64Array(600)), ...bulk.fill(new Float64Array(400))];
+        assert.deepEqual(filled, expected);
+        assert.equal(bulk.integer(1000), calls.integer(1000));
+      }
+    }
   });
 });

@@ -35,6 +35,9 @@ export class PermutedSums {
   /** Lookup tables of `tileWords` words of chunks: table[(c - the tile's first chunk)·2^C + mask]. */
   private readonly table: Float64Array;
   private readonly tileWords: number;
+  /** Bit b % 32 of rowMembers[i·memberWords + ⌊b/32⌋] is set when permutation b contains row i. */
+  private readonly rowMembers: Int32Array;
+  private readonly memberWords: number;
   /** The permutations containing the current row, and their offsets b·words into `masks`. */
   private readonly members: Int32Array;
   private readonly memberOffsets: Int32Array;
@@ -61,12 +64,14 @@ export class PermutedSums {
     this.memberOffsets = new Int32Array(permutations);
     this.partial = new Float64Array(permutations);
     this.masks = new Int32Array(permutations > 0 ? permutations * this.words : 0);
+    this.memberWords = Math.ceil(permutations / 32);
+    this.rowMembers = new Int32Array(permutations > 0 ? total * this.memberWords : 0);
     if (permutations > 0) this.draw(size, seed);
   }
 
   /** Partial Fisher–Yates shuffles, one per permutation: the first `size` picks form the subset. */
   private draw(size: number, seed: number): void {
-    const { total, bits, words, masks } = this;
+    const { total, bits, words, masks, rowMembers, memberWords } = this;
     const random = seededRandom(seed);
     const indices = new Uint32Array(total);
     // Row r's word within a permutation's masks and its bit there, looked up rather than divided.
@@ -77,15 +82,19 @@ export class PermutedSums {
       wordOf[r] = chunk >> 2;
       bitOf[r] = (1 << r % bits) << (8 * (chunk & 3));
     }
+    // random.integer(bound) is Math.floor(random() · bound): the same picks from draws made in bulk.
+    const uniforms = new Float64Array(size);
     for (let b = 0; b < this.permutations; b++) {
       const offset = b * words;
       for (let i = 0; i < total; i++) indices[i] = i;
+      random.fill(uniforms);
       for (let p = 0; p < size; p++) {
-        const pick = p + random.integer(total - p);
+        const pick = p + Math.floor(uniforms[p] * (total - p));
         const row = indices[pick];
         indices[pick] = indices[p];
         indices[p] = row;
         masks[offset + wordOf[row]] |= bitOf[row];
+        rowMembers[row * memberWords + (b >> 5)] |= 1 << (b & 31);
       }
     }
   }
@@ -93,16 +102,17 @@ export class PermutedSums {
   /** Adds kernel row i: row[j] = K_ij for i < j < N (the rest is not read), rowSum = Σ_j K_ij. */
   addRow(i: number, row: Float64Array, rowSum: number): void {
     if (this.permutations === 0) return;
-    const { bits, words, masks, members, memberOffsets, partial } = this;
-    const own = Math.floor(i / bits);
-    const flag = (1 << i % bits) << (8 * (own & 3));
+    const { bits, words, rowMembers, memberWords, members, memberOffsets, partial } = this;
     let count = 0;
-    for (let b = 0, offset = own >> 2; b < this.permutations; b++, offset += words) {
-      if ((masks[offset] & flag) === 0) continue;
-      members[count] = b;
-      memberOffsets[count] = offset - (own >> 2);
-      partial[count] = 0;
-      count++;
+    for (let w = 0; w < memberWords; w++) {
+      // The set bits of the word, lowest first.
+      for (let set = rowMembers[i * memberWords + w]; set !== 0; set &= set - 1) {
+        const b = 32 * w + 31 - Math.clz32(set & -set);
+        members[count] = b;
+        memberOffsets[count] = b * words;
+        partial[count] = 0;
+        count++;
+      }
     }
     for (let start = Math.floor((i + 1) / bits) >> 2; start < words; start += this.tileWords) {
       const end = Math.min(words, start + this.tileWords);

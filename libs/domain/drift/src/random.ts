@@ -12,11 +12,22 @@ export interface Random {
   integer(bound: number): number;
   /** Standard normal (Box–Muller, two uniform draws). */
   normal(): number;
+  /**
+   * Fills `target` with the next target.length uniform draws, exactly as that many calls would
+   * (seededRandom runs its generator in one loop, without a call per draw); returns target.
+   */
+  fill(target: Float64Array): Float64Array;
 }
 
-function fromUniform(next: () => number): Random {
+function fromUniform(next: () => number, fill?: (target: Float64Array) => Float64Array): Random {
   const random = next as Random;
   random.next = next;
+  random.fill =
+    fill ??
+    ((target) => {
+      for (let i = 0; i < target.length; i++) target[i] = next();
+      return target;
+    });
   random.integer = (bound) => Math.floor(next() * bound);
   // 1 - u keeps the logarithm away from zero.
   random.normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
@@ -54,7 +65,42 @@ export function seededRandom(seed: number): Random {
     s3 = rotl(s3, 11);
     return result;
   };
-  return fromUniform(() => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992);
+  // The same steps as next32, twice per draw, written out (no closure calls: each generator has
+  // its own closures, so a loop over many generators could not inline them) with the state in
+  // locals for the whole loop.
+  const fill = (target: Float64Array): Float64Array => {
+    let a = s0;
+    let b = s1;
+    let c = s2;
+    let d = s3;
+    for (let i = 0; i < target.length; i++) {
+      let m = Math.imul(b, 5);
+      const high = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+      let t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = (d << 11) | (d >>> 21);
+      m = Math.imul(b, 5);
+      const low = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+      t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = (d << 11) | (d >>> 21);
+      target[i] = ((high >>> 5) * 67108864 + (low >>> 6)) / 9007199254740992;
+    }
+    s0 = a;
+    s1 = b;
+    s2 = c;
+    s3 = d;
+    return target;
+  };
+  return fromUniform(() => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992, fill);
 }
 
 /**
