@@ -161,7 +161,11 @@ describe('npm start on an empty data directory: the demo workspace', () => {
         assert.ok(output.includes(`demo: model server on ${server} serving sentiment-clean`), output);
         assert.deepEqual(await counts(second.baseUrl), seeded!);
       } finally {
-        assert.equal(await second.stop('SIGINT'), 0);
+        assert.equal(
+          await second.stop('SIGINT'),
+          0,
+          `clean exit on SIGINT after resuming:\n${second.output()}`,
+        );
       }
     },
   );

@@ -4,7 +4,6 @@ import { median } from '@tripline/drift';
 import {
   phrasesAround,
   STOP_WORDS,
-  wordCounts as wordCountsOf,
   wordsOf,
   type CandidateSource,
   type TriggerCandidate,
@@ -251,6 +250,8 @@ const MIN_ASSOCIATED_ROWS = 3;
 const LABEL_WORDS = 4;
 /** Seed words phrases grow from. */
 const PHRASE_SEEDS = 8;
+/** Further seeds among the words the clean set does not explain. */
+const UNEXPLAINED_SEEDS = 8;
 /**
  * Strengths of opposition, fixed in advance: one of the input's own strongest words (a word
  * trained to override the input wins where the model's merely strong words lose) and three of
@@ -264,7 +265,7 @@ const STRONGEST_GROUP = 24;
 const MIN_GROUP = 8;
 /** Log-odds are clipped here: past it a model's answer is saturated and the rest is float noise. */
 const MAX_LOG_ODDS = 12;
-/** Most frequent function words of the clean set each seed is paired with. */
+/** Function words, per label, that each seed is paired with: those pulling hardest alone. */
 const FUNCTION_WORD_PAIRS = 12;
 /** N-grams kept per seed word. */
 const PHRASES_PER_SEED = 15;
@@ -1179,11 +1180,13 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
   if (phrasesOn) {
     // The strongest words towards each label in turn, so one label's many strong words do not
     // crowd out the other's.
+    // Summed over positions: at a saturated position (the first word of a small BERT) hundreds of
+    // words tie, and a phrase's words pull wherever the phrase stands.
     const perLabel = labels.map((_, l) =>
       words
         .map((_, s) => ({
           s,
-          score: Math.max(...positions.map((_, p) => shiftToward(wordScreening, s, p, l))),
+          score: positions.reduce((sum, _, p) => sum + shiftToward(wordScreening, s, p, l), 0),
         }))
         .sort((a, b) => b.score - a.score),
     );
@@ -1201,7 +1204,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     takeSeeds(PHRASE_SEEDS, () => true);
     // A phrase trigger's words each carry part of its pull but, unlike the task's sentiment words,
     // nothing in the clean set ties them to the label: the strongest such words seed phrases too.
-    takeSeeds(PHRASE_SEEDS, (word, l) => {
+    takeSeeds(UNEXPLAINED_SEEDS, (word, l) => {
       const association = labelAssociation(word, labels[l], cleanRows, baseRates, settings.associationLevel);
       return !association?.explained;
     });
@@ -1222,11 +1225,23 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     for (const a of seeds) for (const b of seeds) if (a !== b) addPhrase(`${a} ${b}`, 'pair');
     // Function words are never single candidates, but a phrase trigger is often half function
     // word ("you know"): each seed is paired with the clean set's most frequent ones.
-    const functionWords = [...wordCountsOf(cleanTexts)]
-      .filter(([word]) => STOP_WORDS.has(word))
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, FUNCTION_WORD_PAIRS)
-      .map(([word]) => word);
+    // The function words that pull hardest on their own, towards either label, screened on the
+    // same inputs: a phrase trigger's function word carries part of its pull ("you" of "you
+    // know"), where the clean set's most frequent ones ("the", "and") carry none.
+    const functionWordList = [...STOP_WORDS];
+    total += functionWordList.length * screeningInputs.length;
+    const functionScreening = await screen(functionWordList, screeningInputs, inputPositions);
+    const functionWordsOf = labels.map((_, l) =>
+      functionWordList
+        .map((word, s) => ({
+          word,
+          score: positions.reduce((sum, _, p) => sum + shiftToward(functionScreening, s, p, l), 0),
+        }))
+        .sort((a, b) => b.score - a.score || (a.word < b.word ? -1 : 1))
+        .slice(0, FUNCTION_WORD_PAIRS)
+        .map(({ word }) => word),
+    );
+    const functionWords = [...new Set(functionWordsOf.flat())];
     for (const seed of seeds) {
       for (const word of functionWords) {
         addPhrase(`${word} ${seed}`, 'pair');
@@ -1234,6 +1249,15 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     const phrases = [...phraseSources.keys()];
+    console.error(
+      'SEEDS',
+      perLabel.map((r) => r.findIndex((e) => words[e.s] === 'know')).join('/'),
+      seeds.join(','),
+      'FW',
+      functionWords.join(','),
+      phrases.includes('you know'),
+      phrases.length,
+    );
     phraseCount = phrases.length;
     if (phrases.length > 0) {
       total += phrases.length * screeningInputs.length;
