@@ -39,11 +39,11 @@ import {
   CanaryFactory,
   DatasetService,
   ModelRegistry,
-  RunQueue,
   ScheduleService,
   type Dataset,
   type ModelVersion,
 } from '@tripline/registry';
+import { RunQueue } from '@tripline/runs';
 import { EventBus, type Subscription } from '@tripline/transport';
 import { ChannelService, RuleService, type NewRule } from '@tripline/alerts';
 import { DEMO_MODEL_ID, type DemoEvent, type DemoOptions } from './options';

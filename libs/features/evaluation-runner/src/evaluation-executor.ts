@@ -18,15 +18,12 @@ import {
   type TriggerCandidate,
 } from '@tripline/evaluation';
 import { Outbox } from '@tripline/outbox';
+import { DatasetService, ModelRegistry, type DatasetSample, type ModelVersion } from '@tripline/registry';
 import {
-  DatasetService,
-  ModelRegistry,
   RunQueue,
-  type DatasetSample,
   type EvaluationRun,
-  type ModelVersion,
   type TriggerScanOptions as TriggerScanRunOptions,
-} from '@tripline/registry';
+} from '@tripline/runs';
 import { ArtefactIntegrity } from './artefact-integrity';
 import { attackSuccessRates, baselineMessage, evaluationMessage } from './evaluation-message';
 import {

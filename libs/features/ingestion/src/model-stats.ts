@@ -5,7 +5,7 @@ import { RequireRole } from '@tripline/auth';
 import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
 import { identifierPattern, parseInstant } from '@tripline/contracts';
 import { ZodValidationPipe } from '@tripline/http';
-import type { LiveTrafficTexts } from '@tripline/registry';
+import type { LiveTrafficTexts } from '@tripline/runs';
 
 const QUANTILES = [0.5, 0.9, 0.99] as const;
 

@@ -356,6 +356,34 @@ export class ModelRegistry {
       );
   }
 
+  // The reads below take the caller's transaction (`manager`) for the run queue, which reads the
+  // registry while it holds its claim or tick lock: the embedded PostgreSQL serves one connection,
+  // so a read on another connection inside that transaction would wait for it forever.
+
+  /** A model, or null when it is not (or no longer) registered. */
+  findModel(id: string, manager?: EntityManager): Promise<Model | null> {
+    return (manager?.getRepository(Model) ?? this.models).findOneBy({ id });
+  }
+
+  /** The ids among `versionIds` of versions whose manifest is still pending (being hashed). */
+  async pendingManifests(versionIds: readonly string[], manager?: EntityManager): Promise<Set<string>> {
+    if (versionIds.length === 0) return new Set();
+    const pending = await (manager?.getRepository(ModelVersion) ?? this.versions).findBy({
+      id: In([...new Set(versionIds)]),
+      manifestState: 'pending',
+    });
+    return new Set(pending.map((version) => version.id));
+  }
+
+  /** The version string of each of these version ids that is still registered. */
+  async versionNames(versionIds: readonly string[], manager?: EntityManager): Promise<Map<string, string>> {
+    if (versionIds.length === 0) return new Map();
+    const versions = await (manager?.getRepository(ModelVersion) ?? this.versions).findBy({
+      id: In([...new Set(versionIds)]),
+    });
+    return new Map(versions.map((version) => [version.id, version.version]));
+  }
+
   listVersions(modelId: string): Promise<ModelVersion[]> {
     return this.versions.find({ where: { modelId }, order: { createdAt: 'ASC' } });
   }
