@@ -1,10 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import {
-  createAdapter,
-  egressPolicyFromEnvironment,
-  type ModelAdapter,
-  type PredictionOutcome,
-} from '@tripline/adapters';
+import { createAdapter, type ModelAdapter, type PredictionOutcome } from '@tripline/adapters';
+import { egressPolicyFromEnvironment } from '@tripline/egress';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import {
   BUILT_IN_TRIGGERS,

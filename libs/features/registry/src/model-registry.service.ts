@@ -8,12 +8,8 @@ import {
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { readFile } from 'node:fs/promises';
 import { DataSource, In, Repository, type EntityManager } from 'typeorm';
-import {
-  assertEgressAllowed,
-  egressPolicyFromEnvironment,
-  resolveModelFolder,
-  type AdapterConfig,
-} from '@tripline/adapters';
+import { resolveModelFolder, type AdapterConfig } from '@tripline/adapters';
+import { assertEgressAllowed, egressPolicyFromEnvironment } from '@tripline/egress';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { splitPemBlocks, verifyManifestSignature } from '@tripline/supply-chain';
 import type { EmbeddingEncoderSetting, FeatureTypeName, ModelSettingsMessage } from '@tripline/contracts';
