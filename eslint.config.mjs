@@ -84,7 +84,8 @@ const LAYERS = {
  * ingestor's sink, and reading history is what the API and Grafana are for.
  */
 const TABLE_OWNERS = {
-  registry: ['models', 'model_versions', 'datasets', 'dataset_samples', 'schedules', 'evaluation_runs'],
+  registry: ['models', 'model_versions', 'datasets', 'dataset_samples', 'schedules'],
+  runs: ['evaluation_runs'],
   alerts: ['alert_rules', 'alerts', 'alert_silences', 'notification_channels', 'notification_deliveries'],
   auth: ['api_keys'],
   outbox: ['event_outbox'],
@@ -97,9 +98,9 @@ const ENTITY_EXPORTS = {
     'Dataset',
     'DatasetSample',
     'Schedule',
-    'EvaluationRun',
     'REGISTRY_ENTITIES',
   ],
+  runs: ['EvaluationRun', 'RUN_ENTITIES'],
   alerts: [
     'AlertRuleEntity',
     'AlertEntity',

@@ -10,7 +10,8 @@ import { alertEventSchema, type AlertEventMessage } from '@tripline/contracts';
 import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
 import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { PostgresModule } from '@tripline/postgres';
-import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
+import { DatasetService, ModelRegistry } from '@tripline/registry';
+import { RunQueue, type EvaluationRun } from '@tripline/runs';
 import { OperabilityModule } from '@tripline/server';
 import { KafkaBus, TransportModule, type Subscription } from '@tripline/transport';
 import {

@@ -12,7 +12,8 @@ import { buildDemoModels, writeModelFolder } from '@tripline/demo-models';
 import { EvaluationRunnerModule, EvaluationWorker } from '@tripline/evaluation-runner';
 import { OutboxPublisher } from '@tripline/outbox';
 import { PostgresModule } from '@tripline/postgres';
-import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
+import { DatasetService, ModelRegistry } from '@tripline/registry';
+import { RunQueue, type EvaluationRun } from '@tripline/runs';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 import {

@@ -21,7 +21,8 @@ import { ConfigModule } from '@tripline/config';
 import { buildDemoModels, CLEAN_MODEL_NAME, writeModelFolder } from '@tripline/demo-models';
 import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { PostgresModule } from '@tripline/postgres';
-import { DatasetService, ModelRegistry, RunQueue, type EvaluationRun } from '@tripline/registry';
+import { DatasetService, ModelRegistry } from '@tripline/registry';
+import { RunQueue, type EvaluationRun } from '@tripline/runs';
 import { OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 import {

@@ -5,15 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  AdapterConfig,
-  createAdapter,
-  createEgressLookup,
-  EGRESS_REFUSED,
-  EgressPolicy,
-  ModelAdapter,
-  PredictionOutcome,
-} from '@tripline/adapters';
+import { AdapterConfig, createAdapter, ModelAdapter, PredictionOutcome } from '@tripline/adapters';
+import { createEgressLookup, EGRESS_REFUSED, EgressPolicy } from '@tripline/egress';
 import { startModelServer, type ModelServer } from '@tripline/demo-models';
 import {
   appendTrigger,

@@ -81,7 +81,7 @@ describe('layer boundaries enforced by lint', () => {
     );
     assert.deepEqual(await problems('libs/features/alerts/src/boundary-fixture.ts', query('alerts')), []);
     assert.deepEqual(
-      await problems('libs/features/registry/src/boundary-fixture.ts', query('evaluation_runs')),
+      await problems('libs/features/runs/src/boundary-fixture.ts', query('evaluation_runs')),
       [],
     );
     const prose = "export const message = 'samples from datasets that were deleted';\n";

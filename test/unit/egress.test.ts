@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
 import type { LookupAddress, LookupAllOptions, LookupOptions } from 'node:dns';
 import { describe, it } from 'node:test';
+import { AdapterConfig, redactAdapterConfig, describeErrorBody, withPath } from '@tripline/adapters';
 import {
-  AdapterConfig,
   assertEgressAllowed,
   createEgressLookup,
   EGRESS_REFUSED,
   EgressPolicy,
   egressPolicyFromEnvironment,
-  redactAdapterConfig,
-  describeErrorBody,
-  withPath,
   REDACTED,
   urlDestination,
-} from '@tripline/adapters';
+} from '@tripline/egress';
 import { registerOwnListener } from '@tripline/config';
 
 const open: EgressPolicy = { allowHosts: [], allowLinkLocal: false };

@@ -6,6 +6,7 @@ import { EvidenceModule } from '@tripline/evidence';
 import { PostgresModule } from '@tripline/postgres';
 import { HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { RegistryApiModule } from '@tripline/registry';
+import { RunsApiModule } from '@tripline/runs';
 import { ConsoleModule, OperabilityModule } from '@tripline/server';
 import { TransportModule } from '@tripline/transport';
 
@@ -22,6 +23,7 @@ import { TransportModule } from '@tripline/transport';
     HttpIngestModule,
     ModelStatsModule,
     RegistryApiModule,
+    RunsApiModule,
     EvidenceModule,
   ],
 })

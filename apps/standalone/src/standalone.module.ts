@@ -9,6 +9,7 @@ import { RagGuardModule } from '@tripline/rag-guard';
 import { EventSinkModule, HttpIngestModule, ModelStatsModule } from '@tripline/ingestion';
 import { EvaluationRunnerModule } from '@tripline/evaluation-runner';
 import { RegistryApiModule } from '@tripline/registry';
+import { RunsApiModule } from '@tripline/runs';
 import { ConsoleModule, OperabilityModule } from '@tripline/server';
 import { StreamDetectionModule } from '@tripline/stream-detection';
 import { TransportModule } from '@tripline/transport';
@@ -33,6 +34,7 @@ import { AlertsModule } from '@tripline/alerts';
     EventSinkModule,
     StreamDetectionModule,
     RegistryApiModule,
+    RunsApiModule,
     EvidenceModule,
     EvaluationRunnerModule,
     AlertsModule,

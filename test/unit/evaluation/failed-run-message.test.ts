@@ -4,7 +4,7 @@ import { evaluationRunSchema, validate } from '@tripline/contracts';
 import { observationsFromEvaluation } from '@tripline/alert-rules';
 import { failedRunMessage } from '@tripline/evaluation-runner';
 import { evaluationRunRow } from '@tripline/ingestion';
-import type { ClosedRun, EvaluationRun } from '@tripline/registry';
+import type { ClosedRun, EvaluationRun } from '@tripline/runs';
 
 const T0 = Date.UTC(2026, 11, 5, 9, 0, 0);
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RegistryModule } from '@tripline/registry';
+import { RunsModule } from '@tripline/runs';
 import { DemoWorkspace } from './demo-workspace.service';
 
 /**
@@ -7,5 +8,5 @@ import { DemoWorkspace } from './demo-workspace.service';
  * directory, `npm run demo` with compressed settings). The alerter's rule and channel services
  * are looked up in the application at start, so the module does not pull the alerter in itself.
  */
-@Module({ imports: [RegistryModule], providers: [DemoWorkspace], exports: [DemoWorkspace] })
+@Module({ imports: [RegistryModule, RunsModule], providers: [DemoWorkspace], exports: [DemoWorkspace] })
 export class DemoWorkspaceModule {}

@@ -4,12 +4,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import {
-  createAdapter,
-  egressPolicyFromEnvironment,
-  OnnxAdapter,
-  type ModelAdapter,
-} from '@tripline/adapters';
+import { createAdapter, OnnxAdapter, type ModelAdapter } from '@tripline/adapters';
+import { egressPolicyFromEnvironment } from '@tripline/egress';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import {
   alertEventSchema,
@@ -39,11 +35,11 @@ import {
   CanaryFactory,
   DatasetService,
   ModelRegistry,
-  RunQueue,
   ScheduleService,
   type Dataset,
   type ModelVersion,
 } from '@tripline/registry';
+import { RunQueue } from '@tripline/runs';
 import { EventBus, type Subscription } from '@tripline/transport';
 import { ChannelService, RuleService, type NewRule } from '@tripline/alerts';
 import { DEMO_MODEL_ID, type DemoEvent, type DemoOptions } from './options';

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, LessThanOrEqual, MoreThan, Repository, type FindOptionsWhere } from 'typeorm';
-import { assertEgressAllowed } from '@tripline/adapters';
+import { assertEgressAllowed } from '@tripline/egress';
 import { describeZodIssues } from '@tripline/http';
 import {
   keepRedactedSecrets,

@@ -1,14 +1,9 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { CHANNEL_KINDS } from '@tripline/alert-rules';
 import { Metrics } from '@tripline/server';
+import { DrainWorker } from '@tripline/outbox';
 import { backoffDelay } from '@tripline/retry';
 import { ChannelEntity, DeliveryEntity } from './entities';
 import { NotificationSender, type SendOutcome } from './notification-sender';
@@ -26,13 +21,8 @@ const CLAIM_BATCH = 16;
  * PagerDuty resolve never overtakes its trigger.
  */
 @Injectable()
-export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DeliveryWorker extends DrainWorker {
   private readonly logger = new Logger('AlertDeliveries');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
-  private stopListening?: () => void;
   private readonly outcomes;
 
   constructor(
@@ -42,6 +32,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     @Inject(ALERTER_SETTINGS) private readonly settings: AlerterSettings,
     metrics: Metrics,
   ) {
+    // A failed pass (PostgreSQL, not a channel: those retry per delivery) is retried at the next poll.
+    super({ pollMs: settings.deliveryPollMs });
     this.outcomes = metrics.counter(
       {
         name: 'tripline_alert_delivery_attempts_total',
@@ -52,39 +44,16 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     );
   }
 
-  onApplicationBootstrap(): void {
-    this.stopListening = this.wakeups.listen(() => void this.run());
-    this.timer = setInterval(() => void this.run(), this.settings.deliveryPollMs);
-    this.timer.unref();
-    void this.run();
+  protected override listen(wake: () => void): () => void {
+    return this.wakeups.listen(wake);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.stopListening?.();
-    await this.running;
+  protected override async step(): Promise<boolean> {
+    return (await this.pass()) > 0;
   }
 
-  /** One pass at a time; a wake-up during a pass runs one more. */
-  run(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while (!this.stopped && (await this.pass()) > 0);
-        } while (this.again && !this.stopped);
-      } catch (error) {
-        this.logger.warn(`delivery pass failed, retrying at the next poll: ${String(error)}`);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+  protected override failed(error: unknown): void {
+    this.logger.warn(`delivery pass failed, retrying at the next poll: ${String(error)}`);
   }
 
   /** Claims due deliveries and sends them; returns how many it claimed. */

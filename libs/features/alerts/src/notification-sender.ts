@@ -3,7 +3,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import nodemailer from 'nodemailer';
-import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, egressPort } from '@tripline/adapters';
+import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, egressPort } from '@tripline/egress';
 import {
   channelSecrets,
   DEFAULT_PAGERDUTY_EVENTS_URL,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { egressPolicyFromEnvironment, type EgressPolicy } from '@tripline/adapters';
+import { egressPolicyFromEnvironment, type EgressPolicy } from '@tripline/egress';
 import { ConfigurationError, type Environment } from '@tripline/config';
 
 /** Injection token of the alerter's settings. */

@@ -1,10 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import {
-  createAdapter,
-  egressPolicyFromEnvironment,
-  type ModelAdapter,
-  type PredictionOutcome,
-} from '@tripline/adapters';
+import { createAdapter, type ModelAdapter, type PredictionOutcome } from '@tripline/adapters';
+import { egressPolicyFromEnvironment } from '@tripline/egress';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import {
   BUILT_IN_TRIGGERS,
@@ -18,15 +14,12 @@ import {
   type TriggerCandidate,
 } from '@tripline/evaluation';
 import { Outbox } from '@tripline/outbox';
+import { DatasetService, ModelRegistry, type DatasetSample, type ModelVersion } from '@tripline/registry';
 import {
-  DatasetService,
-  ModelRegistry,
   RunQueue,
-  type DatasetSample,
   type EvaluationRun,
-  type ModelVersion,
   type TriggerScanOptions as TriggerScanRunOptions,
-} from '@tripline/registry';
+} from '@tripline/runs';
 import { ArtefactIntegrity } from './artefact-integrity';
 import { attackSuccessRates, baselineMessage, evaluationMessage } from './evaluation-message';
 import {

@@ -9,7 +9,8 @@ import type {
   RunFailureKind,
 } from '@tripline/contracts';
 import type { CanaryMetrics } from '@tripline/evaluation';
-import type { ClosedRun, EvaluationRun, ModelVersion } from '@tripline/registry';
+import type { ModelVersion } from '@tripline/registry';
+import type { ClosedRun, EvaluationRun } from '@tripline/runs';
 import type { RunSummary } from './run-summary';
 
 export function attackSuccessRates(canary: CanaryMetrics | undefined): Record<string, number> | undefined {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { OutboxModule } from '@tripline/outbox';
 import { RegistryModule } from '@tripline/registry';
+import { RunsModule } from '@tripline/runs';
 import { ArtefactIntegrity } from './artefact-integrity';
 import { EvaluationExecutor } from './evaluation-executor';
 import { EvaluationScheduler } from './evaluation-scheduler';
@@ -13,7 +14,7 @@ import { ManifestHashing } from './manifest-hashing';
  * outcomes reach the evaluations topic through the outbox.
  */
 @Module({
-  imports: [ScheduleModule.forRoot(), RegistryModule, OutboxModule],
+  imports: [ScheduleModule.forRoot(), RegistryModule, RunsModule, OutboxModule],
   providers: [EvaluationScheduler, EvaluationWorker, EvaluationExecutor, ArtefactIntegrity, ManifestHashing],
   exports: [EvaluationExecutor, ArtefactIntegrity, ManifestHashing],
 })

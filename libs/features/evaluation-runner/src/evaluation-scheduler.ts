@@ -8,7 +8,8 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
-import { RunQueue, ScheduleService, type Schedule } from '@tripline/registry';
+import { ScheduleService, type Schedule } from '@tripline/registry';
+import { RunQueue } from '@tripline/runs';
 import { Metrics } from '@tripline/server';
 
 /**

@@ -8,7 +8,8 @@ import {
 import type { EntityManager } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { Outbox } from '@tripline/outbox';
-import { DATASET_KINDS, RunQueue, type ClosedRun } from '@tripline/registry';
+import { DATASET_KINDS } from '@tripline/registry';
+import { RunQueue, type ClosedRun } from '@tripline/runs';
 import { Metrics } from '@tripline/server';
 import { EvaluationExecutor } from './evaluation-executor';
 import { failedRunMessage } from './evaluation-message';

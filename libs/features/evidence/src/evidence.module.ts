@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AlertHistoryModule } from '@tripline/alerts';
 import { RegistryModule } from '@tripline/registry';
+import { RunsModule } from '@tripline/runs';
 import { EvidenceController } from './evidence.controller';
 import { EvidenceService } from './evidence.service';
 
@@ -9,7 +10,7 @@ import { EvidenceService } from './evidence.service';
  * ClickHouse where the process has it (the api and standalone apps do).
  */
 @Module({
-  imports: [RegistryModule, AlertHistoryModule],
+  imports: [RegistryModule, RunsModule, AlertHistoryModule],
   controllers: [EvidenceController],
   providers: [EvidenceService],
 })

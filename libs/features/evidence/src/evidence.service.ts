@@ -3,7 +3,8 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { redactAdapterConfig } from '@tripline/adapters';
 import { AlertHistory } from '@tripline/alerts';
 import { ClickHouse } from '@tripline/clickhouse';
-import { DatasetService, ModelRegistry, RunQueue, ScheduleService } from '@tripline/registry';
+import { DatasetService, ModelRegistry, ScheduleService } from '@tripline/registry';
+import { RunQueue } from '@tripline/runs';
 import { canonicalManifestBytes } from '@tripline/supply-chain';
 import type {
   EvidenceAlert,

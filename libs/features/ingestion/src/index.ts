@@ -4,5 +4,6 @@ export * from './ingestion.modules';
 export * from './model-drift';
 export * from './model-stats';
 export * from './model-timeseries';
+export * from './model-window';
 export * from './rows';
 export * from './table-buffer';

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { LIVE_TRAFFIC_TEXTS } from '@tripline/registry';
+import { LIVE_TRAFFIC_TEXTS } from '@tripline/runs';
 import { EventSink } from './event-sink';
 import { IngestController } from './ingest.controller';
 import { ModelDriftController, ModelDriftService } from './model-drift';

@@ -1,11 +1,10 @@
-import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
+import { Controller, Get, Injectable } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { RequireRole } from '@tripline/auth';
 import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
-import { identifierPattern } from '@tripline/contracts';
-import { openApiSchema, ZodValidationPipe } from '@tripline/http';
-import { statsQuerySchema } from './model-stats';
+import { openApiSchema } from '@tripline/http';
+import { ModelIdParam, WindowQuery, type ModelWindow } from './model-window';
 
 /** Rows read per request at most: 200 features × 2 tests + 1, over about 120 windows. */
 export const MAX_DRIFT_ROWS = 50_000;
@@ -335,11 +334,7 @@ export class ModelDriftController {
     required: false,
     description: 'RFC 3339 or epoch ms: windows ending at or before; default now',
   })
-  async get(
-    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id')))
-    id: string,
-    @Query(new ZodValidationPipe(statsQuerySchema)) query: { from: number; to: number },
-  ): Promise<ModelDrift> {
+  async get(@ModelIdParam() id: string, @WindowQuery() query: ModelWindow): Promise<ModelDrift> {
     return this.drift.drift(id, query.from, query.to);
   }
 }

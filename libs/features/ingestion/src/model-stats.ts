@@ -1,11 +1,9 @@
-import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { z } from 'zod';
+import { Controller, Get, Injectable } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireRole } from '@tripline/auth';
 import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
-import { identifierPattern, parseInstant } from '@tripline/contracts';
-import { ZodValidationPipe } from '@tripline/http';
-import type { LiveTrafficTexts } from '@tripline/registry';
+import type { LiveTrafficTexts } from '@tripline/runs';
+import { ApiWindowQuery, ModelIdParam, WindowQuery, type ModelWindow } from './model-window';
 
 const QUANTILES = [0.5, 0.9, 0.99] as const;
 
@@ -21,28 +19,6 @@ export interface ModelStats {
   latency_ms: Record<'p50' | 'p90' | 'p99', number | null> & { mean: number | null };
   feedback: { labelled: number; correct: number; accuracy: number | null };
 }
-
-const time = z.string().transform((value, context) => {
-  // Strict: "-1" or 2026-02-30 is a mistake to report, not a time to guess (it became 2001-01-01).
-  const ms = parseInstant(value);
-  // Outside 1970..9999 a Date cannot be formatted for ClickHouse (RangeError, unparsable year): a 400, not a 500.
-  if (!Number.isFinite(ms) || ms > 253_402_300_799_999) {
-    context.addIssue({
-      code: 'custom',
-      message: `expected an RFC 3339 timestamp or non-negative epoch milliseconds, 1970 to 9999 (got ${JSON.stringify(value.slice(0, 40))})`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-export const statsQuerySchema = z
-  .object({ from: time.optional(), to: time.optional() })
-  .transform(({ from, to }) => {
-    const end = to ?? Date.now();
-    return { from: from ?? end - 24 * 3_600_000, to: end };
-  })
-  .refine(({ from, to }) => from < to, { message: 'expected from to be earlier than to', path: ['from'] });
 
 const finite = (value: unknown): number | null => {
   const number = Number(value);
@@ -146,13 +122,8 @@ export class ModelStatsController {
     summary:
       'Event count, label distribution, confidence and latency quantiles, and feedback accuracy in a window (default: the last 24 hours)',
   })
-  @ApiQuery({ name: 'from', required: false, description: 'RFC 3339 or epoch ms (inclusive)' })
-  @ApiQuery({ name: 'to', required: false, description: 'RFC 3339 or epoch ms (exclusive); default now' })
-  async get(
-    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id')))
-    id: string,
-    @Query(new ZodValidationPipe(statsQuerySchema)) query: { from: number; to: number },
-  ): Promise<ModelStats> {
+  @ApiWindowQuery()
+  async get(@ModelIdParam() id: string, @WindowQuery() query: ModelWindow): Promise<ModelStats> {
     return this.stats.stats(id, query.from, query.to);
   }
 }

@@ -1,11 +1,8 @@
-import { Controller, Get, Injectable, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { z } from 'zod';
+import { Controller, Get, Injectable } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireRole } from '@tripline/auth';
 import { ClickHouse, clickHouseTime } from '@tripline/clickhouse';
-import { identifierPattern } from '@tripline/contracts';
-import { ZodValidationPipe } from '@tripline/http';
-import { statsQuerySchema } from './model-stats';
+import { ApiWindowQuery, ModelIdParam, WindowQuery, type ModelWindow } from './model-window';
 
 /** Buckets a chart can hold per range at most; the bucket width grows in these steps to stay under it. */
 export const MAX_TRAFFIC_BUCKETS = 240;
@@ -244,13 +241,8 @@ export class ModelTimeSeriesController {
     summary:
       "The model's history as time series (default: the last 24 hours): accuracy, macro-F1 and canary attack-success rate per evaluation run, drift statistic and p-value per metric and detector (per feature too), inference events and latency per bucket (bucket_seconds grows with the range, at most 240 buckets), and alert state changes",
   })
-  @ApiQuery({ name: 'from', required: false, description: 'RFC 3339 or epoch ms (inclusive)' })
-  @ApiQuery({ name: 'to', required: false, description: 'RFC 3339 or epoch ms (exclusive); default now' })
-  async get(
-    @Param('id', new ZodValidationPipe(z.string().regex(identifierPattern, 'expected a model id')))
-    id: string,
-    @Query(new ZodValidationPipe(statsQuerySchema)) query: { from: number; to: number },
-  ): Promise<ModelTimeSeries> {
+  @ApiWindowQuery()
+  async get(@ModelIdParam() id: string, @WindowQuery() query: ModelWindow): Promise<ModelTimeSeries> {
     return this.timeSeries.series(id, query.from, query.to);
   }
 }

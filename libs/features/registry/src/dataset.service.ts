@@ -1,7 +1,7 @@
 import { BadRequestException, HttpException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, In, Repository, type EntityManager } from 'typeorm';
 import { Dataset, DatasetSample, Model, type DatasetKind } from './entities';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -177,9 +177,13 @@ export class DatasetService {
     });
   }
 
-  /** The datasets of these ids that exist (a deleted one is simply absent). */
-  findByIds(ids: readonly string[]): Promise<Dataset[]> {
-    return ids.length === 0 ? Promise.resolve([]) : this.datasets.findBy({ id: In([...ids]) });
+  /**
+   * The datasets of these ids that exist (a deleted one is simply absent). `manager`: read in the
+   * caller's transaction (the run queue's tick, see ModelRegistry.findModel).
+   */
+  findByIds(ids: readonly string[], manager?: EntityManager): Promise<Dataset[]> {
+    const datasets = manager?.getRepository(Dataset) ?? this.datasets;
+    return ids.length === 0 ? Promise.resolve([]) : datasets.findBy({ id: In([...ids]) });
   }
 
   async get(id: string): Promise<Dataset> {

@@ -8,12 +8,8 @@ import {
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { readFile } from 'node:fs/promises';
 import { DataSource, In, Repository, type EntityManager } from 'typeorm';
-import {
-  assertEgressAllowed,
-  egressPolicyFromEnvironment,
-  resolveModelFolder,
-  type AdapterConfig,
-} from '@tripline/adapters';
+import { resolveModelFolder, type AdapterConfig } from '@tripline/adapters';
+import { assertEgressAllowed, egressPolicyFromEnvironment } from '@tripline/egress';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import { splitPemBlocks, verifyManifestSignature } from '@tripline/supply-chain';
 import type { EmbeddingEncoderSetting, FeatureTypeName, ModelSettingsMessage } from '@tripline/contracts';
@@ -354,6 +350,34 @@ export class ModelRegistry {
         `${what}: its manifest is still being computed (manifest_state "pending"); ` +
           `retry when GET /v1/models/${version.modelId}/versions shows it "ready"`,
       );
+  }
+
+  // The reads below take the caller's transaction (`manager`) for the run queue, which reads the
+  // registry while it holds its claim or tick lock: the embedded PostgreSQL serves one connection,
+  // so a read on another connection inside that transaction would wait for it forever.
+
+  /** A model, or null when it is not (or no longer) registered. */
+  findModel(id: string, manager?: EntityManager): Promise<Model | null> {
+    return (manager?.getRepository(Model) ?? this.models).findOneBy({ id });
+  }
+
+  /** The ids among `versionIds` of versions whose manifest is still pending (being hashed). */
+  async pendingManifests(versionIds: readonly string[], manager?: EntityManager): Promise<Set<string>> {
+    if (versionIds.length === 0) return new Set();
+    const pending = await (manager?.getRepository(ModelVersion) ?? this.versions).findBy({
+      id: In([...new Set(versionIds)]),
+      manifestState: 'pending',
+    });
+    return new Set(pending.map((version) => version.id));
+  }
+
+  /** The version string of each of these version ids that is still registered. */
+  async versionNames(versionIds: readonly string[], manager?: EntityManager): Promise<Map<string, string>> {
+    if (versionIds.length === 0) return new Map();
+    const versions = await (manager?.getRepository(ModelVersion) ?? this.versions).findBy({
+      id: In([...new Set(versionIds)]),
+    });
+    return new Map(versions.map((version) => [version.id, version.version]));
   }
 
   listVersions(modelId: string): Promise<ModelVersion[]> {

@@ -1,6 +1,6 @@
 import { CustomJsonAdapter } from './custom-json-adapter';
-import { redactUrl } from './egress';
-import type { AdapterConfig, EgressPolicy, ModelAdapter } from './model-adapter';
+import { redactUrl, type EgressPolicy } from '@tripline/egress';
+import type { AdapterConfig, ModelAdapter } from './model-adapter';
 import { OipV2Adapter } from './oip-v2-adapter';
 import { OnnxAdapter } from './onnx-adapter';
 import { OpenAiChatAdapter } from './openai-chat-adapter';

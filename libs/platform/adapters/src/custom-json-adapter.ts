@@ -1,13 +1,7 @@
-import { redactUrl } from './egress';
+import { redactUrl, type EgressPolicy } from '@tripline/egress';
 import { JsonHttpClient } from './http-client';
 import { parseJsonPath, PathSegment, resolveJsonPath } from './json-path';
-import type {
-  AdapterConfig,
-  EgressPolicy,
-  ModelAdapter,
-  Prediction,
-  PredictionOutcome,
-} from './model-adapter';
+import type { AdapterConfig, ModelAdapter, Prediction, PredictionOutcome } from './model-adapter';
 
 type CustomConfig = Extract<AdapterConfig, { kind: 'custom-json' }>;
 

@@ -1,8 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
 import { backoffDelay, parseRetryAfter, sleep } from '@tripline/retry';
-import { assertEgressAllowed, createEgressLookup, EGRESS_REFUSED, egressPort, redactUrl } from './egress';
-import type { EgressPolicy, HttpCallOptions } from './model-adapter';
+import {
+  assertEgressAllowed,
+  createEgressLookup,
+  EGRESS_REFUSED,
+  egressPort,
+  redactUrl,
+  type EgressPolicy,
+} from '@tripline/egress';
+import type { HttpCallOptions } from './model-adapter';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_RETRIES = 2;

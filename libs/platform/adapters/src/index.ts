@@ -1,19 +1,7 @@
 export * from './model-adapter';
 export { createAdapter } from './create-adapter';
 export type { CreateAdapterOptions } from './create-adapter';
-export {
-  assertEgressAllowed,
-  createEgressLookup,
-  EGRESS_REFUSED,
-  EgressRefusedError,
-  egressPolicyFromEnvironment,
-  egressPort,
-  isLinkLocalOrMetadata,
-  redactAdapterConfig,
-  redactUrl,
-  REDACTED,
-  urlDestination,
-} from './egress';
+export { redactAdapterConfig } from './redaction';
 export {
   DEFAULT_CONCURRENCY,
   DEFAULT_RETRIES,

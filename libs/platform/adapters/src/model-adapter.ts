@@ -75,11 +75,3 @@ export type AdapterConfig =
       /** Dot/bracket paths into the JSON answer, e.g. "result.label", "result.probs", "choices[0].text". */
       responsePaths: { label?: string; scores?: string; text?: string; citations?: string };
     } & HttpCallOptions);
-
-/** Where outbound calls may go. Link-local and cloud metadata addresses are refused unless allowed. */
-export interface EgressPolicy {
-  /** When non-empty, only these hosts (exact names, "*.suffix" wildcards, IPs or CIDRs) may be called. */
-  allowHosts: string[];
-  /** Allow 169.254.0.0/16, fe80::/10 and metadata endpoints (default false). */
-  allowLinkLocal: boolean;
-}

@@ -1,12 +1,6 @@
-import { redactUrl } from './egress';
+import { redactUrl, type EgressPolicy } from '@tripline/egress';
 import { JsonHttpClient, withPath } from './http-client';
-import type {
-  AdapterConfig,
-  EgressPolicy,
-  ModelAdapter,
-  Prediction,
-  PredictionOutcome,
-} from './model-adapter';
+import type { AdapterConfig, ModelAdapter, Prediction, PredictionOutcome } from './model-adapter';
 
 export const DEFAULT_OIP_BATCH_SIZE = 32;
 

@@ -1,6 +1,6 @@
-import { redactUrl } from './egress';
+import { redactUrl, type EgressPolicy } from '@tripline/egress';
 import { JsonHttpClient, withPath } from './http-client';
-import type { AdapterConfig, EgressPolicy, ModelAdapter, PredictionOutcome } from './model-adapter';
+import type { AdapterConfig, ModelAdapter, PredictionOutcome } from './model-adapter';
 
 type ChatConfig = Extract<AdapterConfig, { kind: 'openai-chat' }>;
 

@@ -1,3 +1,4 @@
+export * from './drain-worker';
 export * from './outbox';
 export * from './outbox-publisher';
 export * from './outbox.module';

@@ -1,16 +1,10 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ENVIRONMENT, type Environment } from '@tripline/config';
 import type { TopicKey } from '@tripline/contracts';
-import { backoffDelay } from '@tripline/retry';
 import { EventBus } from '@tripline/transport';
+import { DrainWorker } from './drain-worker';
 import { Outbox } from './outbox';
 
 const BATCH = 500;
@@ -34,33 +28,17 @@ interface OutboxRow {
  * drain; a transaction-scoped advisory lock lets one drain at a time.
  */
 @Injectable()
-export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class OutboxPublisher extends DrainWorker {
   private readonly logger = new Logger('Outbox');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private again = false;
-  private failures = 0;
-  private retryAt = 0;
-  private stopListening?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly bus: EventBus,
     private readonly outbox: Outbox,
-    @Inject(ENVIRONMENT) private readonly environment: Environment,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.stopListening = this.outbox.onWake(() => void this.drainWhenDue());
-    this.timer = setInterval(() => void this.drainWhenDue(), this.environment.TRIPLINE_OUTBOX_POLL_MS);
-    this.timer.unref();
-    void this.drain();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    this.stopListening?.();
-    await this.running;
+    @Inject(ENVIRONMENT) environment: Environment,
+  ) {
+    const pollMs = environment.TRIPLINE_OUTBOX_POLL_MS;
+    super({ pollMs, backoff: { baseMs: pollMs, capMs: RETRY_CAP_MS } });
   }
 
   /**
@@ -68,35 +46,21 @@ export class OutboxPublisher implements OnApplicationBootstrap, BeforeApplicatio
    * more after it. Never throws: a failure is logged and retried later.
    */
   drain(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while ((await this.publishBatch()) === BATCH);
-        } while (this.again);
-        this.failures = 0;
-        this.retryAt = 0;
-      } catch (error) {
-        this.failures++;
-        const delay = backoffDelay(this.failures, this.environment.TRIPLINE_OUTBOX_POLL_MS, RETRY_CAP_MS);
-        this.retryAt = Date.now() + delay;
-        this.logger.warn(
-          `outbox not published yet (attempt ${this.failures}), retrying in ${delay} ms: ${String(error)}`,
-        );
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.run();
   }
 
-  private drainWhenDue(): Promise<void> | undefined {
-    if (Date.now() < this.retryAt) return undefined;
-    return this.drain();
+  protected override listen(wake: () => void): () => void {
+    return this.outbox.onWake(wake);
+  }
+
+  protected override async step(): Promise<boolean> {
+    return (await this.publishBatch()) === BATCH;
+  }
+
+  protected override failed(error: unknown, failures: number, retryInMs: number | undefined): void {
+    this.logger.warn(
+      `outbox not published yet (attempt ${failures}), retrying in ${retryInMs} ms: ${String(error)}`,
+    );
   }
 
   private publishBatch(): Promise<number> {

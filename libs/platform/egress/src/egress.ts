@@ -2,12 +2,19 @@ import dns from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { ownListener } from '@tripline/config';
-import type { AdapterConfig, EgressPolicy } from './model-adapter';
+
+/** Where outbound calls may go. Link-local and cloud metadata addresses are refused unless allowed. */
+export interface EgressPolicy {
+  /** When non-empty, only these hosts (exact names, "*.suffix" wildcards, IPs or CIDRs) may be called. */
+  allowHosts: string[];
+  /** Allow 169.254.0.0/16, fe80::/10 and metadata endpoints (default false). */
+  allowLinkLocal: boolean;
+}
 
 /**
- * Server-side request forgery guard for every call an adapter makes. Model URLs come from API
- * users, so a URL naming the cloud metadata endpoint would hand the instance's credentials to
- * whoever registered it. Two checks: assertEgressAllowed() on the URL before a request, and
+ * Server-side request forgery guard for every outbound call to a URL an API user gave: model
+ * adapters and alert notifications (webhook, Slack, PagerDuty). A URL naming the cloud metadata
+ * endpoint would hand the instance's credentials to whoever registered it. Two checks: assertEgressAllowed() on the URL before a request, and
  * createEgressLookup() on the address the name resolves to when the socket connects, so a name
  * that resolved to a harmless address at check time and to 169.254.169.254 a moment later (DNS
  * rebinding) is still refused. Loopback and private ranges pass by default because model servers
@@ -405,9 +412,11 @@ const SECRET_HEADERS = new Set([
   'cookie',
   'set-cookie',
 ]);
-const SECRET_NAME = /token|secret|key|password|passwd|credential|signature/i;
+/** Names of headers, query parameters and fields whose values are credentials. */
+export const SECRET_NAME = /token|secret|key|password|passwd|credential|signature/i;
 
-function isSecretHeader(name: string): boolean {
+/** A header whose value is a credential (by its name). */
+export function isSecretHeader(name: string): boolean {
   return SECRET_HEADERS.has(name.toLowerCase()) || SECRET_NAME.test(name);
 }
 
@@ -437,23 +446,6 @@ export function redactUrl(url: string): string {
   return `${parsed.protocol}//${userinfo}${parsed.host}${parsed.pathname}${query ? `?${query}` : ''}${parsed.hash}`;
 }
 
-function redactTemplate(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactTemplate);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([name, inner]) => [
-        name,
-        // A credential baked into a request body ("api_key": "...") is as secret as a header;
-        // the input placeholder is not a credential and stays readable.
-        typeof inner === 'string' && SECRET_NAME.test(name) && !inner.includes('{{input}}')
-          ? REDACTED
-          : redactTemplate(inner),
-      ]),
-    );
-  }
-  return value;
-}
-
 /** `scheme://host[:port]`, then `/[redacted]` when the URL carried anything more. */
 export function urlDestination(url: string): string {
   let parsed: URL;
@@ -465,33 +457,4 @@ export function urlDestination(url: string): string {
   const bare = `${parsed.protocol}//${parsed.host}`;
   const more = parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash;
   return more ? `${bare}/${REDACTED}` : bare;
-}
-
-/**
- * A copy of the config that is safe to return from the API or write to a log: secret header
- * values, URL passwords and secret query parameters, and credential-looking fields of a request
- * template become "[redacted]". For a `reader` (any role but admin) every header value and every
- * URL beyond scheme, host and port goes too: credentials hide where no name gives them away
- * (URL path tokens, `sig=` parameters, headers such as `X-Auth`).
- */
-export function redactAdapterConfig<T extends AdapterConfig>(
-  config: T,
-  audience: 'admin' | 'reader' = 'reader',
-): T {
-  const copy = structuredClone(config) as T & { headers?: Record<string, string>; url?: string };
-  if (copy.kind === 'onnx') return copy;
-  const reader = audience === 'reader';
-  if (copy.headers) {
-    copy.headers = Object.fromEntries(
-      Object.entries(copy.headers).map(([name, value]) => [
-        name,
-        reader || isSecretHeader(name) ? REDACTED : value,
-      ]),
-    );
-  }
-  if (typeof copy.url === 'string') copy.url = reader ? urlDestination(copy.url) : redactUrl(copy.url);
-  if (copy.kind === 'custom-json') {
-    (copy as { requestTemplate: unknown }).requestTemplate = redactTemplate(copy.requestTemplate);
-  }
-  return copy;
 }

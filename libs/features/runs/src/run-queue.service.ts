@@ -1,8 +1,8 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository, type EntityManager } from 'typeorm';
-import { Dataset, EvaluationRun, Model, ModelVersion, type TriggerScanOptions } from './entities';
-import { ModelRegistry } from './model-registry.service';
+import { DatasetService, ModelRegistry, type Dataset, type Model } from '@tripline/registry';
+import { EvaluationRun, type TriggerScanOptions } from './entities';
 
 /** How many of the earliest runs may become a baseline nobody pinned (a search bound, not a rule). */
 const IMPLICIT_BASELINE_CANDIDATES = 20;
@@ -30,6 +30,7 @@ export class RunQueue {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(EvaluationRun) private readonly runs: Repository<EvaluationRun>,
     private readonly registry: ModelRegistry,
+    private readonly datasets: DatasetService,
   ) {}
 
   /** Queues one run per dataset; by default every dataset registered for the model. */
@@ -107,9 +108,9 @@ export class RunQueue {
         where: { modelId, status: In(['queued', 'running']) },
       });
       if (active > 0) return 'overlap';
-      const model = await manager.findOneBy(Model, { id: modelId });
+      const model = await this.registry.findModel(modelId, manager);
       if (!model?.currentVersionId) return [];
-      const datasets = await manager.findBy(Dataset, { id: In(datasetIds) });
+      const datasets = await this.datasets.findByIds(datasetIds, manager);
       const inserted: EvaluationRun[] = [];
       for (const dataset of datasets) {
         const rows = await manager.query(
@@ -132,20 +133,27 @@ export class RunQueue {
   async claim(): Promise<EvaluationRun | null> {
     return this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
-      // TypeORM answers an UPDATE ... RETURNING with [rows, affected count].
-      const [rows]: [{ id: string }[], number] = await manager.query(
-        `UPDATE evaluation_runs SET status = 'running', started_at = now(), heartbeat_at = now()
-         WHERE id = (
-           SELECT queued.id FROM evaluation_runs queued
-           WHERE queued.status = 'queued'
-             AND NOT EXISTS (SELECT 1 FROM evaluation_runs busy WHERE busy.model_id = queued.model_id AND busy.status = 'running')
-             -- A local version is loaded only once its manifest is computed: its runs wait queued.
-             AND NOT EXISTS (SELECT 1 FROM model_versions pending WHERE pending.id = queued.version_id AND pending.manifest_state = 'pending')
-           ORDER BY queued.created_at, queued.id LIMIT 1
-         )
-         RETURNING id`,
+      const queued: { id: string; version_id: string | null }[] = await manager.query(
+        `SELECT queued.id, queued.version_id FROM evaluation_runs queued
+         WHERE queued.status = 'queued'
+           AND NOT EXISTS (SELECT 1 FROM evaluation_runs busy WHERE busy.model_id = queued.model_id AND busy.status = 'running')
+         ORDER BY queued.created_at, queued.id`,
       );
-      return rows.length ? manager.findOneByOrFail(EvaluationRun, { id: rows[0].id }) : null;
+      if (queued.length === 0) return null;
+      // A local version is loaded only once its manifest is computed: its runs wait queued. Read
+      // after the runs: a version is pending only from its registration, which precedes its runs.
+      const pending = await this.registry.pendingManifests(
+        queued.flatMap((run) => (run.version_id ? [run.version_id] : [])),
+        manager,
+      );
+      const next = queued.find((run) => !run.version_id || !pending.has(run.version_id));
+      if (!next) return null;
+      await manager.update(
+        EvaluationRun,
+        { id: next.id, status: 'queued' },
+        { status: 'running', startedAt: () => 'now()', heartbeatAt: () => 'now()' },
+      );
+      return manager.findOneByOrFail(EvaluationRun, { id: next.id });
     });
   }
 
@@ -212,7 +220,7 @@ export class RunQueue {
         },
       );
       if ((result.affected ?? 0) === 0) return false;
-      const [closed] = await closedRuns(manager, [runId]);
+      const [closed] = await this.closedRuns(manager, [runId]);
       await inTransaction?.(manager, closed);
       return true;
     });
@@ -235,7 +243,7 @@ export class RunQueue {
       if (rows.length > 0 && inTransaction)
         await inTransaction(
           manager,
-          await closedRuns(
+          await this.closedRuns(
             manager,
             rows.map((row) => row.id),
           ),
@@ -309,7 +317,7 @@ export class RunQueue {
    */
   async baselinesOf(modelId: string): Promise<{ datasetId: string; run: EvaluationRun; pinned: boolean }[]> {
     const model = await this.registry.get(modelId);
-    const datasets = await this.dataSource.getRepository(Dataset).findBy({ modelId: model.id });
+    const datasets = await this.datasets.list({ modelId: model.id });
     const baselines: { datasetId: string; run: EvaluationRun; pinned: boolean }[] = [];
     for (const dataset of datasets) {
       const next = this.runs.create({
@@ -405,31 +413,30 @@ export class RunQueue {
   }
 
   private async datasetsFor(model: Model, datasetIds: string[] | undefined): Promise<Dataset[]> {
-    const repository = this.dataSource.getRepository(Dataset);
     if (!datasetIds || datasetIds.length === 0) {
-      const all = await repository.findBy({ modelId: model.id });
+      const all = await this.datasets.list({ modelId: model.id });
       if (all.length === 0)
         throw new BadRequestException(
           `model "${model.id}" has no datasets; upload a clean set with POST /v1/datasets?model_id=${model.id}`,
         );
       return all;
     }
-    const found = await repository.findBy({ id: In(datasetIds) });
+    const found = await this.datasets.findByIds(datasetIds);
     const missing = datasetIds.filter((id) => !found.some((dataset) => dataset.id === id));
     if (missing.length > 0) throw new BadRequestException(`dataset_ids: ${missing.join(', ')} do not exist`);
     return found;
   }
-}
 
-/** The runs as just written, each with its version string, read in the transaction that closed them. */
-async function closedRuns(manager: EntityManager, runIds: readonly string[]): Promise<ClosedRun[]> {
-  const runs = await manager.findBy(EvaluationRun, { id: In([...runIds]) });
-  const versionIds = [...new Set(runs.flatMap((run) => (run.versionId ? [run.versionId] : [])))];
-  const versions = versionIds.length
-    ? new Map((await manager.findBy(ModelVersion, { id: In(versionIds) })).map((v) => [v.id, v.version]))
-    : new Map<string, string>();
-  return runs.map((run) => ({
-    run,
-    modelVersion: run.versionId ? (versions.get(run.versionId) ?? null) : null,
-  }));
+  /** The runs as just written, each with its version string, read in the transaction that closed them. */
+  private async closedRuns(manager: EntityManager, runIds: readonly string[]): Promise<ClosedRun[]> {
+    const runs = await manager.findBy(EvaluationRun, { id: In([...runIds]) });
+    const versions = await this.registry.versionNames(
+      runs.flatMap((run) => (run.versionId ? [run.versionId] : [])),
+      manager,
+    );
+    return runs.map((run) => ({
+      run,
+      modelVersion: run.versionId ? (versions.get(run.versionId) ?? null) : null,
+    }));
+  }
 }

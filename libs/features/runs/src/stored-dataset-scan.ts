@@ -4,8 +4,7 @@ import type { Environment } from '@tripline/config';
 import { DatasetScan, NO_SOURCE, type DatasetScanReport } from '@tripline/poisoning';
 import { readFile } from 'node:fs/promises';
 import { ArtefactIntegrityError, splitPemBlocks, verifyArtefact } from '@tripline/supply-chain';
-import type { DatasetService } from './dataset.service';
-import type { ModelRegistry } from './model-registry.service';
+import type { DatasetService, ModelRegistry } from '@tripline/registry';
 
 /**
  * The API scans in the request, so the scan's CPU work (the neighbour search above all) holds the

@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import type { z } from 'zod';
 import { scanKnowledgeBase, type KnowledgeBaseScanReport } from '@tripline/rag';
-import type { ModelRegistry } from './model-registry.service';
+import type { ModelRegistry } from '@tripline/registry';
 import type { ragScanRequestSchema } from './schemas';
 
 /**
