@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluationRunSchema, validate } from '@tripline/contracts';
-import { observationsFromEvaluation } from '@tripline/alerting';
-import { failedRunMessage } from '@tripline/evaluator';
+import { observationsFromEvaluation } from '@tripline/alert-rules';
+import { failedRunMessage } from '@tripline/evaluation-runner';
 import { evaluationRunRow } from '@tripline/ingestion';
 import type { ClosedRun, EvaluationRun } from '@tripline/registry';
 
