@@ -9,13 +9,13 @@ import {
 import { HttpTransport } from './http-transport';
 import { KafkaTransport } from './kafka-transport';
 import { Queue } from './queue';
+import { ENVELOPE_BYTES, settle, type Settings } from './settings';
 import { backoffDelay, sleep } from '@tripline/retry';
 import type { BufferedItem, SendOutcome, Transport } from './transport';
 import {
   RecorderError,
   RecordValidationError,
   type ItemRejection,
-  type OverflowPolicy,
   type RecordedItem,
   type Recorder,
   type RecorderLogger,
@@ -24,21 +24,7 @@ import {
   type RecordKind,
 } from './types';
 
-/** `{"feedback":[` plus `]}`: what a batch body adds around its items. */
-const ENVELOPE_BYTES = 16;
 const KINDS: RecordKind[] = ['events', 'feedback'];
-
-interface Settings {
-  maxBatchSize: number;
-  maxBatchBytes: number;
-  flushIntervalMs: number;
-  maxBufferedEvents: number;
-  overflow: OverflowPolicy;
-  maxRetries: number;
-  retryBaseMs: number;
-  maxRetryDelayMs: number;
-  validate: boolean;
-}
 
 const consoleLogger: RecorderLogger = {
   warn: (message) => console.warn(`tripline-sdk: ${message}`),
@@ -69,31 +55,6 @@ function createTransport(options: RecorderOptions, settings: Settings, logger: R
       },
     );
   throw new TypeError(`transport.kind: expected 'http' or 'kafka' (got ${JSON.stringify(transport?.kind)})`);
-}
-
-function settle(options: RecorderOptions): Settings {
-  const integer = (name: keyof RecorderOptions, fallback: number, min: number, max: number): number => {
-    const value = options[name] ?? fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-      throw new RangeError(`${name}: expected an integer from ${min} to ${max} (got ${String(value)})`);
-    return value;
-  };
-  const overflow = options.overflow ?? 'drop-oldest';
-  if (!['drop-oldest', 'drop-newest', 'block'].includes(overflow))
-    throw new RangeError(
-      `overflow: expected 'drop-oldest', 'drop-newest' or 'block' (got ${JSON.stringify(overflow)})`,
-    );
-  return {
-    maxBatchSize: integer('maxBatchSize', 500, 1, LIMITS.batchEvents),
-    maxBatchBytes: integer('maxBatchBytes', 1_000_000, 1_024, LIMITS.batchBytes - ENVELOPE_BYTES),
-    flushIntervalMs: integer('flushIntervalMs', 1_000, 1, 2 ** 31 - 1),
-    maxBufferedEvents: integer('maxBufferedEvents', 10_000, 1, 10_000_000),
-    overflow,
-    maxRetries: integer('maxRetries', 8, 0, 1_000),
-    retryBaseMs: integer('retryBaseMs', 200, 1, 3_600_000),
-    maxRetryDelayMs: integer('maxRetryDelayMs', 30_000, 1, 3_600_000),
-    validate: options.validate ?? true,
-  };
 }
 
 class BufferingRecorder implements Recorder {

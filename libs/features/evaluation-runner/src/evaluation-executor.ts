@@ -12,6 +12,7 @@ import {
   judgeGates,
   type EvaluationSnapshot,
   type TriggerCandidate,
+  type TriggerScanResult,
 } from '@tripline/evaluation';
 import { Outbox } from '@tripline/outbox';
 import { DatasetService, ModelRegistry, type DatasetSample, type ModelVersion } from '@tripline/registry';
@@ -152,30 +153,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
     };
     const cleanSet = samples.map((sample) => ({ text: sample.text, label: sample.label ?? undefined }));
     const cleanTexts = cleanSet.map((row) => row.text);
-    let candidates: TriggerCandidate[];
-    let source: string;
-    if (Array.isArray(options.candidates)) {
-      candidates = options.candidates.map((text) => ({ text, sources: ['given'] }));
-      source = 'given';
-    } else if (options.candidates === 'library') {
-      candidates = BUILT_IN_TRIGGERS.map(triggerText)
-        .filter((text): text is string => text !== undefined)
-        .map((text) => ({ text, sources: ['library'] }));
-      source = 'library';
-    } else {
-      const vocabulary = await adapter.vocabulary?.();
-      // An endpoint without a vocabulary (OIP v2, OpenAI-compatible, custom JSON) is scanned with
-      // the words of its clean set, of its recent live traffic, and of a general English list.
-      candidates = triggerCandidates({
-        vocabulary,
-        cleanTexts,
-        liveTexts: options.liveTexts,
-        wordList: vocabulary ? undefined : englishWordList(),
-        maxCandidates: options.maxCandidates,
-        seed: options.seed,
-      });
-      source = vocabulary ? 'vocabulary' : 'black-box';
-    }
+    const { candidates, source } = await scanCandidates(options, adapter, cleanTexts);
     const reference = options.reference ? await this.referenceAdapter(run, options.reference) : undefined;
     const asScanAnswers = (outcomes: PredictionOutcome[]) =>
       outcomes.map((outcome) =>
@@ -204,28 +182,7 @@ export class EvaluationExecutor implements OnApplicationShutdown {
         void this.queue.progress(run.id, done, total).catch(() => undefined);
       },
     });
-    const summary: RunSummary = {
-      errors: {
-        count: result.failedPredictions,
-        total: result.predictions,
-        examples: [],
-      },
-      scan: {
-        source,
-        candidates: candidates.length,
-        sources: countSources(candidates),
-        cleanInputs: result.inputs.screening + result.inputs.confirmation,
-        inputs: result.inputs,
-        positions: result.positions,
-        flagged: result.flagged,
-        top: result.candidates.slice(0, 25),
-        falseAlarmRate: result.falseAlarmRate,
-        cutoff: result.cutoff,
-        screened: result.screened,
-        ...(reference ? { reference: { modelId: reference.modelId, versionId: reference.versionId } } : {}),
-        timings: result.timings,
-      },
-    };
+    const summary = scanSummary(result, candidates, source, reference);
     const usable = result.failedPredictions <= result.predictions * MAX_ERROR_SHARE;
     await this.queue.finish(run.id, {
       status: usable ? 'succeeded' : 'failed',
@@ -327,4 +284,64 @@ function passesGates(summary: RunSummary | null): boolean {
 
 function snapshot(summary: RunSummary): EvaluationSnapshot {
   return { clean: summary.clean, canary: summary.canary };
+}
+
+/** The tokens a scan tries: the given list, the built-in library, or the model's (or its data's) words. */
+async function scanCandidates(
+  options: TriggerScanRunOptions,
+  adapter: ModelAdapter,
+  cleanTexts: string[],
+): Promise<{ candidates: TriggerCandidate[]; source: string }> {
+  if (Array.isArray(options.candidates))
+    return { candidates: options.candidates.map((text) => ({ text, sources: ['given'] })), source: 'given' };
+  if (options.candidates === 'library')
+    return {
+      candidates: BUILT_IN_TRIGGERS.map(triggerText)
+        .filter((text): text is string => text !== undefined)
+        .map((text) => ({ text, sources: ['library'] })),
+      source: 'library',
+    };
+  const vocabulary = await adapter.vocabulary?.();
+  // An endpoint without a vocabulary (OIP v2, OpenAI-compatible, custom JSON) is scanned with
+  // the words of its clean set, of its recent live traffic, and of a general English list.
+  const candidates = triggerCandidates({
+    vocabulary,
+    cleanTexts,
+    liveTexts: options.liveTexts,
+    wordList: vocabulary ? undefined : englishWordList(),
+    maxCandidates: options.maxCandidates,
+    seed: options.seed,
+  });
+  return { candidates, source: vocabulary ? 'vocabulary' : 'black-box' };
+}
+
+/** What a finished scan stores with its run. */
+function scanSummary(
+  result: TriggerScanResult,
+  candidates: TriggerCandidate[],
+  source: string,
+  reference: { modelId: string; versionId: string } | undefined,
+): RunSummary {
+  return {
+    errors: {
+      count: result.failedPredictions,
+      total: result.predictions,
+      examples: [],
+    },
+    scan: {
+      source,
+      candidates: candidates.length,
+      sources: countSources(candidates),
+      cleanInputs: result.inputs.screening + result.inputs.confirmation,
+      inputs: result.inputs,
+      positions: result.positions,
+      flagged: result.flagged,
+      top: result.candidates.slice(0, 25),
+      falseAlarmRate: result.falseAlarmRate,
+      cutoff: result.cutoff,
+      screened: result.screened,
+      ...(reference ? { reference: { modelId: reference.modelId, versionId: reference.versionId } } : {}),
+      timings: result.timings,
+    },
+  };
 }

@@ -1,4 +1,11 @@
-import type { EvidenceAlertEvent, EvidenceInput, EvidenceRun } from './evidence-input';
+import type {
+  EvidenceAlert,
+  EvidenceAlertEvent,
+  EvidenceDataset,
+  EvidenceInput,
+  EvidenceRun,
+  EvidenceVersion,
+} from './evidence-input';
 import { assessFrameworks, type FrameworkAssessment } from './frameworks';
 import { currentPosture, type Posture } from './posture';
 
@@ -93,20 +100,97 @@ const DISCLAIMER =
   'speak to. It is evidence for an assessment, not an assessment: whether a requirement is met is for the ' +
   'provider, deployer or auditor to judge with the context Tripline does not have.';
 
+type Sections = EvidencePack['sections'];
+
+/** What every section reads: the runs newest first, and datasets and versions by id. */
+interface PackContext {
+  input: EvidenceInput;
+  runs: EvidenceRun[];
+  datasets: Map<string, EvidenceDataset>;
+  versions: Map<string, EvidenceVersion>;
+}
+
+const kindOf = (run: EvidenceRun) => (run.mode === 'trigger-scan' ? 'trigger-scan' : run.datasetKind);
+
 /**
  * Per model: evaluations, alerts, dataset provenance, manifests and verifications, with how they
  * map to OWASP Top 10 for LLM Applications 2025, NIST AI RMF 1.0 and the EU AI Act.
  */
 export function buildEvidencePack(input: EvidenceInput): EvidencePack {
-  const { model } = input;
-  const datasets = new Map(input.datasets.map((dataset) => [dataset.id, dataset]));
-  const versions = new Map(input.versions.map((version) => [version.id, version]));
-  const runs = [...input.runs].sort((a, b) => b.createdAt - a.createdAt);
-  const kindOf = (run: EvidenceRun) => (run.mode === 'trigger-scan' ? 'trigger-scan' : run.datasetKind);
+  const context: PackContext = {
+    input,
+    runs: [...input.runs].sort((a, b) => b.createdAt - a.createdAt),
+    datasets: new Map(input.datasets.map((dataset) => [dataset.id, dataset])),
+    versions: new Map(input.versions.map((version) => [version.id, version])),
+  };
+  const pack: EvidencePack = {
+    format: 'tripline.evidence-pack',
+    format_version: 1,
+    generated_at: iso(input.generatedAt)!,
+    generated_by: input.generatedBy,
+    disclaimer: DISCLAIMER,
+    model: modelSection(context),
+    posture: currentPosture(context.runs, input.datasets),
+    sections: {
+      evaluations: evaluationsSection(context),
+      alerts: alertsSection(input),
+      datasets: datasetsSection(context),
+      manifests: manifestsSection(input),
+      verifications: { items: verificationItems(context) },
+      monitoring: monitoringSection(context),
+    },
+    frameworks: [],
+    notes: [...input.notes],
+  };
+  pack.frameworks = assessFrameworks(input, pack);
+  return pack;
+}
+
+function modelSection({ input: { model }, versions }: PackContext): Record<string, unknown> {
+  return {
+    id: model.id,
+    name: model.name,
+    task: model.task,
+    owner: model.owner,
+    description: model.description,
+    labels: model.labels,
+    current_version: versions.get(model.currentVersionId ?? '')?.version ?? null,
+    current_version_id: model.currentVersionId,
+    rag_allowed_sources: model.ragAllowedSources,
+    registered_at: iso(model.createdAt),
+  };
+}
+
+function evaluationsSection({ runs, datasets, versions }: PackContext): Sections['evaluations'] {
   const byKind: Record<string, number> = {};
   for (const run of runs) byKind[kindOf(run)] = (byKind[kindOf(run)] ?? 0) + 1;
   const times = runs.map((run) => run.finishedAt ?? run.createdAt);
+  return {
+    total: runs.length,
+    succeeded: runs.filter((run) => run.status === 'succeeded').length,
+    failed: runs.filter((run) => run.status === 'failed').length,
+    by_kind: byKind,
+    first_at: iso(times.length ? times.reduce((a, b) => Math.min(a, b)) : null),
+    last_at: iso(times.length ? times.reduce((a, b) => Math.max(a, b)) : null),
+    items: runs.slice(0, LISTED_ITEMS).map((run) => ({
+      id: run.id,
+      kind: kindOf(run),
+      status: run.status,
+      dataset_id: run.datasetId,
+      dataset_name: datasets.get(run.datasetId)?.name ?? null,
+      version: versions.get(run.versionId ?? '')?.version ?? null,
+      trigger: run.trigger,
+      started_at: iso(run.startedAt),
+      finished_at: iso(run.finishedAt),
+      is_baseline: run.isBaseline,
+      baseline_run_id: run.baselineRunId,
+      metrics: runMetrics(run),
+      error: run.error,
+    })),
+  };
+}
 
+function alertsSection(input: EvidenceInput): Sections['alerts'] {
   const alerts = [...input.alerts].sort((a, b) => b.activeSince - a.activeSince);
   const bySeverity: Record<string, number> = {};
   for (const alert of alerts) bySeverity[alert.severity] = (bySeverity[alert.severity] ?? 0) + 1;
@@ -114,65 +198,166 @@ export function buildEvidencePack(input: EvidenceInput): EvidencePack {
   const builtin = latestPerAlert(
     (input.alertEvents ?? []).filter((event) => !engineAlerts.has(event.alertId)),
   );
-  const integrityEvents = (input.alertEvents ?? [])
-    .filter((event) => event.metric === ARTEFACT_INTEGRITY_METRIC)
-    .sort((a, b) => b.timestamp - a.timestamp);
+  return {
+    total: alerts.length,
+    open: alerts.filter((alert) => alert.state !== 'resolved').length,
+    by_severity: bySeverity,
+    items: alerts.slice(0, LISTED_ITEMS).map(alertItem),
+    builtin: builtin.slice(0, LISTED_ITEMS).map((event) => ({
+      alert_id: event.alertId,
+      rule: event.ruleName,
+      state: event.state,
+      severity: event.severity,
+      metric: event.metric,
+      value: event.value,
+      summary: event.summary,
+      at: iso(event.timestamp),
+    })),
+  };
+}
 
-  const succeededRunsOf = (versionId: string) =>
-    runs.filter((run) => run.versionId === versionId && run.status === 'succeeded').length;
-  const verifications: Record<string, unknown>[] = [];
-  for (const version of input.versions) {
-    if (version.adapterKind === 'onnx') {
-      verifications.push({
-        kind: 'registration',
-        version: version.version,
-        version_id: version.id,
-        at: iso(version.createdAt),
-        outcome: version.manifest ? 'recorded' : 'missing',
-        detail: version.manifest
-          ? `manifest of ${version.manifest.files} file(s) recorded at registration` +
-            (version.manifest.signature
-              ? `, signed (${version.manifest.signature.algorithm}, key ${version.manifest.signature.keyId})`
-              : ', unsigned') +
-            '; a given manifest is checked against the folder before it is accepted'
-          : 'no manifest recorded: the first load records the folder as it is then (trust on first use)',
-      });
-      const loads = succeededRunsOf(version.id);
-      if (loads > 0)
-        verifications.push({
-          kind: 'load',
-          version: version.version,
-          version_id: version.id,
-          at: null,
-          outcome: 'passed',
-          detail: `${loads} succeeded run(s) used this version; a local model is loaded only after its files match the manifest`,
-        });
-    } else {
-      verifications.push({
+function alertItem(alert: EvidenceAlert): Record<string, unknown> {
+  return {
+    id: alert.id,
+    rule: alert.ruleName,
+    rule_id: alert.ruleId,
+    state: alert.state,
+    severity: alert.severity,
+    metric: alert.metric,
+    condition: alert.condition,
+    value: alert.value,
+    threshold: alert.threshold,
+    baseline: alert.baseline,
+    labels: alert.seriesLabels,
+    active_since: iso(alert.activeSince),
+    fired_at: iso(alert.firedAt),
+    acknowledged_at: iso(alert.acknowledgedAt),
+    acknowledged_by: alert.acknowledgedBy,
+    resolved_at: iso(alert.resolvedAt),
+    resolved_by: alert.resolvedBy,
+    resolution: alert.resolution,
+  };
+}
+
+function datasetsSection({ input, runs }: PackContext): Sections['datasets'] {
+  return {
+    total: input.datasets.length,
+    items: input.datasets.map((dataset) => ({
+      id: dataset.id,
+      name: dataset.name,
+      kind: dataset.kind,
+      belongs_to_model: dataset.modelId === input.model.id,
+      source: dataset.source,
+      uploaded_by: dataset.uploadedBy,
+      uploaded_at: iso(dataset.uploadedAt),
+      sha256: dataset.sha256,
+      bytes: dataset.bytes,
+      format: dataset.format,
+      samples: dataset.sampleCount,
+      labels: dataset.labels,
+      generated_from: dataset.generatedFrom,
+      generator: dataset.generator,
+      used_by_runs: runs.filter((run) => run.datasetId === dataset.id).length,
+    })),
+  };
+}
+
+function manifestsSection(input: EvidenceInput): Sections['manifests'] {
+  return {
+    total: input.versions.length,
+    signed: input.versions.filter((version) => version.manifest?.signature).length,
+    items: input.versions.map((version) => ({
+      version: version.version,
+      version_id: version.id,
+      current: version.id === input.model.currentVersionId,
+      adapter_kind: version.adapterKind,
+      adapter: version.adapter,
+      registered_by: version.createdBy,
+      registered_at: iso(version.createdAt),
+      manifest: version.manifest
+        ? {
+            files: version.manifest.files,
+            bytes: version.manifest.bytes,
+            digest_sha256: version.manifest.digest,
+            signature: version.manifest.signature,
+          }
+        : null,
+    })),
+  };
+}
+
+/** Registrations and loads per version, then integrity checks, then probe fingerprints. */
+function verificationItems(context: PackContext): Record<string, unknown>[] {
+  return [
+    ...context.input.versions.flatMap((version) => versionVerifications(version, context.runs)),
+    ...integrityVerifications(context.input.alertEvents ?? []),
+    ...fingerprintVerifications(context),
+  ];
+}
+
+function versionVerifications(version: EvidenceVersion, runs: EvidenceRun[]): Record<string, unknown>[] {
+  if (version.adapterKind !== 'onnx')
+    return [
+      {
         kind: 'remote',
         version: version.version,
         version_id: version.id,
         at: iso(version.createdAt),
         outcome: 'not-applicable',
         detail: `served over ${version.adapterKind}: no files to check; the behavioural fingerprint of probe runs stands in`,
-      });
-    }
-  }
-  for (const event of integrityEvents)
-    verifications.push({
+      },
+    ];
+  const items: Record<string, unknown>[] = [
+    {
+      kind: 'registration',
+      version: version.version,
+      version_id: version.id,
+      at: iso(version.createdAt),
+      outcome: version.manifest ? 'recorded' : 'missing',
+      detail: version.manifest
+        ? `manifest of ${version.manifest.files} file(s) recorded at registration` +
+          (version.manifest.signature
+            ? `, signed (${version.manifest.signature.algorithm}, key ${version.manifest.signature.keyId})`
+            : ', unsigned') +
+          '; a given manifest is checked against the folder before it is accepted'
+        : 'no manifest recorded: the first load records the folder as it is then (trust on first use)',
+    },
+  ];
+  const loads = runs.filter((run) => run.versionId === version.id && run.status === 'succeeded').length;
+  if (loads > 0)
+    items.push({
+      kind: 'load',
+      version: version.version,
+      version_id: version.id,
+      at: null,
+      outcome: 'passed',
+      detail: `${loads} succeeded run(s) used this version; a local model is loaded only after its files match the manifest`,
+    });
+  return items;
+}
+
+function integrityVerifications(events: EvidenceAlertEvent[]): Record<string, unknown>[] {
+  return events
+    .filter((event) => event.metric === ARTEFACT_INTEGRITY_METRIC)
+    .sort((a, b) => b.timestamp - a.timestamp)
+    .map((event) => ({
       kind: `integrity-check:${event.labels.check ?? 'unknown'}`,
       version: event.labels.model_version ?? null,
       version_id: event.labels.version_id ?? null,
       at: iso(event.timestamp),
       outcome: event.state === 'resolved' ? 'passed-again' : 'failed',
       detail: event.summary,
-    });
+    }));
+}
+
+function fingerprintVerifications({ runs, versions }: PackContext): Record<string, unknown>[] {
+  const items: Record<string, unknown>[] = [];
   for (const run of runs.filter(
     (candidate) => candidate.datasetKind === 'probe' && candidate.status === 'succeeded',
   )) {
     const metrics = runMetrics(run);
     if (metrics.fingerprint === undefined) continue;
-    verifications.push({
+    items.push({
       kind: 'fingerprint',
       version: versions.get(run.versionId ?? '')?.version ?? null,
       version_id: run.versionId,
@@ -181,167 +366,45 @@ export function buildEvidencePack(input: EvidenceInput): EvidencePack {
       detail: `probe-set fingerprint ${String(metrics.fingerprint).slice(0, 16)}… (run ${run.id})`,
     });
   }
+  return items;
+}
 
+function monitoringSection({ input, runs, datasets }: PackContext): Sections['monitoring'] {
+  const { model } = input;
   const canaryCitationChecks = runs.filter(
     (run) => runMetrics(run).citation_violation_rate !== undefined,
   ).length;
-  const pack: EvidencePack = {
-    format: 'tripline.evidence-pack',
-    format_version: 1,
-    generated_at: iso(input.generatedAt)!,
-    generated_by: input.generatedBy,
-    disclaimer: DISCLAIMER,
-    model: {
-      id: model.id,
-      name: model.name,
-      task: model.task,
-      owner: model.owner,
-      description: model.description,
-      labels: model.labels,
-      current_version: versions.get(model.currentVersionId ?? '')?.version ?? null,
-      current_version_id: model.currentVersionId,
-      rag_allowed_sources: model.ragAllowedSources,
-      registered_at: iso(model.createdAt),
-    },
-    posture: currentPosture(runs, input.datasets),
-    sections: {
-      evaluations: {
-        total: runs.length,
-        succeeded: runs.filter((run) => run.status === 'succeeded').length,
-        failed: runs.filter((run) => run.status === 'failed').length,
-        by_kind: byKind,
-        first_at: iso(times.length ? times.reduce((a, b) => Math.min(a, b)) : null),
-        last_at: iso(times.length ? times.reduce((a, b) => Math.max(a, b)) : null),
-        items: runs.slice(0, LISTED_ITEMS).map((run) => ({
-          id: run.id,
-          kind: kindOf(run),
-          status: run.status,
-          dataset_id: run.datasetId,
-          dataset_name: datasets.get(run.datasetId)?.name ?? null,
-          version: versions.get(run.versionId ?? '')?.version ?? null,
-          trigger: run.trigger,
-          started_at: iso(run.startedAt),
-          finished_at: iso(run.finishedAt),
-          is_baseline: run.isBaseline,
-          baseline_run_id: run.baselineRunId,
-          metrics: runMetrics(run),
-          error: run.error,
-        })),
-      },
-      alerts: {
-        total: alerts.length,
-        open: alerts.filter((alert) => alert.state !== 'resolved').length,
-        by_severity: bySeverity,
-        items: alerts.slice(0, LISTED_ITEMS).map((alert) => ({
-          id: alert.id,
-          rule: alert.ruleName,
-          rule_id: alert.ruleId,
-          state: alert.state,
-          severity: alert.severity,
-          metric: alert.metric,
-          condition: alert.condition,
-          value: alert.value,
-          threshold: alert.threshold,
-          baseline: alert.baseline,
-          labels: alert.seriesLabels,
-          active_since: iso(alert.activeSince),
-          fired_at: iso(alert.firedAt),
-          acknowledged_at: iso(alert.acknowledgedAt),
-          acknowledged_by: alert.acknowledgedBy,
-          resolved_at: iso(alert.resolvedAt),
-          resolved_by: alert.resolvedBy,
-          resolution: alert.resolution,
-        })),
-        builtin: builtin.slice(0, LISTED_ITEMS).map((event) => ({
-          alert_id: event.alertId,
-          rule: event.ruleName,
-          state: event.state,
-          severity: event.severity,
-          metric: event.metric,
-          value: event.value,
-          summary: event.summary,
-          at: iso(event.timestamp),
-        })),
-      },
-      datasets: {
-        total: input.datasets.length,
-        items: input.datasets.map((dataset) => ({
-          id: dataset.id,
-          name: dataset.name,
-          kind: dataset.kind,
-          belongs_to_model: dataset.modelId === model.id,
-          source: dataset.source,
-          uploaded_by: dataset.uploadedBy,
-          uploaded_at: iso(dataset.uploadedAt),
-          sha256: dataset.sha256,
-          bytes: dataset.bytes,
-          format: dataset.format,
-          samples: dataset.sampleCount,
-          labels: dataset.labels,
-          generated_from: dataset.generatedFrom,
-          generator: dataset.generator,
-          used_by_runs: runs.filter((run) => run.datasetId === dataset.id).length,
-        })),
-      },
-      manifests: {
-        total: input.versions.length,
-        signed: input.versions.filter((version) => version.manifest?.signature).length,
-        items: input.versions.map((version) => ({
-          version: version.version,
-          version_id: version.id,
-          current: version.id === model.currentVersionId,
-          adapter_kind: version.adapterKind,
-          adapter: version.adapter,
-          registered_by: version.createdBy,
-          registered_at: iso(version.createdAt),
-          manifest: version.manifest
-            ? {
-                files: version.manifest.files,
-                bytes: version.manifest.bytes,
-                digest_sha256: version.manifest.digest,
-                signature: version.manifest.signature,
-              }
-            : null,
-        })),
-      },
-      verifications: { items: verifications },
-      monitoring: {
-        schedules: input.schedules.map((schedule) => ({
-          id: schedule.id,
-          cron: schedule.cron,
-          enabled: schedule.enabled,
-          datasets: schedule.datasetIds.map((id) => datasets.get(id)?.name ?? id),
-          created_at: iso(schedule.createdAt),
-        })),
-        rules: input.rules.map((rule) => ({
-          id: rule.id,
-          name: rule.name,
-          metric: rule.metric,
-          condition: rule.condition,
-          severity: rule.severity,
-          enabled: rule.enabled,
-          scope: rule.allModels ? 'every model' : 'this model',
-        })),
-        stream:
-          input.stream?.map((metric) => ({
-            metric: metric.metric,
-            detector: metric.detector,
-            windows: metric.windows,
-            drift: metric.drift,
-            last_window_end: iso(metric.lastWindowEnd),
-          })) ?? null,
-        recent_events: input.recentEvents,
-        rag:
-          model.task === 'rag' || model.ragAllowedSources
-            ? { allowed_sources: model.ragAllowedSources, canary_citation_checks: canaryCitationChecks }
-            : null,
-      },
-    },
-    frameworks: [],
-    notes: [...input.notes],
+  return {
+    schedules: input.schedules.map((schedule) => ({
+      id: schedule.id,
+      cron: schedule.cron,
+      enabled: schedule.enabled,
+      datasets: schedule.datasetIds.map((id) => datasets.get(id)?.name ?? id),
+      created_at: iso(schedule.createdAt),
+    })),
+    rules: input.rules.map((rule) => ({
+      id: rule.id,
+      name: rule.name,
+      metric: rule.metric,
+      condition: rule.condition,
+      severity: rule.severity,
+      enabled: rule.enabled,
+      scope: rule.allModels ? 'every model' : 'this model',
+    })),
+    stream:
+      input.stream?.map((metric) => ({
+        metric: metric.metric,
+        detector: metric.detector,
+        windows: metric.windows,
+        drift: metric.drift,
+        last_window_end: iso(metric.lastWindowEnd),
+      })) ?? null,
+    recent_events: input.recentEvents,
+    rag:
+      model.task === 'rag' || model.ragAllowedSources
+        ? { allowed_sources: model.ragAllowedSources, canary_citation_checks: canaryCitationChecks }
+        : null,
   };
-  pack.frameworks = assessFrameworks(input, pack);
-  return pack;
 }
 
 /** The newest event of each alert: its current state. */

@@ -3,15 +3,26 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { redactAdapterConfig } from '@tripline/adapters';
 import { AlertHistory } from '@tripline/alerts';
 import { ClickHouse } from '@tripline/clickhouse';
-import { DatasetService, ModelRegistry, ScheduleService } from '@tripline/registry';
-import { RunQueue } from '@tripline/runs';
+import {
+  DatasetService,
+  ModelRegistry,
+  ScheduleService,
+  type Dataset,
+  type Model,
+  type ModelVersion,
+  type Schedule,
+} from '@tripline/registry';
+import { RunQueue, type EvaluationRun } from '@tripline/runs';
 import { canonicalManifestBytes } from '@tripline/supply-chain';
 import type {
   EvidenceAlert,
   EvidenceAlertEvent,
+  EvidenceDataset,
   EvidenceInput,
   EvidenceRule,
+  EvidenceRun,
   EvidenceStreamMetric,
+  EvidenceVersion,
 } from './evidence-input';
 
 /** Runs and alerts read per pack: years of a daily schedule, without an unbounded read. */
@@ -49,81 +60,14 @@ export class EvidenceService {
       this.schedules.list(modelId),
     ]);
     if (runs.length === MAX_RUNS) notes.push(`only the newest ${MAX_RUNS} evaluation runs are included`);
-    // The model's own sets, and any set its runs or schedules used (a shared clean set has no model).
-    const owned = await this.datasets.list({ modelId });
-    const used = [
-      ...new Set([...runs.map((run) => run.datasetId), ...schedules.flatMap((s) => s.datasetIds)]),
-    ];
-    const missing = used.filter((id) => !owned.some((dataset) => dataset.id === id));
-    const shared = await this.datasets.findByIds(missing);
-    const deleted = missing.length - shared.length;
-    if (deleted > 0) notes.push(`${deleted} dataset(s) used by runs or schedules have since been deleted`);
-
+    const datasets = await this.datasetsOf(modelId, runs, schedules, notes);
     return {
       generatedAt: Date.now(),
       generatedBy,
-      model: {
-        id: model.id,
-        name: model.name,
-        task: model.task,
-        owner: model.owner,
-        description: model.description,
-        labels: model.labels,
-        currentVersionId: model.currentVersionId,
-        ragAllowedSources: model.ragAllowedSources,
-        createdAt: model.createdAt.getTime(),
-      },
-      versions: versions.map((version) => ({
-        id: version.id,
-        version: version.version,
-        adapterKind: version.adapter.kind,
-        adapter: redactAdapterConfig(version.adapter),
-        createdBy: version.createdBy,
-        createdAt: version.createdAt.getTime(),
-        manifest: version.manifest
-          ? {
-              files: version.manifest.files.length,
-              bytes: version.manifest.files.reduce((sum, file) => sum + file.bytes, 0),
-              digest: createHash('sha256').update(canonicalManifestBytes(version.manifest)).digest('hex'),
-              signature: version.manifest.signature
-                ? { keyId: version.manifest.signature.keyId, algorithm: version.manifest.signature.algorithm }
-                : null,
-            }
-          : null,
-      })),
-      datasets: [...owned, ...shared].map((dataset) => ({
-        id: dataset.id,
-        name: dataset.name,
-        kind: dataset.kind,
-        modelId: dataset.modelId,
-        format: dataset.format,
-        source: dataset.source,
-        uploadedBy: dataset.uploadedBy,
-        uploadedAt: dataset.createdAt.getTime(),
-        sha256: dataset.sha256,
-        bytes: dataset.bytes,
-        sampleCount: dataset.sampleCount,
-        labels: dataset.labels,
-        generatedFrom: dataset.generatedFrom,
-        generator: dataset.generator,
-      })),
-      runs: runs.map((run) => ({
-        id: run.id,
-        mode: run.mode,
-        datasetId: run.datasetId,
-        datasetKind: run.datasetKind,
-        versionId: run.versionId,
-        status: run.status,
-        trigger: run.trigger,
-        scheduleId: run.scheduleId,
-        createdAt: run.createdAt.getTime(),
-        startedAt: ms(run.startedAt),
-        finishedAt: ms(run.finishedAt),
-        error: run.error,
-        isBaseline: run.isBaseline,
-        baselineRunId: run.baselineRunId,
-        summary: run.summary,
-      })),
+      model: evidenceModel(model),
+      versions: versions.map(evidenceVersion),
+      datasets: datasets.map(evidenceDataset),
+      runs: runs.map(evidenceRun),
       alerts: await this.alerts(modelId, notes),
       alertEvents: await this.alertEvents(modelId, notes),
       schedules: schedules.map((schedule) => ({
@@ -138,6 +82,24 @@ export class EvidenceService {
       recentEvents: await this.recentEvents(modelId),
       notes,
     };
+  }
+
+  /** The model's own sets, and any set its runs or schedules used (a shared clean set has no model). */
+  private async datasetsOf(
+    modelId: string,
+    runs: EvaluationRun[],
+    schedules: Schedule[],
+    notes: string[],
+  ): Promise<Dataset[]> {
+    const owned = await this.datasets.list({ modelId });
+    const used = [
+      ...new Set([...runs.map((run) => run.datasetId), ...schedules.flatMap((s) => s.datasetIds)]),
+    ];
+    const missing = used.filter((id) => !owned.some((dataset) => dataset.id === id));
+    const shared = await this.datasets.findByIds(missing);
+    const deleted = missing.length - shared.length;
+    if (deleted > 0) notes.push(`${deleted} dataset(s) used by runs or schedules have since been deleted`);
+    return [...owned, ...shared];
   }
 
   private async alerts(modelId: string, notes: string[]): Promise<EvidenceAlert[]> {
@@ -255,4 +217,79 @@ export class EvidenceService {
       return null;
     }
   }
+}
+
+function evidenceModel(model: Model): EvidenceInput['model'] {
+  return {
+    id: model.id,
+    name: model.name,
+    task: model.task,
+    owner: model.owner,
+    description: model.description,
+    labels: model.labels,
+    currentVersionId: model.currentVersionId,
+    ragAllowedSources: model.ragAllowedSources,
+    createdAt: model.createdAt.getTime(),
+  };
+}
+
+/** A version with its adapter config redacted and its manifest as counts, digest and signer. */
+function evidenceVersion(version: ModelVersion): EvidenceVersion {
+  return {
+    id: version.id,
+    version: version.version,
+    adapterKind: version.adapter.kind,
+    adapter: redactAdapterConfig(version.adapter),
+    createdBy: version.createdBy,
+    createdAt: version.createdAt.getTime(),
+    manifest: version.manifest
+      ? {
+          files: version.manifest.files.length,
+          bytes: version.manifest.files.reduce((sum, file) => sum + file.bytes, 0),
+          digest: createHash('sha256').update(canonicalManifestBytes(version.manifest)).digest('hex'),
+          signature: version.manifest.signature
+            ? { keyId: version.manifest.signature.keyId, algorithm: version.manifest.signature.algorithm }
+            : null,
+        }
+      : null,
+  };
+}
+
+function evidenceDataset(dataset: Dataset): EvidenceDataset {
+  return {
+    id: dataset.id,
+    name: dataset.name,
+    kind: dataset.kind,
+    modelId: dataset.modelId,
+    format: dataset.format,
+    source: dataset.source,
+    uploadedBy: dataset.uploadedBy,
+    uploadedAt: dataset.createdAt.getTime(),
+    sha256: dataset.sha256,
+    bytes: dataset.bytes,
+    sampleCount: dataset.sampleCount,
+    labels: dataset.labels,
+    generatedFrom: dataset.generatedFrom,
+    generator: dataset.generator,
+  };
+}
+
+function evidenceRun(run: EvaluationRun): EvidenceRun {
+  return {
+    id: run.id,
+    mode: run.mode,
+    datasetId: run.datasetId,
+    datasetKind: run.datasetKind,
+    versionId: run.versionId,
+    status: run.status,
+    trigger: run.trigger,
+    scheduleId: run.scheduleId,
+    createdAt: run.createdAt.getTime(),
+    startedAt: ms(run.startedAt),
+    finishedAt: ms(run.finishedAt),
+    error: run.error,
+    isBaseline: run.isBaseline,
+    baselineRunId: run.baselineRunId,
+    summary: run.summary,
+  };
 }

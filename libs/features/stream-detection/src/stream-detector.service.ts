@@ -177,22 +177,8 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       const encoded = await this.encodedDrift(modelId, reference, baseline.events, current.events);
       if (encoded) results.push(encoded);
     }
-    const records = results.map(
-      (result): DriftMetricRecord => ({
-        model_id: modelId,
-        window_start: new Date(window.from).toISOString(),
-        window_end: new Date(window.to).toISOString(),
-        ...result,
-        details: {
-          ...result.details,
-          reference_start: new Date(reference.from).toISOString(),
-          reference_end: new Date(reference.to).toISOString(),
-          reference_pinned: this.pinnedReference !== undefined,
-          // Sizes before sampling: sample_size and reference_size are what the tests used.
-          window_events: current.total,
-          reference_events: baseline.total,
-        },
-      }),
+    const records = results.map((result) =>
+      this.metricRecord(modelId, window, reference, result, current.total, baseline.total),
     );
     for (const record of records) {
       // A result the contract refuses would be dead-lettered by the sink; fail here instead, where it is a bug.
@@ -205,6 +191,38 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
       'metrics',
       records.map((record) => ({ key: modelId, value: JSON.stringify(record) })),
     );
+    this.countAndRemember(modelId, window, records);
+    return records;
+  }
+
+  /** One detector result as the metrics contract's record of this window and reference. */
+  private metricRecord(
+    modelId: string,
+    window: TimeRange,
+    reference: TimeRange,
+    result: DetectorResult,
+    windowEvents: number,
+    referenceEvents: number,
+  ): DriftMetricRecord {
+    return {
+      model_id: modelId,
+      window_start: new Date(window.from).toISOString(),
+      window_end: new Date(window.to).toISOString(),
+      ...result,
+      details: {
+        ...result.details,
+        reference_start: new Date(reference.from).toISOString(),
+        reference_end: new Date(reference.to).toISOString(),
+        reference_pinned: this.pinnedReference !== undefined,
+        // Sizes before sampling: sample_size and reference_size are what the tests used.
+        window_events: windowEvents,
+        reference_events: referenceEvents,
+      },
+    };
+  }
+
+  /** Counts the published metrics; a drift is logged, and its trigger tokens are watched from now on. */
+  private countAndRemember(modelId: string, window: TimeRange, records: DriftMetricRecord[]): void {
     for (const record of records) {
       this.published.inc({ metric: record.metric, verdict: record.verdict });
       if (record.verdict === 'drift') {
@@ -217,7 +235,6 @@ export class StreamDetectorService implements OnApplicationBootstrap, BeforeAppl
         );
       }
     }
-    return records;
   }
 
   /**
