@@ -185,6 +185,33 @@ function layerBoundaries(layer) {
     .filter(({ group }) => group.length > 0);
 }
 
+/** Files over the size limits when those became errors; see the size rules below. */
+const SIZE_DEBT = [
+  'apps/cli/src/main.ts',
+  'apps/cli/src/scan-command.ts',
+  'apps/cli/src/supply-chain-commands.ts',
+  'apps/console/src/chart.ts',
+  'apps/console/src/pages/alerts.ts',
+  'apps/console/src/pages/model.ts',
+  'libs/demo/demo-models/src/model-server.ts',
+  'libs/domain/detectors/src/embedding-drift.ts',
+  'libs/domain/detectors/src/feature-drift.ts',
+  'libs/domain/detectors/src/performance-estimation.ts',
+  'libs/domain/detectors/src/trigger-response.ts',
+  'libs/domain/drift/src/special.ts',
+  'libs/domain/evaluation/src/trigger-scan.ts',
+  'libs/domain/poisoning/src/dataset-scan.ts',
+  'libs/domain/poisoning/src/knn-disagreement.ts',
+  'libs/domain/poisoning/src/report-html.ts',
+  'libs/domain/poisoning/src/token-association.ts',
+  'libs/domain/rag/src/knowledge-base-scan.ts',
+  'libs/features/ingestion/src/model-drift.ts',
+  'libs/features/ingestion/src/model-timeseries.ts',
+  'libs/features/registry/src/dataset-upload.ts',
+  'libs/features/runs/src/stored-dataset-scan.ts',
+  'libs/platform/adapters/src/oip-v2-adapter.ts',
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -240,11 +267,20 @@ export default tseslint.config(
     },
   })),
   {
-    // Sizes a reader can hold in mind: a warning, not an error, so the known debt listed in
-    // docs/architecture.md ("Known debt: sizes") stays visible on every lint run until it is paid.
-    // Migrations are declarative tables (their statements in order) and are exempt.
+    // Sizes a reader can hold in mind, as errors: a new file over 400 lines or function over 80
+    // fails the lint. Migrations are declarative tables (their statements in order) and are exempt.
     files: ['libs/**/*.ts', 'apps/**/*.ts'],
     ignores: ['libs/platform/postgres/src/migrations/**', 'libs/platform/clickhouse/src/migrations/**'],
+    rules: {
+      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // Known debt (docs/architecture.md, "Known debt: sizes"): the files that were over the limits
+    // when they became errors stay warnings, visible on every run, until each is split. A ratchet:
+    // remove a file from this list once it is under the limits; never add one.
+    files: SIZE_DEBT,
     rules: {
       'max-lines': ['warn', { max: 400, skipBlankLines: true, skipComments: true }],
       'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }],

@@ -205,3 +205,30 @@ describe('libs/ layout', () => {
     assert.equal(aliased.length, libs.length, 'no alias points at a lib that moved away');
   });
 });
+
+describe('sizes enforced by lint', () => {
+  const sizeErrors = async (file: string, code: string) => {
+    const eslint = (linter ??= new ESLint({ cwd: ROOT }));
+    const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+    return result.messages.filter((m) => m.ruleId?.startsWith('max-lines')).map((m) => m.severity);
+  };
+  const longFunction = `export function long(): number {\n  let total = 0;\n${'  total += 1;\n'.repeat(90)}  return total;\n}\n`;
+
+  it('fails on a new function over 80 lines, in any lib or app', async () => {
+    assert.deepEqual(await sizeErrors('libs/features/evidence/src/size-fixture.ts', longFunction), [2]);
+    assert.deepEqual(await sizeErrors('apps/api/src/size-fixture.ts', longFunction), [2]);
+  });
+
+  it('fails on a new file over 400 lines', async () => {
+    const code = Array.from({ length: 420 }, (_, i) => `export const value${i} = ${i};`).join('\n') + '\n';
+    assert.deepEqual(await sizeErrors('libs/domain/drift/src/size-fixture.ts', code), [2]);
+  });
+
+  it('only warns in the files listed as known debt, and exempts migrations', async () => {
+    assert.deepEqual(await sizeErrors('libs/domain/evaluation/src/trigger-scan.ts', longFunction), [1]);
+    assert.deepEqual(
+      await sizeErrors('libs/platform/postgres/src/migrations/1999999999999-size-fixture.ts', longFunction),
+      [],
+    );
+  });
+});
