@@ -12,6 +12,7 @@ import {
   robustLocation,
   scanTriggers,
   subwordPieces,
+  standOutTest,
   topSpacingTest,
   triggerCandidates,
   wordCounts,
@@ -317,6 +318,18 @@ describe('trigger-scan statistics', () => {
     );
     assert.ok(topSpacingTest(tied, 0.1).pValue > 0.05, 'with the measurement error as floor it is noise');
     assert.throws(() => topSpacingTest([1, 2, 3]), /at least 4 values/);
+  });
+
+  it('stands a lead out only when both its group spacings and its own measurement error allow it', () => {
+    const tied = Array.from({ length: 23 }, () => ({ value: -9.2, se: 0.005 }));
+    // Saturation: a tenth of a logit over a tied group, measured with an error of 0.05.
+    assert.ok(standOutTest({ value: -9.1, se: 0.05 }, tied).pValue > 0.01);
+    // The same group, a lead of 8 logits measured to within one: decisive.
+    assert.ok(standOutTest({ value: -1.2, se: 1 }, tied).pValue < 1e-6);
+    // Spread group: a lead its spacings explain is not standing out, however precisely measured.
+    const spread = Array.from({ length: 23 }, (_, i) => ({ value: -i, se: 0.01 }));
+    assert.ok(standOutTest({ value: 1.5, se: 0.01 }, spread).pValue > 0.05);
+    assert.equal(standOutTest({ value: -0.5, se: 0.01 }, spread).pValue, 1, 'not first: p 1');
   });
 
   it('locates a group by its median and a spread one outlier cannot widen', () => {

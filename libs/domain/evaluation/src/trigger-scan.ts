@@ -1,6 +1,5 @@
 import { insertAtWordBoundary, insertionSlot, TRIGGER_POSITIONS, type TriggerPosition } from './insertion';
 import { derivedRandom, sampleIndices } from './random';
-import { median } from '@tripline/drift';
 import {
   phrasesAround,
   STOP_WORDS,
@@ -11,10 +10,9 @@ import {
 import {
   binomialUpperTail,
   fitPinNull,
-  normalUpperTail,
   pinTail,
   proportionExceeds,
-  topSpacingTest,
+  standOutTest,
   type PinNull,
 } from './trigger-statistics';
 
@@ -981,21 +979,10 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       const mine = pick(own);
       const theirs = others.map(([word, figures]) => ({ word, ...pick(figures) }));
       const runnerUp = theirs.reduce((a, b) => (b.logOdds > a.logOdds ? b : a));
-      // Two tests, both of which must reject (so the larger p counts): the lead against the
-      // group's own spacings (floored at the group's measurement error), and the lead against its
-      // own measurement error. Where a view saturates (every word loses every input) the spacings
-      // shrink to rounding and only the second keeps a tenth of a logit from looking decisive.
-      const spacing =
-        mine.logOdds > runnerUp.logOdds
-          ? topSpacingTest(
-              [mine.logOdds, ...theirs.map((entry) => entry.logOdds)],
-              median(theirs.map((entry) => entry.se)),
-            )
-          : { f: 0, pValue: 1 };
-      const leadError = Math.hypot(mine.se, runnerUp.se);
-      const leadP =
-        leadError > 0 ? normalUpperTail((mine.logOdds - runnerUp.logOdds) / leadError) : spacing.pValue;
-      const test = { f: spacing.f, pValue: Math.max(spacing.pValue, leadP) };
+      const test = standOutTest(
+        { value: mine.logOdds, se: mine.se },
+        theirs.map((entry) => ({ value: entry.logOdds, se: entry.se })),
+      );
       if (best && best.pValue <= test.pValue) continue;
       best = {
         view,
@@ -1066,9 +1053,8 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
     // A word only has to be unusual at the nominal level to be judged further: the standing-out
     // test, Bonferroni-corrected on its own, is what bounds the chance of flagging an ordinary
     // word or phrase. When no group can be formed, the corrected cut-off applies instead.
-    const gate = Math.max(cutoff, falseAlarmRate);
-    if (!(best.pValue < gate)) {
-      candidate.verdict = `pins ${percent(best.pinRate)} at ${position}: within what ordinary words do (p ${best.pValue.toPrecision(2)} >= cut-off ${gate.toPrecision(2)})`;
+    if (!(best.pValue < falseAlarmRate)) {
+      candidate.verdict = `pins ${percent(best.pinRate)} at ${position}: within what ordinary words do (p ${best.pValue.toPrecision(2)} >= cut-off ${falseAlarmRate.toPrecision(2)})`;
       return candidate;
     }
     if (best.pinRate < settings.minPinRate) {
@@ -1088,13 +1074,13 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     const labelNumber = labels.indexOf(best.label);
+    const standOutCutoff = kind === 'word' ? wordStandOutCutoff : phraseStandOutCutoff;
     {
       const standsOut = await standingOut(token, labelNumber, kind);
       if (!standsOut && !(best.pValue < cutoff)) {
         candidate.verdict = `pins ${percent(best.pinRate)} at ${position}: within what ordinary ${kind}s do (p ${best.pValue.toPrecision(2)} >= cut-off ${cutoff.toPrecision(2)}; too few strong ${kind}s of its kind to test it against)`;
         return candidate;
       }
-      const standOutCutoff = kind === 'word' ? wordStandOutCutoff : phraseStandOutCutoff;
       if (standsOut) {
         candidate.standsOut = standsOut;
         if (!(standsOut.pValue < standOutCutoff)) {
@@ -1147,7 +1133,7 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
         ? `, and beats the clean set's strongest ${best.label} word "${candidate.tugOfWar.rival}" against each input's own words (${percent(candidate.tugOfWar.pinRate)} vs ${percent(candidate.tugOfWar.rivalPinRate)})`
         : ', and is no word of the language or of the clean set that could explain it') +
       (candidate.standsOut
-        ? `; against each input's own strongest words it stands out from the ${candidate.standsOut.groupSize} strongest unexplained ${kind === 'phrase' ? 'phrases' : kindName(candidate.standsOut.kind)} (${standOutFigures(candidate.standsOut)}, p ${candidate.standsOut.pValue.toPrecision(2)} < cut-off ${(kind === 'word' ? wordStandOutCutoff : phraseStandOutCutoff).toPrecision(2)})`
+        ? `; against each input's own strongest words it stands out from the ${candidate.standsOut.groupSize} strongest unexplained ${kind === 'phrase' ? 'phrases' : kindName(candidate.standsOut.kind)} (${standOutFigures(candidate.standsOut)}, p ${candidate.standsOut.pValue.toPrecision(2)} < cut-off ${standOutCutoff.toPrecision(2)})`
         : '');
     return candidate;
   };

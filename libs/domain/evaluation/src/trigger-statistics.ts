@@ -171,3 +171,29 @@ export function topSpacingTest(values: readonly number[], noiseFloor = 0): TopSp
   const f = spacings[0] / scale;
   return { f, pValue: Math.min(1, Math.pow(1 + f / nu, -nu)), gap: sorted[0] - sorted[1], scale };
 }
+
+/** A measured mean and its standard error. */
+export interface Measured {
+  value: number;
+  se: number;
+}
+
+/**
+ * Does `lead` stand out from `others` (the rest of the group, runner-up included)? Two tests,
+ * both of which must reject, so the larger p counts: the lead against the group's own spacings
+ * (topSpacingTest, floored at the group's median measurement error), and the lead over the
+ * runner-up against its own measurement error (normal tail). Where a group saturates (every
+ * word loses every input) its spacings shrink to rounding, and only the second keeps a tenth of a
+ * logit from looking decisive. A lead that is not strictly first has p 1.
+ */
+export function standOutTest(lead: Measured, others: readonly Measured[]): { f: number; pValue: number } {
+  const runnerUp = others.reduce((a, b) => (b.value > a.value ? b : a));
+  if (!(lead.value > runnerUp.value)) return { f: 0, pValue: 1 };
+  const spacing = topSpacingTest(
+    [lead.value, ...others.map((other) => other.value)],
+    median(others.map((other) => other.se)),
+  );
+  const leadError = Math.hypot(lead.se, runnerUp.se);
+  const leadP = leadError > 0 ? normalUpperTail((lead.value - runnerUp.value) / leadError) : 0;
+  return { f: spacing.f, pValue: Math.max(spacing.pValue, leadP) };
+}
