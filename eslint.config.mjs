@@ -326,6 +326,9 @@ export default tseslint.config(
           message: 'Domain logic reads no clock: take the time as an argument.',
         },
       ],
+      // Domain functions report through their results and progress callbacks; a stray print is a
+      // debugging leftover that would reach the user's terminal or the service logs.
+      'no-console': 'error',
     },
   },
   {

@@ -4,6 +4,8 @@
  * and scan time, with the default representation (bag-of-words hashing) and with a clean zoo model
  * as the reference representation. Used by the integration test (as properties) and by
  * `npm run detection-report` (as figures); nothing here is fitted to the zoo.
+ *
+ *   node dist/bench/dataset-scan-zoo.js    (prints { datasetScan: [...], embeddingSeconds, embeddedTexts })
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -132,4 +134,22 @@ export async function measureZoo(): Promise<{
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const { figures, embeddingSeconds, embeddedTexts } = await measureZoo();
+  const rounded = figures.map((entry) => ({
+    ...entry,
+    scanSeconds: Math.round(entry.scanSeconds * 1000) / 1000,
+  }));
+  process.stdout.write(
+    `${JSON.stringify({ datasetScan: rounded, embeddingSeconds: Math.round(embeddingSeconds * 10) / 10, embeddedTexts }, null, 2)}\n`,
+  );
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  });
 }

@@ -6,7 +6,10 @@
  *   { "machine": { "cpus": 8, "node": "v20.19.0" }, "benchmarks": { "ingest": {...}, "stats": { "error": "..." } } }
  *
  * A benchmark that fails, times out or prints no JSON is reported with an error and the tail of its
- * output; the others still run and the exit code stays 0. Progress goes to stderr.
+ * output; the others still run, and the exit code is 1 (a summary with a hole in it is not a
+ * measurement). `summary` gathers the headline figures of every benchmark beside its goal, so three
+ * runs can be compared at a glance; a goal missed is reported (`met: false`), not an error.
+ * Progress goes to stderr.
  *
  *   node dist/bench/run.js [--only ingest,stats] [--timeout <seconds per benchmark>] [--no-build] [--dir <folder>]
  */
@@ -169,9 +172,136 @@ async function main(): Promise<void> {
     if ((benchmarks[name] as { error?: unknown }).error !== undefined)
       process.stderr.write(`bench: ${name} failed: ${(benchmarks[name] as { error: string }).error}\n`);
   }
+  const failed = Object.entries(benchmarks)
+    .filter(([, result]) => (result as { error?: unknown }).error !== undefined)
+    .map(([name]) => name);
+  const machine = { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg().map(round2) };
   process.stdout.write(
-    `${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, benchmarks }, null, 2)}\n`,
+    `${JSON.stringify({ machine, summary: summarise(benchmarks), failed, benchmarks }, null, 2)}\n`,
   );
+  if (failed.length > 0) {
+    process.stderr.write(`bench: ${failed.length} benchmark(s) failed: ${failed.join(', ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/** A figure beside its goal. */
+interface Headline {
+  value: number | null;
+  goal: string;
+  met: boolean | null;
+}
+const atMost = (value: number | undefined, goal: number): Headline => ({
+  value: value ?? null,
+  goal: `<= ${goal}`,
+  met: value === undefined ? null : value <= goal,
+});
+const atLeast = (value: number | undefined, goal: number): Headline => ({
+  value: value ?? null,
+  goal: `>= ${goal}`,
+  met: value === undefined ? null : value >= goal,
+});
+
+/**
+ * The figures issue 16 asks for, read from each benchmark's own JSON (a benchmark that did not run
+ * leaves its figures out). Reading, not recomputing: each benchmark stays the one place that says
+ * how its comparison is made.
+ */
+export function summarise(benchmarks: Record<string, unknown>): Record<string, unknown> {
+  const summary: Record<string, unknown> = {};
+  const ingest = benchmarks.ingest as IngestFigures | undefined;
+  if (ingest?.ingestor_events_per_second) {
+    summary.ingest = {
+      eventsPerSecond: atLeast(ingest.ingestor_events_per_second.median, 50_000),
+      ratioToKafkajsFloor: atLeast(ingest.ratio_to_kafkajs_floor, 0.8),
+      ratioToPlatformaticFloor: ingest.ratio_to_platformatic_floor ?? null,
+      produceToQueryable: (ingest.produce_to_queryable ?? []).map((rate) => ({
+        offered: rate.offered_events_per_second,
+        achieved: rate.achieved_offered_events_per_second,
+        p50Ms: rate.p50_ms,
+        p99Ms: rate.p99_ms,
+      })),
+    };
+  }
+  const stats = benchmarks.stats as StatsFigures | undefined;
+  if (stats?.results) {
+    summary.statistics = {
+      worstRatioToScipy: atMost(stats.summary?.worstRatio, 1.5),
+      ratios: stats.results.map((result) => ({
+        function: result.function,
+        n: result.n,
+        ratio: result.ratio,
+      })),
+    };
+  }
+  const evaluate = benchmarks.evaluate as EvaluateFigures | undefined;
+  if (evaluate?.overhead_percent !== undefined) {
+    summary.replayOverheadPercent = atMost(evaluate.overhead_percent, 10);
+  }
+  const triggerScan = benchmarks['trigger-scan'] as TriggerScanFigures | undefined;
+  if (triggerScan?.triggerScan) {
+    summary.triggerScan = triggerScan.triggerScan.map((scan) => ({
+      model: scan.model,
+      candidates: scan.candidates,
+      seconds: atMost(scan.seconds, 120),
+      triggerRank: scan.triggerRank,
+      triggerFlagged: scan.triggerFlagged,
+      flagged: scan.flagged.length,
+    }));
+  }
+  const datasetScan = benchmarks['dataset-scan-zoo'] as DatasetScanFigures | undefined;
+  if (datasetScan?.datasetScan) {
+    summary.datasetScan = datasetScan.datasetScan.map((figures) => ({
+      set: figures.set,
+      representation: figures.representation,
+      recallTop2x: figures.recallTop2x,
+      precision: figures.precision,
+      recall: figures.recall,
+      scanSeconds: figures.scanSeconds,
+    }));
+  }
+  return summary;
+}
+
+interface IngestFigures {
+  ingestor_events_per_second?: { median: number };
+  ratio_to_kafkajs_floor?: number;
+  ratio_to_platformatic_floor?: number;
+  produce_to_queryable?: {
+    offered_events_per_second: number;
+    achieved_offered_events_per_second: number;
+    p50_ms: number;
+    p99_ms: number;
+  }[];
+}
+interface StatsFigures {
+  summary?: { worstRatio: number };
+  results?: { function: string; n: number[]; ratio: number }[];
+}
+interface EvaluateFigures {
+  overhead_percent?: number;
+}
+interface TriggerScanFigures {
+  triggerScan?: {
+    model: string;
+    candidates: number;
+    seconds: number;
+    triggerRank: number | null;
+    triggerFlagged: boolean | null;
+    flagged: unknown[];
+  }[];
+}
+interface DatasetScanFigures {
+  datasetScan?: {
+    set: string;
+    representation: string;
+    recallTop2x: number | null;
+    precision: number | null;
+    recall: number | null;
+    scanSeconds: number;
+  }[];
 }
 
 if (require.main === module) {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { temporaryDirectory } from '@tripline/testing';
+import { summarise } from '../../bench/run';
 
 const RUNNER = path.resolve(__dirname, '..', '..', 'bench', 'run.js');
 
@@ -34,14 +35,19 @@ describe('npm run bench (bench/run)', () => {
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
 
-  it('runs every benchmark but itself and prints one JSON summary; failures are reported, not fatal', () => {
+  it('runs every benchmark but itself and prints one JSON summary; a failure is reported and fails the run', () => {
     const { status, stdout, stderr } = run('--timeout', '2');
-    assert.equal(status, 0, stderr);
+    assert.equal(status, 1, stderr);
+    assert.match(stderr, /3 benchmark\(s\) failed: crashes, silent, slow/);
     const summary = JSON.parse(stdout) as {
-      machine: { cpus: number; node: string };
+      machine: { cpus: number; node: string; loadAverage: number[] };
+      failed: string[];
       benchmarks: Record<string, Record<string, unknown>>;
     };
-    assert.deepEqual(summary.machine, { cpus: os.cpus().length, node: process.version });
+    assert.equal(summary.machine.cpus, os.cpus().length);
+    assert.equal(summary.machine.node, process.version);
+    assert.equal(summary.machine.loadAverage.length, 3);
+    assert.deepEqual(summary.failed, ['crashes', 'silent', 'slow']);
     assert.deepEqual(Object.keys(summary.benchmarks).sort(), [
       'chatty',
       'compact',
@@ -65,5 +71,49 @@ describe('npm run bench (bench/run)', () => {
     const unknown = run('--only', 'nonexistent');
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /no benchmark named nonexistent/);
+  });
+
+  it('exits 0 when every benchmark printed its figures', () => {
+    const only = run('--only', 'compact,chatty');
+    assert.equal(only.status, 0, only.stderr);
+    assert.deepEqual(JSON.parse(only.stdout).failed, []);
+  });
+});
+
+describe('the bench summary', () => {
+  it('puts each headline figure beside its goal and says whether it was met', () => {
+    const summary = summarise({
+      ingest: {
+        ingestor_events_per_second: { median: 46_000 },
+        ratio_to_kafkajs_floor: 0.94,
+        ratio_to_platformatic_floor: 1.2,
+        produce_to_queryable: [
+          {
+            offered_events_per_second: 5000,
+            achieved_offered_events_per_second: 4999,
+            p50_ms: 130,
+            p99_ms: 390,
+          },
+        ],
+      },
+      stats: { summary: { worstRatio: 1.6 }, results: [{ function: 'ksTest', n: [10, 10], ratio: 1.6 }] },
+      evaluate: { overhead_percent: 4.2 },
+      'trigger-scan': {
+        triggerScan: [
+          { model: 'm', candidates: 4000, seconds: 130, triggerRank: 1, triggerFlagged: true, flagged: [{}] },
+        ],
+      },
+      'dataset-scan-zoo': { error: 'exited with 1' },
+    }) as Record<string, any>;
+    assert.deepEqual(summary.ingest.eventsPerSecond, { value: 46_000, goal: '>= 50000', met: false });
+    assert.deepEqual(summary.ingest.ratioToKafkajsFloor, { value: 0.94, goal: '>= 0.8', met: true });
+    assert.deepEqual(summary.ingest.produceToQueryable, [
+      { offered: 5000, achieved: 4999, p50Ms: 130, p99Ms: 390 },
+    ]);
+    assert.deepEqual(summary.statistics.worstRatioToScipy, { value: 1.6, goal: '<= 1.5', met: false });
+    assert.deepEqual(summary.replayOverheadPercent, { value: 4.2, goal: '<= 10', met: true });
+    assert.equal(summary.triggerScan[0].seconds.met, false);
+    assert.equal(summary.triggerScan[0].flagged, 1);
+    assert.equal(summary.datasetScan, undefined, 'a benchmark that failed has no figures to summarise');
   });
 });

@@ -1235,15 +1235,6 @@ export async function scanTriggers(options: TriggerScanOptions): Promise<Trigger
       }
     }
     const phrases = [...phraseSources.keys()];
-    console.error(
-      'SEEDS',
-      perLabel.map((r) => r.findIndex((e) => words[e.s] === 'know')).join('/'),
-      seeds.join(','),
-      'FW',
-      functionWords.join(','),
-      phrases.includes('you know'),
-      phrases.length,
-    );
     phraseCount = phrases.length;
     if (phrases.length > 0) {
       total += phrases.length * screeningInputs.length;
