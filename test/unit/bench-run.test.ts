@@ -104,7 +104,13 @@ describe('the bench summary', () => {
         ],
       },
       'dataset-scan-zoo': { error: 'exited with 1' },
-    }) as Record<string, any>;
+    }) as {
+      ingest: Record<string, unknown>;
+      statistics: Record<string, unknown>;
+      replayOverheadPercent: unknown;
+      triggerScan: { seconds: { met: boolean }; flagged: number }[];
+      datasetScan?: unknown;
+    };
     assert.deepEqual(summary.ingest.eventsPerSecond, { value: 46_000, goal: '>= 50000', met: false });
     assert.deepEqual(summary.ingest.ratioToKafkajsFloor, { value: 0.94, goal: '>= 0.8', met: true });
     assert.deepEqual(summary.ingest.produceToQueryable, [
