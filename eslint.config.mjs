@@ -187,9 +187,6 @@ function layerBoundaries(layer) {
 
 /** Files over the size limits when those became errors; see the size rules below. */
 const SIZE_DEBT = [
-  'apps/cli/src/main.ts',
-  'apps/cli/src/scan-command.ts',
-  'apps/cli/src/supply-chain-commands.ts',
   'apps/console/src/chart.ts',
   'apps/console/src/pages/alerts.ts',
   'apps/console/src/pages/model.ts',
