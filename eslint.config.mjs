@@ -187,9 +187,6 @@ function layerBoundaries(layer) {
 
 /** Files over the size limits when those became errors; see the size rules below. */
 const SIZE_DEBT = [
-  'apps/console/src/chart.ts',
-  'apps/console/src/pages/alerts.ts',
-  'apps/console/src/pages/model.ts',
   'libs/demo/demo-models/src/model-server.ts',
   'libs/domain/detectors/src/embedding-drift.ts',
   'libs/domain/detectors/src/feature-drift.ts',
