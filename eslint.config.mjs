@@ -187,7 +187,6 @@ function layerBoundaries(layer) {
 
 /** Files over the size limits when those became errors; see the size rules below. */
 const SIZE_DEBT = [
-  'libs/demo/demo-models/src/model-server.ts',
   'libs/domain/detectors/src/embedding-drift.ts',
   'libs/domain/detectors/src/feature-drift.ts',
   'libs/domain/detectors/src/performance-estimation.ts',
