@@ -198,8 +198,6 @@ const SIZE_DEBT = [
   'libs/domain/poisoning/src/report-html.ts',
   'libs/domain/poisoning/src/token-association.ts',
   'libs/domain/rag/src/knowledge-base-scan.ts',
-  'libs/features/registry/src/dataset-upload.ts',
-  'libs/features/runs/src/stored-dataset-scan.ts',
   'libs/platform/adapters/src/oip-v2-adapter.ts',
 ];
 
