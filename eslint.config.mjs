@@ -198,7 +198,6 @@ const SIZE_DEBT = [
   'libs/domain/poisoning/src/report-html.ts',
   'libs/domain/poisoning/src/token-association.ts',
   'libs/domain/rag/src/knowledge-base-scan.ts',
-  'libs/platform/adapters/src/oip-v2-adapter.ts',
 ];
 
 export default tseslint.config(
