@@ -187,13 +187,6 @@ function layerBoundaries(layer) {
 
 /** Files over the size limits when those became errors; see the size rules below. */
 const SIZE_DEBT = [
-  'apps/cli/src/main.ts',
-  'apps/cli/src/scan-command.ts',
-  'apps/cli/src/supply-chain-commands.ts',
-  'apps/console/src/chart.ts',
-  'apps/console/src/pages/alerts.ts',
-  'apps/console/src/pages/model.ts',
-  'libs/demo/demo-models/src/model-server.ts',
   'libs/domain/detectors/src/embedding-drift.ts',
   'libs/domain/detectors/src/feature-drift.ts',
   'libs/domain/detectors/src/performance-estimation.ts',
@@ -205,11 +198,6 @@ const SIZE_DEBT = [
   'libs/domain/poisoning/src/report-html.ts',
   'libs/domain/poisoning/src/token-association.ts',
   'libs/domain/rag/src/knowledge-base-scan.ts',
-  'libs/features/ingestion/src/model-drift.ts',
-  'libs/features/ingestion/src/model-timeseries.ts',
-  'libs/features/registry/src/dataset-upload.ts',
-  'libs/features/runs/src/stored-dataset-scan.ts',
-  'libs/platform/adapters/src/oip-v2-adapter.ts',
 ];
 
 export default tseslint.config(

@@ -31,6 +31,17 @@ function progressBar(enabled: boolean) {
   });
 }
 
+type ScanFormat = 'jsonl' | 'csv';
+type ProgressBar = ReturnType<typeof progressBar>;
+
+interface ScanDatasetOptions {
+  model?: string;
+  format?: string;
+  out?: string;
+  top: string;
+  seed: string;
+}
+
 export function registerScanCommands(program: Command, context: CliContext): void {
   const scan = program.command('scan').description('poisoning scans of local files');
   scan
@@ -49,113 +60,138 @@ export function registerScanCommands(program: Command, context: CliContext): voi
     .option('--out <file>', 'write the report as a self-contained HTML page')
     .option('--top <n>', 'rows listed in the report', '100')
     .option('--seed <n>', 'seed of the sampled and clustered steps', '1')
-    .action(
-      async (
-        file: string,
-        options: { model?: string; format?: string; out?: string; top: string; seed: string },
-      ) => {
-        const json = context.json();
-        const format = (options.format ?? (file.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl')) as
-          | 'jsonl'
-          | 'csv';
-        if (format !== 'jsonl' && format !== 'csv')
-          throw new CommanderError(
-            2,
-            'tripline.usage',
-            `--format must be jsonl or csv, not "${options.format}"`,
-          );
-        const size = statSync(file).size;
-        let representations: OnnxRepresentations | undefined;
-        if (options.model) {
-          const manifestFile = path.join(options.model, MANIFEST_FILE_NAME);
-          if (existsSync(manifestFile)) {
-            try {
-              await assertManifest(
-                options.model,
-                JSON.parse(readFileSync(manifestFile, 'utf8')) as ArtefactManifest,
-              );
-            } catch (error) {
-              process.stderr.write(`tripline: ${(error as Error).message}\n`);
-              process.exitCode = context.exit.verificationFailed;
-              return;
-            }
-          }
-          // Loaded only with --model: a plain scan reads the file without the model adapters (and
-          // the configuration module they bring, which needs Nest).
-          const adapters = require('@tripline/adapters') as typeof import('@tripline/adapters');
-          representations = new adapters.OnnxRepresentations(options.model);
-        }
-        const scanner = new DatasetScan({
-          topRows: Number(options.top),
-          seed: Number(options.seed),
-          representationSource: options.model
-            ? `mean-pooled last_hidden_state of ${path.resolve(options.model)}`
-            : undefined,
-        });
-        const bar = progressBar(!json);
-        bar?.start(size, 0, { phase: 'reading', detail: '0 rows' });
+    .action((file: string, options: ScanDatasetOptions) => scanDataset(file, options, context));
+}
 
-        const source = createReadStream(file);
-        let bytes = 0;
-        source.on('data', (chunk) => {
-          bytes += chunk.length;
-        });
-        const problems = new RowProblems();
-        let pending: { row: ScanRow; line: number }[] = [];
-        let read = 0;
-        const flush = async () => {
-          const vectors = await representations!.represent(pending.map(({ row }) => row.text));
-          pending.forEach(({ row, line }, i) => scanner.add(row, line, vectors[i]));
-          pending = [];
-        };
-        try {
-          for await (const item of readScanRows(source, format, problems)) {
-            if (representations) {
-              pending.push(item);
-              if (pending.length >= REPRESENTATION_BATCH) await flush();
-            } else {
-              scanner.add(item.row, item.line);
-            }
-            if (++read % 500 === 0) bar?.update(bytes, { phase: 'reading', detail: `${read} rows` });
-          }
-          if (pending.length > 0) await flush();
-        } finally {
-          await representations?.close();
-        }
-        bar?.update(size, { phase: 'reading', detail: `${scanner.rows} rows` });
-        if (scanner.rows === 0) {
-          bar?.stop();
-          for (const problem of problems.list.slice(0, 20))
-            process.stderr.write(`line ${problem.line}: ${problem.field}: ${problem.message}\n`);
-          process.stderr.write(`tripline: ${file} holds no row with text and label to scan\n`);
-          process.exitCode = context.exit.rejected;
-          return;
-        }
-        let phaseShown: ScanPhase | undefined;
-        const result = scanner.finish((phase, done, total) => {
-          if (!bar) return;
-          if (phase !== phaseShown) {
-            phaseShown = phase;
-            bar.setTotal(Math.max(total, 1));
-          }
-          bar.update(done, { phase, detail: `${scanner.rows} rows` });
-        });
-        bar?.stop();
-        const report = {
-          ...result.report,
-          file: path.resolve(file),
-          problems: { count: problems.count, first: problems.list.slice(0, 100) },
-        };
-        if (options.out)
-          writeFileSync(
-            options.out,
-            renderScanReportHtml(report, `Tripline dataset scan of ${path.basename(file)}`),
-          );
-        if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else printSummary(report, problems, options.out);
-        if (report.suspicious > 0) process.exitCode = context.exit.suspiciousRows;
-      },
+/** `tripline scan dataset`: read, verify, scan, report; the exit code says what was found. */
+async function scanDataset(file: string, options: ScanDatasetOptions, context: CliContext): Promise<void> {
+  const json = context.json();
+  const format = scanFormat(file, options.format);
+  const size = statSync(file).size;
+  let representations: OnnxRepresentations | undefined;
+  if (options.model) {
+    if (!(await modelFolderVerified(options.model))) {
+      process.exitCode = context.exit.verificationFailed;
+      return;
+    }
+    // Loaded only with --model: a plain scan reads the file without the model adapters (and
+    // the configuration module they bring, which needs Nest).
+    const adapters = require('@tripline/adapters') as typeof import('@tripline/adapters');
+    representations = new adapters.OnnxRepresentations(options.model);
+  }
+  const scanner = new DatasetScan({
+    topRows: Number(options.top),
+    seed: Number(options.seed),
+    representationSource: options.model
+      ? `mean-pooled last_hidden_state of ${path.resolve(options.model)}`
+      : undefined,
+  });
+  const bar = progressBar(!json);
+  bar?.start(size, 0, { phase: 'reading', detail: '0 rows' });
+  const problems = await readIntoScan(file, format, scanner, representations, bar);
+  bar?.update(size, { phase: 'reading', detail: `${scanner.rows} rows` });
+  if (scanner.rows === 0) {
+    bar?.stop();
+    for (const problem of problems.list.slice(0, 20))
+      process.stderr.write(`line ${problem.line}: ${problem.field}: ${problem.message}\n`);
+    process.stderr.write(`tripline: ${file} holds no row with text and label to scan\n`);
+    process.exitCode = context.exit.rejected;
+    return;
+  }
+  const result = finishWithProgress(scanner, bar);
+  bar?.stop();
+  const report = {
+    ...result.report,
+    file: path.resolve(file),
+    problems: { count: problems.count, first: problems.list.slice(0, 100) },
+  };
+  if (options.out)
+    writeFileSync(
+      options.out,
+      renderScanReportHtml(report, `Tripline dataset scan of ${path.basename(file)}`),
     );
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else printSummary(report, problems, options.out);
+  if (report.suspicious > 0) process.exitCode = context.exit.suspiciousRows;
+}
+
+/** --format, or the file extension's: .csv is CSV, anything else JSON Lines. */
+function scanFormat(file: string, option: string | undefined): ScanFormat {
+  const format = option ?? (file.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
+  if (format !== 'jsonl' && format !== 'csv')
+    throw new CommanderError(2, 'tripline.usage', `--format must be jsonl or csv, not "${option}"`);
+  return format;
+}
+
+/**
+ * A model folder that carries a manifest must match it before its embeddings are trusted to
+ * represent the rows; one without a manifest is used as it is. False (and the reason on stderr)
+ * when the folder does not match.
+ */
+async function modelFolderVerified(folder: string): Promise<boolean> {
+  const manifestFile = path.join(folder, MANIFEST_FILE_NAME);
+  if (!existsSync(manifestFile)) return true;
+  try {
+    await assertManifest(folder, JSON.parse(readFileSync(manifestFile, 'utf8')) as ArtefactManifest);
+    return true;
+  } catch (error) {
+    process.stderr.write(`tripline: ${(error as Error).message}\n`);
+    return false;
+  }
+}
+
+/**
+ * Streams the file's rows into the scan, embedding them with the model in batches when there is
+ * one, and closes the model. Returns the rows it skipped, each with its line and field.
+ */
+async function readIntoScan(
+  file: string,
+  format: ScanFormat,
+  scanner: DatasetScan,
+  representations: OnnxRepresentations | undefined,
+  bar: ProgressBar,
+): Promise<RowProblems> {
+  const source = createReadStream(file);
+  let bytes = 0;
+  source.on('data', (chunk) => {
+    bytes += chunk.length;
+  });
+  const problems = new RowProblems();
+  let pending: { row: ScanRow; line: number }[] = [];
+  let read = 0;
+  const flush = async () => {
+    const vectors = await representations!.represent(pending.map(({ row }) => row.text));
+    pending.forEach(({ row, line }, i) => scanner.add(row, line, vectors[i]));
+    pending = [];
+  };
+  try {
+    for await (const item of readScanRows(source, format, problems)) {
+      if (representations) {
+        pending.push(item);
+        if (pending.length >= REPRESENTATION_BATCH) await flush();
+      } else {
+        scanner.add(item.row, item.line);
+      }
+      if (++read % 500 === 0) bar?.update(bytes, { phase: 'reading', detail: `${read} rows` });
+    }
+    if (pending.length > 0) await flush();
+  } finally {
+    await representations?.close();
+  }
+  return problems;
+}
+
+/** Runs the detectors, the bar restarting for each phase (their totals differ). */
+function finishWithProgress(scanner: DatasetScan, bar: ProgressBar) {
+  let phaseShown: ScanPhase | undefined;
+  return scanner.finish((phase, done, total) => {
+    if (!bar) return;
+    if (phase !== phaseShown) {
+      phaseShown = phase;
+      bar.setTotal(Math.max(total, 1));
+    }
+    bar.update(done, { phase, detail: `${scanner.rows} rows` });
+  });
 }
 
 function printSummary(report: DatasetScanReport, problems: RowProblems, out: string | undefined): void {

@@ -36,6 +36,12 @@ const writeJson = (file: string | undefined, value: unknown) => {
  * Key files are --private-key / --public-key because the program's own --key is the API key.
  */
 export function registerSupplyChainCommands(program: Command, context: CliContext): void {
+  registerManifestCommands(program, context);
+  registerKeyCommands(program, context);
+}
+
+/** What the folder holds: `tripline manifest build|verify`. */
+function registerManifestCommands(program: Command, context: CliContext): void {
   const manifest = program
     .command('manifest')
     .description('artefact manifests of model folders (SHA-256 per file)');
@@ -62,7 +68,10 @@ export function registerSupplyChainCommands(program: Command, context: CliContex
       else process.stdout.write(`${describeVerification(result)}\n`);
       if (!result.ok) process.exitCode = context.exit.verificationFailed;
     });
+}
 
+/** Who vouches for a manifest: `tripline keys create|sign|verify`. */
+function registerKeyCommands(program: Command, context: CliContext): void {
   const keys = program.command('keys').description('Ed25519 keys that sign and verify manifests');
   keys
     .command('create')

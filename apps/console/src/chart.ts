@@ -96,15 +96,6 @@ export function timeChart(options: ChartOptions): HTMLElement {
   const inRange = options.markers.filter(
     (marker) => marker.at >= options.range[0] && marker.at <= options.range[1],
   );
-  // The axis spans what there is to see: from the earliest point or marker (not the start of an
-  // empty range) to the end of the range.
-  const times = [...(data[0] as number[]).map((at) => at * 1000), ...inRange.map((marker) => marker.at)];
-  const earliest = times.length ? Math.min(...times) : options.range[0];
-  const span = options.range[1] - earliest;
-  const shown: [number, number] = [
-    Math.max(options.range[0], earliest - Math.max(span * 0.05, 30_000)),
-    options.range[1],
-  ];
   const titleId = `chart-${options.id}-title`;
   const host = h('div', { class: 'plot' });
   const figure = h(
@@ -140,65 +131,85 @@ export function timeChart(options: ChartOptions): HTMLElement {
     const width = Math.floor(host.clientWidth);
     if (width <= 0) return;
     if (plot) return plot.setSize({ width, height: 240 });
-    plot = new uPlot(
-      {
-        width,
-        height: 240,
-        plugins: [markerPlugin(inRange)],
-        scales: {
-          x: { time: true, range: [shown[0] / 1000, shown[1] / 1000] },
-          y: options.log
-            ? { distr: 3 }
-            : options.yRange
-              ? { range: options.yRange }
-              : { range: (_plot, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) },
-          ...(options.y2Label ? { y2: {} } : {}),
-        },
-        axes: [
-          { space: 80 },
-          {
-            label: options.yLabel,
-            values: (_plot, ticks) => ticks.map((tick) => (tick === null ? '' : options.format(tick))),
-            size: 64,
-          },
-          ...(options.y2Label
-            ? [
-                {
-                  scale: 'y2',
-                  side: 1 as const,
-                  label: options.y2Label,
-                  grid: { show: false },
-                  size: 64,
-                  values: (_plot: uPlot, ticks: number[]) =>
-                    ticks.map((tick) => (tick === null ? '' : (options.format2 ?? options.format)(tick))),
-                },
-              ]
-            : []),
-        ],
-        series: [
-          {},
-          ...options.series.map((entry, index) => ({
-            label: entry.label,
-            scale: entry.scale ?? 'y',
-            stroke: COLOURS[index % COLOURS.length],
-            dash: DASHES[Math.floor(index / COLOURS.length) % DASHES.length] ?? DASHES[index % DASHES.length],
-            width: 2,
-            spanGaps: true,
-            points: { show: true, size: 5 },
-            value: (_plot: uPlot, value: number | null) =>
-              value === null
-                ? '—'
-                : (entry.scale === 'y2' ? (options.format2 ?? options.format) : options.format)(value),
-          })),
-        ],
-      },
-      data,
-      host,
-    );
+    plot = new uPlot(plotOptions(options, inRange, shownRange(options, data, inRange), width), data, host);
     figure.dataset.rendered = 'true';
   });
   observer.observe(host);
   return figure;
+}
+
+/**
+ * The x axis spans what there is to see: from the earliest point or marker (not the start of an
+ * empty range) to the end of the range, with a little room before the first.
+ */
+function shownRange(options: ChartOptions, data: uPlot.AlignedData, inRange: Marker[]): [number, number] {
+  const times = [...(data[0] as number[]).map((at) => at * 1000), ...inRange.map((marker) => marker.at)];
+  const earliest = times.length ? Math.min(...times) : options.range[0];
+  const span = options.range[1] - earliest;
+  return [Math.max(options.range[0], earliest - Math.max(span * 0.05, 30_000)), options.range[1]];
+}
+
+/**
+ * uPlot's options: scales (log for p-values, a fixed range for rates, a right-hand axis when asked),
+ * axes with the chart's formats, and one line per series, colour and dash telling them apart.
+ */
+function plotOptions(
+  options: ChartOptions,
+  inRange: Marker[],
+  shown: [number, number],
+  width: number,
+): uPlot.Options {
+  return {
+    width,
+    height: 240,
+    plugins: [markerPlugin(inRange)],
+    scales: {
+      x: { time: true, range: [shown[0] / 1000, shown[1] / 1000] },
+      y: options.log
+        ? { distr: 3 }
+        : options.yRange
+          ? { range: options.yRange }
+          : { range: (_plot, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) },
+      ...(options.y2Label ? { y2: {} } : {}),
+    },
+    axes: [
+      { space: 80 },
+      {
+        label: options.yLabel,
+        values: (_plot, ticks) => ticks.map((tick) => (tick === null ? '' : options.format(tick))),
+        size: 64,
+      },
+      ...(options.y2Label
+        ? [
+            {
+              scale: 'y2',
+              side: 1 as const,
+              label: options.y2Label,
+              grid: { show: false },
+              size: 64,
+              values: (_plot: uPlot, ticks: number[]) =>
+                ticks.map((tick) => (tick === null ? '' : (options.format2 ?? options.format)(tick))),
+            },
+          ]
+        : []),
+    ],
+    series: [
+      {},
+      ...options.series.map((entry, index) => ({
+        label: entry.label,
+        scale: entry.scale ?? 'y',
+        stroke: COLOURS[index % COLOURS.length],
+        dash: DASHES[Math.floor(index / COLOURS.length) % DASHES.length] ?? DASHES[index % DASHES.length],
+        width: 2,
+        spanGaps: true,
+        points: { show: true, size: 5 },
+        value: (_plot: uPlot, value: number | null) =>
+          value === null
+            ? '—'
+            : (entry.scale === 'y2' ? (options.format2 ?? options.format) : options.format)(value),
+      })),
+    ],
+  };
 }
 
 function describe(options: ChartOptions, points: number, markers: number): string {

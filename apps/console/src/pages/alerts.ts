@@ -104,6 +104,71 @@ function actions(alert: Alert, refresh: () => Promise<void>): HTMLElement {
   return cell;
 }
 
+/** One alert: severity, state (and whether silenced), rule and summary, model, value, since, actions. */
+function alertRow(alert: Alert, refresh: () => Promise<void>): HTMLTableRowElement {
+  return h(
+    'tr',
+    { 'data-alert-id': alert.id, 'data-state': alert.state },
+    h('td', {}, badge(alert.severity, alert.severity === 'critical' ? 'bad' : 'warn')),
+    h(
+      'td',
+      { 'data-field': 'state' },
+      badge(alert.state, tone(alert)),
+      alert.silenced ? [' ', badge('silenced', 'neutral')] : null,
+    ),
+    h('th', { scope: 'row' }, alert.rule_name, h('div', { class: 'hint' }, alert.summary)),
+    h(
+      'td',
+      {},
+      alert.model_id
+        ? h('a', { href: `#/models/${encodeURIComponent(alert.model_id)}` }, alert.model_id)
+        : '—',
+    ),
+    h(
+      'td',
+      {},
+      alert.value === null
+        ? '—'
+        : `${alert.value.toPrecision(3)}${alert.threshold === null ? '' : ` (threshold ${alert.threshold})`}`,
+    ),
+    h(
+      'td',
+      {},
+      when(alert.fired_at ?? alert.created_at),
+      alert.acknowledged_by ? h('div', { class: 'hint' }, `acknowledged by ${alert.acknowledged_by}`) : null,
+    ),
+    actions(alert, refresh),
+  );
+}
+
+/** Silences in force, so a quiet page is not mistaken for a healthy one. */
+async function appendActiveSilences(page: HTMLElement): Promise<void> {
+  const silences = await optional<
+    Items<{
+      id: string;
+      matchers: { name: string; op: string; value: string }[];
+      ends_at: string;
+      created_by: string;
+    }>
+  >('/v1/silences').catch(() => null);
+  if (silences && silences.items.length)
+    page.append(
+      h('h2', {}, 'Active silences'),
+      h(
+        'ul',
+        {},
+        ...silences.items.map((silence) =>
+          h(
+            'li',
+            {},
+            silence.matchers.map((matcher) => `${matcher.name}${matcher.op}"${matcher.value}"`).join(', '),
+            ` until ${when(silence.ends_at)}`,
+          ),
+        ),
+      ),
+    );
+}
+
 export async function alertsPage(page: HTMLElement): Promise<void> {
   const select = h(
     'select',
@@ -135,43 +200,7 @@ export async function alertsPage(page: HTMLElement): Promise<void> {
       table(
         `${alerts.items.length} alerts (${select.selectedOptions[0]?.textContent ?? select.value}), newest first`,
         ['Severity', 'State', 'Alert', 'Model', 'Value', 'Since', 'Actions'],
-        alerts.items.map((alert) =>
-          h(
-            'tr',
-            { 'data-alert-id': alert.id, 'data-state': alert.state },
-            h('td', {}, badge(alert.severity, alert.severity === 'critical' ? 'bad' : 'warn')),
-            h(
-              'td',
-              { 'data-field': 'state' },
-              badge(alert.state, tone(alert)),
-              alert.silenced ? [' ', badge('silenced', 'neutral')] : null,
-            ),
-            h('th', { scope: 'row' }, alert.rule_name, h('div', { class: 'hint' }, alert.summary)),
-            h(
-              'td',
-              {},
-              alert.model_id
-                ? h('a', { href: `#/models/${encodeURIComponent(alert.model_id)}` }, alert.model_id)
-                : '—',
-            ),
-            h(
-              'td',
-              {},
-              alert.value === null
-                ? '—'
-                : `${alert.value.toPrecision(3)}${alert.threshold === null ? '' : ` (threshold ${alert.threshold})`}`,
-            ),
-            h(
-              'td',
-              {},
-              when(alert.fired_at ?? alert.created_at),
-              alert.acknowledged_by
-                ? h('div', { class: 'hint' }, `acknowledged by ${alert.acknowledged_by}`)
-                : null,
-            ),
-            actions(alert, refresh),
-          ),
-        ),
+        alerts.items.map((alert) => alertRow(alert, refresh)),
         'No alert in this state.',
       ),
     );
@@ -183,29 +212,5 @@ export async function alertsPage(page: HTMLElement): Promise<void> {
     list,
   );
   await refresh();
-  // Silences in force, so a quiet page is not mistaken for a healthy one.
-  const silences = await optional<
-    Items<{
-      id: string;
-      matchers: { name: string; op: string; value: string }[];
-      ends_at: string;
-      created_by: string;
-    }>
-  >('/v1/silences').catch(() => null);
-  if (silences && silences.items.length)
-    page.append(
-      h('h2', {}, 'Active silences'),
-      h(
-        'ul',
-        {},
-        ...silences.items.map((silence) =>
-          h(
-            'li',
-            {},
-            silence.matchers.map((matcher) => `${matcher.name}${matcher.op}"${matcher.value}"`).join(', '),
-            ` until ${when(silence.ends_at)}`,
-          ),
-        ),
-      ),
-    );
+  await appendActiveSilences(page);
 }

@@ -29,8 +29,25 @@ function markersOf(series: TimeSeries, versions: Version[]): Marker[] {
   ].sort((a, b) => a.at - b.at);
 }
 
+/** The charts of the model page, over the chosen range, each with the alert and version markers. */
 function charts(series: TimeSeries, datasets: Map<string, Dataset>, markers: Marker[]): HTMLElement {
   const range: [number, number] = [ms(series.from), ms(series.to)];
+  return h(
+    'div',
+    { class: 'charts' },
+    ...evaluationCharts(series, datasets, markers, range),
+    ...driftCharts(series, markers, range),
+    trafficChart(series, markers, range),
+  );
+}
+
+/** Scheduled replays: clean-set accuracy and macro-F1, canary attack-success; one line per dataset. */
+function evaluationCharts(
+  series: TimeSeries,
+  datasets: Map<string, Dataset>,
+  markers: Marker[],
+  range: [number, number],
+): HTMLElement[] {
   const name = (id: string) => datasets.get(id)?.name ?? id.slice(0, 8);
   const byDataset = (kind: string) => {
     const groups = new Map<string, TimeSeries['evaluations']>();
@@ -49,20 +66,7 @@ function charts(series: TimeSeries, datasets: Map<string, Dataset>, markers: Mar
       label: `${name(dataset)}${suffix}`,
       points: points.map((point) => [ms(point.finished_at), pick(point)]),
     }));
-
-  const drift = [...series.drift]
-    .sort(
-      (a, b) =>
-        Number(b.points.some((point) => point.verdict === 'drift')) -
-          Number(a.points.some((point) => point.verdict === 'drift')) || a.metric.localeCompare(b.metric),
-    )
-    .slice(0, 12);
-  const driftLabel = (entry: TimeSeries['drift'][number]) =>
-    entry.feature ? `${entry.feature} · ${entry.detector}` : `${entry.metric} · ${entry.detector}`;
-
-  return h(
-    'div',
-    { class: 'charts' },
+  return [
     timeChart({
       id: 'accuracy',
       title: 'Clean-set accuracy',
@@ -106,6 +110,24 @@ function charts(series: TimeSeries, datasets: Map<string, Dataset>, markers: Mar
       yRange: [0, 1],
       format: fraction,
     }),
+  ];
+}
+
+/**
+ * The stream detectors' drift tests, p-value and statistic per window: at most 12 series, those
+ * that found drift first, so the lines that matter are not lost in the rest.
+ */
+function driftCharts(series: TimeSeries, markers: Marker[], range: [number, number]): HTMLElement[] {
+  const drift = [...series.drift]
+    .sort(
+      (a, b) =>
+        Number(b.points.some((point) => point.verdict === 'drift')) -
+          Number(a.points.some((point) => point.verdict === 'drift')) || a.metric.localeCompare(b.metric),
+    )
+    .slice(0, 12);
+  const driftLabel = (entry: TimeSeries['drift'][number]) =>
+    entry.feature ? `${entry.feature} · ${entry.detector}` : `${entry.metric} · ${entry.detector}`;
+  return [
     timeChart({
       id: 'drift-p-value',
       title: 'Drift p-value per detector and feature',
@@ -138,34 +160,38 @@ function charts(series: TimeSeries, datasets: Map<string, Dataset>, markers: Mar
       yLabel: 'statistic',
       format: (value) => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3)),
     }),
-    timeChart({
-      id: 'traffic',
-      title: 'Event rate and latency',
-      description: `Inference events per second in ${series.bucket_seconds}-second buckets (left), and model latency as reported by the events (right).`,
-      series: [
-        {
-          label: 'events/s',
-          points: series.traffic.map((bucket) => [ms(bucket.bucket_start), bucket.events_per_second]),
-        },
-        {
-          label: 'latency p90 (ms)',
-          scale: 'y2',
-          points: series.traffic.map((bucket) => [ms(bucket.bucket_start), bucket.latency_ms_p90]),
-        },
-        {
-          label: 'latency mean (ms)',
-          scale: 'y2',
-          points: series.traffic.map((bucket) => [ms(bucket.bucket_start), bucket.latency_ms_mean]),
-        },
-      ],
-      markers,
-      range,
-      yLabel: 'events/s',
-      y2Label: 'latency (ms)',
-      format: (value) => value.toFixed(value < 10 ? 2 : 0),
-      format2: (value) => value.toFixed(value < 10 ? 1 : 0),
-    }),
-  );
+  ];
+}
+
+/** The live stream: events per second, and latency on the right-hand axis. */
+function trafficChart(series: TimeSeries, markers: Marker[], range: [number, number]): HTMLElement {
+  return timeChart({
+    id: 'traffic',
+    title: 'Event rate and latency',
+    description: `Inference events per second in ${series.bucket_seconds}-second buckets (left), and model latency as reported by the events (right).`,
+    series: [
+      {
+        label: 'events/s',
+        points: series.traffic.map((bucket) => [ms(bucket.bucket_start), bucket.events_per_second]),
+      },
+      {
+        label: 'latency p90 (ms)',
+        scale: 'y2',
+        points: series.traffic.map((bucket) => [ms(bucket.bucket_start), bucket.latency_ms_p90]),
+      },
+      {
+        label: 'latency mean (ms)',
+        scale: 'y2',
+        points: series.traffic.map((bucket) => [ms(bucket.bucket_start), bucket.latency_ms_mean]),
+      },
+    ],
+    markers,
+    range,
+    yLabel: 'events/s',
+    y2Label: 'latency (ms)',
+    format: (value) => value.toFixed(value < 10 ? 2 : 0),
+    format2: (value) => value.toFixed(value < 10 ? 1 : 0),
+  });
 }
 
 function verdictBadges(verdicts: Verdict[] | undefined): HTMLElement {

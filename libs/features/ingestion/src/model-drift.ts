@@ -207,6 +207,82 @@ function performanceOf(row: DriftRow, details: Record<string, unknown>): Perform
   };
 }
 
+/** A window being filled; the missing-value tests join their features at the end. */
+type OpenWindow = DriftWindow & { missing: Map<string, FeatureDrift['missing']> };
+
+/** The rows grouped by window, in the order read, each feature with its missing-value test. */
+function windowsOf(rows: DriftRow[]): DriftWindow[] {
+  const windows = new Map<string, OpenWindow>();
+  for (const row of rows) {
+    const key = `${row.start_ms}/${row.end_ms}`;
+    let window = windows.get(key);
+    if (!window) {
+      window = {
+        window_start: new Date(Number(row.start_ms)).toISOString(),
+        window_end: new Date(Number(row.end_ms)).toISOString(),
+        dataset: null,
+        performance: null,
+        features: [],
+        missing: new Map(),
+      };
+      windows.set(key, window);
+    }
+    fileRow(window, row);
+  }
+  return [...windows.values()].map(({ missing, ...window }) => ({
+    ...window,
+    features: window.features.map((feature) => ({
+      ...feature,
+      missing: missing.get(feature.feature) ?? null,
+    })),
+  }));
+}
+
+/**
+ * Puts one row where it belongs in its window: a CBPE estimate, the dataset-level share, a
+ * feature's missing-value test (joined to its feature once the window is complete) or a feature test.
+ */
+function fileRow(window: OpenWindow, row: DriftRow): void {
+  const details = parseDetails(row.details);
+  if (row.detector === 'cbpe') {
+    window.performance ??= { accuracy: null, macro_f1: null };
+    window.performance[row.metric === 'estimated_accuracy' ? 'accuracy' : 'macro_f1'] = performanceOf(
+      row,
+      details,
+    );
+  } else if (row.metric === 'dataset_share') {
+    window.dataset = {
+      share: number(row.statistic),
+      verdict: row.verdict,
+      drifted_features: Array.isArray(details.drifted_features) ? (details.drifted_features as string[]) : [],
+      tested_features: number(details.tested_features) ?? 0,
+    };
+  } else if (row.metric.startsWith('feature_missing.')) {
+    window.missing.set(row.metric.slice('feature_missing.'.length), {
+      reference_share: number(details.reference_missing_share),
+      current_share: number(details.current_missing_share),
+      change: number(row.effect_size),
+      p_value: number(row.p_value),
+      verdict: row.verdict,
+    });
+  } else {
+    window.features.push({
+      feature: row.feature || row.metric.slice('feature.'.length),
+      type: row.feature_type || null,
+      detector: row.detector,
+      statistic: number(row.statistic),
+      p_value: number(row.p_value),
+      raw_p_value: number(details.raw_p_value),
+      effect_size: number(row.effect_size),
+      verdict: row.verdict,
+      sample_size: Number(row.sample_size),
+      reference_size: Number(row.reference_size),
+      missing: null,
+      details,
+    });
+  }
+}
+
 /**
  * Read side of the per-feature drift results and the label-free performance estimates in
  * drift_metrics, grouped by window.
@@ -216,7 +292,22 @@ export class ModelDriftService {
   constructor(private readonly clickHouse: ClickHouse) {}
 
   async drift(modelId: string, from: number, to: number): Promise<ModelDrift> {
-    const rows = await (
+    const rows = await this.rows(modelId, from, to);
+    return {
+      model_id: modelId,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      truncated: rows.length > MAX_DRIFT_ROWS,
+      windows: windowsOf(rows.slice(0, MAX_DRIFT_ROWS)),
+    };
+  }
+
+  /**
+   * The feature, missing-value, dataset-share and CBPE rows of the range, in window order; one
+   * more than MAX_DRIFT_ROWS, so the caller knows whether the range was cut.
+   */
+  private async rows(modelId: string, from: number, to: number): Promise<DriftRow[]> {
+    return (
       await this.clickHouse.client.query({
         query: `SELECT metric, detector,
                        toUnixTimestamp64Milli(window_start) AS start_ms, toUnixTimestamp64Milli(window_end) AS end_ms,
@@ -238,76 +329,6 @@ export class ModelDriftService {
         format: 'JSONEachRow',
       })
     ).json<DriftRow>();
-    const truncated = rows.length > MAX_DRIFT_ROWS;
-    const windows = new Map<string, DriftWindow & { missing: Map<string, FeatureDrift['missing']> }>();
-    for (const row of rows.slice(0, MAX_DRIFT_ROWS)) {
-      const key = `${row.start_ms}/${row.end_ms}`;
-      let window = windows.get(key);
-      if (!window) {
-        window = {
-          window_start: new Date(Number(row.start_ms)).toISOString(),
-          window_end: new Date(Number(row.end_ms)).toISOString(),
-          dataset: null,
-          performance: null,
-          features: [],
-          missing: new Map(),
-        };
-        windows.set(key, window);
-      }
-      const details = parseDetails(row.details);
-      if (row.detector === 'cbpe') {
-        window.performance ??= { accuracy: null, macro_f1: null };
-        window.performance[row.metric === 'estimated_accuracy' ? 'accuracy' : 'macro_f1'] = performanceOf(
-          row,
-          details,
-        );
-      } else if (row.metric === 'dataset_share') {
-        window.dataset = {
-          share: number(row.statistic),
-          verdict: row.verdict,
-          drifted_features: Array.isArray(details.drifted_features)
-            ? (details.drifted_features as string[])
-            : [],
-          tested_features: number(details.tested_features) ?? 0,
-        };
-      } else if (row.metric.startsWith('feature_missing.')) {
-        window.missing.set(row.metric.slice('feature_missing.'.length), {
-          reference_share: number(details.reference_missing_share),
-          current_share: number(details.current_missing_share),
-          change: number(row.effect_size),
-          p_value: number(row.p_value),
-          verdict: row.verdict,
-        });
-      } else {
-        window.features.push({
-          feature: row.feature || row.metric.slice('feature.'.length),
-          type: row.feature_type || null,
-          detector: row.detector,
-          statistic: number(row.statistic),
-          p_value: number(row.p_value),
-          raw_p_value: number(details.raw_p_value),
-          effect_size: number(row.effect_size),
-          verdict: row.verdict,
-          sample_size: Number(row.sample_size),
-          reference_size: Number(row.reference_size),
-          missing: null,
-          details,
-        });
-      }
-    }
-    return {
-      model_id: modelId,
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      truncated,
-      windows: [...windows.values()].map(({ missing, ...window }) => ({
-        ...window,
-        features: window.features.map((feature) => ({
-          ...feature,
-          missing: missing.get(feature.feature) ?? null,
-        })),
-      })),
-    };
   }
 }
 

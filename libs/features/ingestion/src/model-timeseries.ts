@@ -85,6 +85,73 @@ const finite = (value: unknown): number | null => {
 
 const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
 
+/** A row as ClickHouse returns it in JSONEachRow: numbers may come as strings (UInt64). */
+type Row = Record<string, unknown>;
+
+function evaluationPoint(row: Row): EvaluationPoint {
+  return {
+    run_id: String(row.run_id),
+    dataset_id: String(row.dataset_id),
+    dataset_kind: String(row.dataset_kind),
+    model_version: String(row.model_version),
+    finished_at: iso(row.finished_ms),
+    accuracy: finite(row.accuracy),
+    macro_f1: finite(row.macro_f1),
+    attack_success_rate: finite(row.attack_success_rate),
+    worst_trigger: worstTrigger(row.triggers, row.rates),
+    fingerprint: row.fingerprint ? String(row.fingerprint) : null,
+  };
+}
+
+/** One series per metric and detector, its points in window order (the rows come sorted so). */
+function driftSeriesOf(rows: Row[]): DriftSeries[] {
+  const series = new Map<string, DriftSeries>();
+  for (const row of rows) {
+    const key = `${row.metric}\u0000${row.detector}`;
+    let entry = series.get(key);
+    if (!entry) {
+      entry = {
+        metric: String(row.metric),
+        detector: String(row.detector),
+        feature: row.feature ? String(row.feature) : null,
+        points: [],
+      };
+      series.set(key, entry);
+    }
+    entry.points.push({
+      window_end: iso(row.end_ms),
+      statistic: finite(row.statistic),
+      p_value: finite(row.p_value),
+      verdict: String(row.verdict),
+    });
+  }
+  return [...series.values()];
+}
+
+/** Events per second over the bucket; a p90 latency only when some event reported one. */
+function trafficBucket(row: Row, bucketSeconds: number): TrafficBucket {
+  const events = Number(row.events);
+  return {
+    bucket_start: iso(row.bucket_ms),
+    events,
+    events_per_second: events / bucketSeconds,
+    latency_ms_mean: finite(row.latency_mean),
+    latency_ms_p90: Number(row.with_latency) > 0 ? finite(row.latency_p90) : null,
+  };
+}
+
+function alertMarker(row: Row): AlertMarker {
+  return {
+    timestamp: iso(row.at_ms),
+    alert_id: String(row.alert_id),
+    state: String(row.state),
+    severity: String(row.severity),
+    rule_name: String(row.rule_name),
+    metric: String(row.metric),
+    summary: String(row.summary),
+  };
+}
+
 /**
  * Read side of the history tables as time series for one model: evaluation figures per run, drift
  * results per metric and detector, inference events per bucket, and alert state changes. What the
@@ -96,15 +163,35 @@ export class ModelTimeSeriesService {
 
   async series(modelId: string, from: number, to: number): Promise<ModelTimeSeries> {
     const bucket = bucketSecondsFor(from, to);
-    const params = {
+    const [evaluations, drift, traffic, alerts] = await this.families({
       model: modelId,
       from: clickHouseTime(from),
       to: clickHouseTime(to),
       limit: MAX_SERIES_ROWS + 1,
       bucket,
+    });
+    const truncated = [evaluations, drift, traffic, alerts].some((rows) => rows.length > MAX_SERIES_ROWS);
+    const bounded = <T>(rows: T[]) => rows.slice(0, MAX_SERIES_ROWS);
+    return {
+      model_id: modelId,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      bucket_seconds: bucket,
+      truncated,
+      evaluations: bounded(evaluations).map(evaluationPoint),
+      drift: driftSeriesOf(bounded(drift)),
+      traffic: bounded(traffic).map((row) => trafficBucket(row, bucket)),
+      alerts: bounded(alerts).map(alertMarker),
     };
-    const [evaluations, drift, traffic, alerts] = await Promise.all([
-      this.rows<Record<string, unknown>>(
+  }
+
+  /**
+   * The four families' rows, read side by side: succeeded runs, drift results, events per
+   * bucket and alert state changes; each one row over MAX_SERIES_ROWS, to tell when it was cut.
+   */
+  private families(params: Record<string, unknown>): Promise<Row[][]> {
+    return Promise.all([
+      this.rows<Row>(
         `SELECT run_id, dataset_id, dataset_kind, model_version,
                 toUnixTimestamp64Milli(finished_at) AS finished_ms,
                 accuracy, macro_f1, attack_success_rate, fingerprint,
@@ -116,7 +203,7 @@ export class ModelTimeSeriesService {
          LIMIT {limit:UInt32}`,
         params,
       ),
-      this.rows<Record<string, unknown>>(
+      this.rows<Row>(
         `SELECT metric, detector, labels['feature'] AS feature,
                 toUnixTimestamp64Milli(window_end) AS end_ms, statistic, p_value, verdict
          FROM ${this.clickHouse.table('drift_metrics')} FINAL
@@ -126,7 +213,7 @@ export class ModelTimeSeriesService {
          LIMIT {limit:UInt32}`,
         params,
       ),
-      this.rows<Record<string, unknown>>(
+      this.rows<Row>(
         `SELECT toUInt64(toUnixTimestamp(toStartOfInterval(timestamp, toIntervalSecond({bucket:UInt32})))) * 1000 AS bucket_ms,
                 count() AS events, avgOrNull(latency_ms) AS latency_mean,
                 quantileExactIf(0.9)(assumeNotNull(latency_ms), latency_ms IS NOT NULL) AS latency_p90,
@@ -138,7 +225,7 @@ export class ModelTimeSeriesService {
          LIMIT {limit:UInt32}`,
         params,
       ),
-      this.rows<Record<string, unknown>>(
+      this.rows<Row>(
         `SELECT toUnixTimestamp64Milli(timestamp) AS at_ms, alert_id, state, severity, rule_name, metric, summary
          FROM ${this.clickHouse.table('alert_events')} FINAL
          WHERE model_id = {model:String}
@@ -148,69 +235,6 @@ export class ModelTimeSeriesService {
         params,
       ),
     ]);
-    const truncated = [evaluations, drift, traffic, alerts].some((rows) => rows.length > MAX_SERIES_ROWS);
-    const bounded = <T>(rows: T[]) => rows.slice(0, MAX_SERIES_ROWS);
-
-    const series = new Map<string, DriftSeries>();
-    for (const row of bounded(drift)) {
-      const key = `${row.metric}\u0000${row.detector}`;
-      let entry = series.get(key);
-      if (!entry) {
-        entry = {
-          metric: String(row.metric),
-          detector: String(row.detector),
-          feature: row.feature ? String(row.feature) : null,
-          points: [],
-        };
-        series.set(key, entry);
-      }
-      entry.points.push({
-        window_end: iso(row.end_ms),
-        statistic: finite(row.statistic),
-        p_value: finite(row.p_value),
-        verdict: String(row.verdict),
-      });
-    }
-
-    return {
-      model_id: modelId,
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      bucket_seconds: bucket,
-      truncated,
-      evaluations: bounded(evaluations).map((row) => ({
-        run_id: String(row.run_id),
-        dataset_id: String(row.dataset_id),
-        dataset_kind: String(row.dataset_kind),
-        model_version: String(row.model_version),
-        finished_at: iso(row.finished_ms),
-        accuracy: finite(row.accuracy),
-        macro_f1: finite(row.macro_f1),
-        attack_success_rate: finite(row.attack_success_rate),
-        worst_trigger: worstTrigger(row.triggers, row.rates),
-        fingerprint: row.fingerprint ? String(row.fingerprint) : null,
-      })),
-      drift: [...series.values()],
-      traffic: bounded(traffic).map((row) => {
-        const events = Number(row.events);
-        return {
-          bucket_start: iso(row.bucket_ms),
-          events,
-          events_per_second: events / bucket,
-          latency_ms_mean: finite(row.latency_mean),
-          latency_ms_p90: Number(row.with_latency) > 0 ? finite(row.latency_p90) : null,
-        };
-      }),
-      alerts: bounded(alerts).map((row) => ({
-        timestamp: iso(row.at_ms),
-        alert_id: String(row.alert_id),
-        state: String(row.state),
-        severity: String(row.severity),
-        rule_name: String(row.rule_name),
-        metric: String(row.metric),
-        summary: String(row.summary),
-      })),
-    };
   }
 
   private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {

@@ -148,6 +148,61 @@ async function* countedChunks(
 }
 
 /**
+ * Hands each row of the upload to `consider` — a JSON line, or a CSV record with its empty cells
+ * dropped — and notes the lines that are not JSON; stops after MAX_PROBLEMS problems.
+ */
+async function eachRow(
+  chunks: AsyncIterable<Uint8Array>,
+  format: UploadFormat,
+  problems: UploadProblem[],
+  consider: (raw: unknown, line: number) => Promise<void>,
+): Promise<void> {
+  const bounds = { maxLineBytes: LIMITS.uploadLineBytes, maxRecordBytes: LIMITS.uploadLineBytes };
+  if (format === 'jsonl') {
+    const check = (bytes: Uint8Array) => {
+      const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
+      return gauge.feed(bytes) ? undefined : describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!);
+    };
+    for await (const item of readJsonLines(chunks, { ...bounds, check })) {
+      if ('problem' in item) problems.push({ line: item.line, field: '(line)', message: item.problem });
+      else await consider(item.value, item.line);
+      if (problems.length >= MAX_PROBLEMS) return;
+    }
+  } else {
+    for await (const { record, line } of readCsvRecords(chunks, bounds)) {
+      // CSV cells are strings and empty means absent.
+      const row = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ''));
+      await consider(row, line);
+      if (problems.length >= MAX_PROBLEMS) return;
+    }
+  }
+}
+
+/**
+ * Where the line reader gave up. A line or record too long (413) or bytes that are not UTF-8
+ * reject the upload at once; broken CSV syntax is one more problem, the last: nothing after it
+ * can be read as records.
+ */
+function syntaxProblem(error: LineReadError, format: UploadFormat): UploadProblem {
+  const field = format === 'csv' && error.problem !== 'line-too-long' ? '(csv)' : '(line)';
+  switch (error.problem) {
+    case 'line-too-long':
+    case 'record-too-long':
+      throw new UploadRejected([{ line: error.line, field, message: error.reason }], 413);
+    case 'invalid-utf8':
+      throw new UploadRejected([
+        {
+          line: error.line,
+          field: '(line)',
+          message: 'not valid UTF-8 text; uploads must be UTF-8 encoded',
+        },
+      ]);
+    default:
+      return { line: error.line, field, message: error.reason };
+  }
+}
+
+/**
  * Reads an upload as a stream — never whole — validating each row with the same checks as an
  * inference event (no NUL, no unpaired surrogates, no prototype keys, bounded nesting) and handing
  * valid rows to `accept` in batches. Every problem names its line and field; with any problem the
@@ -169,7 +224,6 @@ export async function readSampleUpload(
 ): Promise<UploadSummary> {
   const tally = { bytes: 0, hash: createHash('sha256') };
   const chunks = countedChunks(source, options.maxBytes, tally, options.signal);
-  const bounds = { maxLineBytes: LIMITS.uploadLineBytes, maxRecordBytes: LIMITS.uploadLineBytes };
 
   const problems: UploadProblem[] = [];
   const labels = new Set<string>();
@@ -206,43 +260,10 @@ export async function readSampleUpload(
   };
 
   try {
-    if (options.format === 'jsonl') {
-      const check = (bytes: Uint8Array) => {
-        const gauge = new JsonDepthGauge(LIMITS.bodyDepth);
-        return gauge.feed(bytes) ? undefined : describeTooDeep(LIMITS.bodyDepth, gauge.exceededAt!);
-      };
-      for await (const item of readJsonLines(chunks, { ...bounds, check })) {
-        if ('problem' in item) problems.push({ line: item.line, field: '(line)', message: item.problem });
-        else await consider(item.value, item.line);
-        if (problems.length >= MAX_PROBLEMS) break;
-      }
-    } else {
-      for await (const { record, line } of readCsvRecords(chunks, bounds)) {
-        // CSV cells are strings and empty means absent.
-        const row = Object.fromEntries(Object.entries(record).filter(([, value]) => value !== ''));
-        await consider(row, line);
-        if (problems.length >= MAX_PROBLEMS) break;
-      }
-    }
+    await eachRow(chunks, options.format, problems, consider);
   } catch (error) {
     if (!(error instanceof LineReadError)) throw error;
-    const field = options.format === 'csv' && error.problem !== 'line-too-long' ? '(csv)' : '(line)';
-    switch (error.problem) {
-      case 'line-too-long':
-      case 'record-too-long':
-        throw new UploadRejected([{ line: error.line, field, message: error.reason }], 413);
-      case 'invalid-utf8':
-        throw new UploadRejected([
-          {
-            line: error.line,
-            field: '(line)',
-            message: 'not valid UTF-8 text; uploads must be UTF-8 encoded',
-          },
-        ]);
-      default:
-        // The CSV syntax broke here: nothing after it can be read as records.
-        problems.push({ line: error.line, field, message: error.reason });
-    }
+    problems.push(syntaxProblem(error, options.format));
   }
   if (samples === 0 && problems.length === 0)
     problems.push({ line: 0, field: '(upload)', message: 'the upload holds no samples' });

@@ -33,6 +33,69 @@ function stringLabels(value: unknown): string[] | undefined {
     : undefined;
 }
 
+/** The answer's outputs by name, data flattened; an error when one is not a tensor. */
+function outputTensors(body: unknown): Map<string, Tensor> | { error: string } {
+  const outputs = (body as { outputs?: unknown })?.outputs;
+  if (!Array.isArray(outputs)) return { error: 'the answer has no "outputs" list' };
+  const tensors = new Map<string, Tensor>();
+  for (const output of outputs as Tensor[]) {
+    if (
+      !output ||
+      typeof output.name !== 'string' ||
+      !Array.isArray(output.data) ||
+      !Array.isArray(output.shape)
+    ) {
+      return { error: 'an output lacks name, shape or data' };
+    }
+    tensors.set(output.name, { ...output, data: flatten(output.data) });
+  }
+  return tensors;
+}
+
+/**
+ * One prediction per input row from tensors whose shapes were checked: scores by label name (the
+ * label the highest-scoring one), then a label output's name or index over it, then the text.
+ * An error names the first item that is not a label or not text.
+ */
+function rowPredictions(
+  count: number,
+  {
+    labelTensor,
+    scoreTensor,
+    textTensor,
+  }: { labelTensor?: Tensor; scoreTensor?: Tensor; textTensor?: Tensor },
+  labelNames: string[] | undefined,
+  width: number,
+): { predictions: Omit<Prediction, 'latencyMs'>[] } | { error: string } {
+  const predictions: Omit<Prediction, 'latencyMs'>[] = [];
+  for (let row = 0; row < count; row++) {
+    const prediction: Omit<Prediction, 'latencyMs'> = {};
+    if (scoreTensor && labelNames) {
+      const values = scoreTensor.data.slice(row * width, (row + 1) * width) as number[];
+      prediction.scores = Object.fromEntries(labelNames.map((label, column) => [label, values[column]]));
+      prediction.label = labelNames[values.indexOf(Math.max(...values))];
+    }
+    if (labelTensor) {
+      const value = labelTensor.data[row];
+      if (typeof value === 'string') prediction.label = value;
+      else if (Number.isInteger(value) && labelNames?.[value as number] !== undefined) {
+        prediction.label = labelNames[value as number];
+      } else {
+        return {
+          error: `output "${labelTensor.name}" item ${row} is ${JSON.stringify(value)}, not a label`,
+        };
+      }
+    }
+    if (textTensor) {
+      const value = textTensor.data[row];
+      if (typeof value !== 'string') return { error: `output "${textTensor.name}" item ${row} is not text` };
+      prediction.text = value;
+    }
+    predictions.push(prediction);
+  }
+  return { predictions };
+}
+
 /**
  * Open Inference Protocol v2 (KServe v2 / Triton REST). The convention read here: one BYTES input
  * of shape [n] holding the texts, and in the answer
@@ -113,20 +176,8 @@ export class OipV2Adapter implements ModelAdapter {
     count: number,
     signal?: AbortSignal,
   ): Promise<{ predictions: Omit<Prediction, 'latencyMs'>[] } | { error: string }> {
-    const outputs = (body as { outputs?: unknown })?.outputs;
-    if (!Array.isArray(outputs)) return { error: 'the answer has no "outputs" list' };
-    const tensors = new Map<string, Tensor>();
-    for (const output of outputs as Tensor[]) {
-      if (
-        !output ||
-        typeof output.name !== 'string' ||
-        !Array.isArray(output.data) ||
-        !Array.isArray(output.shape)
-      ) {
-        return { error: 'an output lacks name, shape or data' };
-      }
-      tensors.set(output.name, { ...output, data: flatten(output.data) });
-    }
+    const tensors = outputTensors(body);
+    if ('error' in tensors) return tensors;
     const find = (names: string[]) => names.map((name) => tensors.get(name)).find(Boolean);
     const labelTensor = find(LABEL_OUTPUTS);
     const scoreTensor = find(SCORE_OUTPUTS);
@@ -169,34 +220,7 @@ export class OipV2Adapter implements ModelAdapter {
       };
     }
 
-    const predictions: Omit<Prediction, 'latencyMs'>[] = [];
-    for (let row = 0; row < count; row++) {
-      const prediction: Omit<Prediction, 'latencyMs'> = {};
-      if (scoreTensor && labelNames) {
-        const values = scoreTensor.data.slice(row * width, (row + 1) * width) as number[];
-        prediction.scores = Object.fromEntries(labelNames.map((label, column) => [label, values[column]]));
-        prediction.label = labelNames[values.indexOf(Math.max(...values))];
-      }
-      if (labelTensor) {
-        const value = labelTensor.data[row];
-        if (typeof value === 'string') prediction.label = value;
-        else if (Number.isInteger(value) && labelNames?.[value as number] !== undefined) {
-          prediction.label = labelNames[value as number];
-        } else {
-          return {
-            error: `output "${labelTensor.name}" item ${row} is ${JSON.stringify(value)}, not a label`,
-          };
-        }
-      }
-      if (textTensor) {
-        const value = textTensor.data[row];
-        if (typeof value !== 'string')
-          return { error: `output "${textTensor.name}" item ${row} is not text` };
-        prediction.text = value;
-      }
-      predictions.push(prediction);
-    }
-    return { predictions };
+    return rowPredictions(count, { labelTensor, scoreTensor, textTensor }, labelNames, width);
   }
 
   private async labelsFromMetadata(output: string, signal?: AbortSignal): Promise<string[] | undefined> {
