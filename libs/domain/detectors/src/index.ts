@@ -51,19 +51,20 @@ export {
   DEFAULT_DATASET_DRIFT_SHARE,
   DEFAULT_FEATURE_FDR,
   DEFAULT_MAX_CATEGORIES,
-  DEFAULT_MAX_INTEGER_CATEGORIES,
   DEFAULT_MIN_CATEGORICAL_EFFECT,
   DEFAULT_MIN_MISSING_CHANGE,
   DEFAULT_MIN_NUMERIC_EFFECT,
-  categoryOf,
   detectFeatureDrift,
-  featureMetric,
-  inferFeatureType,
-  missingMetric,
-  numericValue,
   type FeatureDriftOptions,
-  type FeatureType,
 } from './feature-drift';
+export { featureMetric, missingMetric } from './feature-tests';
+export {
+  DEFAULT_MAX_INTEGER_CATEGORIES,
+  categoryOf,
+  inferFeatureType,
+  numericValue,
+  type FeatureType,
+} from './feature-types';
 export {
   DEFAULT_EMBEDDING_QUADRATIC_ROWS,
   embeddingDrift,
