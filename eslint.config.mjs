@@ -194,7 +194,6 @@ const SIZE_DEBT = [
   'apps/console/src/pages/alerts.ts',
   'apps/console/src/pages/model.ts',
   'libs/demo/demo-models/src/model-server.ts',
-  'libs/domain/detectors/src/performance-estimation.ts',
   'libs/domain/evaluation/src/trigger-scan.ts',
   'libs/domain/poisoning/src/dataset-scan.ts',
   'libs/domain/poisoning/src/knn-disagreement.ts',

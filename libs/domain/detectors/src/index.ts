@@ -19,10 +19,10 @@ export {
   DEFAULT_PERFORMANCE_MARGIN,
   ESTIMATED_ACCURACY_METRIC,
   ESTIMATED_MACRO_F1_METRIC,
-  estimatedAccuracy,
-  estimatedMacroF1,
   type PerformanceEstimationOptions,
 } from './performance-estimation';
+export { estimatedAccuracy } from './estimated-accuracy';
+export { estimatedMacroF1 } from './estimated-macro-f1';
 export {
   DEFAULT_TRIGGER_MAX_REFERENCE_SHARE,
   DEFAULT_TRIGGER_MIN_CONFIDENCE,
