@@ -195,7 +195,6 @@ const SIZE_DEBT = [
   'apps/console/src/pages/model.ts',
   'libs/demo/demo-models/src/model-server.ts',
   'libs/domain/evaluation/src/trigger-scan.ts',
-  'libs/domain/rag/src/knowledge-base-scan.ts',
   'libs/features/ingestion/src/model-drift.ts',
   'libs/features/ingestion/src/model-timeseries.ts',
   'libs/features/registry/src/dataset-upload.ts',
