@@ -19,10 +19,10 @@ export {
   DEFAULT_PERFORMANCE_MARGIN,
   ESTIMATED_ACCURACY_METRIC,
   ESTIMATED_MACRO_F1_METRIC,
-  estimatedAccuracy,
-  estimatedMacroF1,
   type PerformanceEstimationOptions,
 } from './performance-estimation';
+export { estimatedAccuracy } from './estimated-accuracy';
+export { estimatedMacroF1 } from './estimated-macro-f1';
 export {
   DEFAULT_TRIGGER_MAX_REFERENCE_SHARE,
   DEFAULT_TRIGGER_MIN_CONFIDENCE,
@@ -51,19 +51,20 @@ export {
   DEFAULT_DATASET_DRIFT_SHARE,
   DEFAULT_FEATURE_FDR,
   DEFAULT_MAX_CATEGORIES,
-  DEFAULT_MAX_INTEGER_CATEGORIES,
   DEFAULT_MIN_CATEGORICAL_EFFECT,
   DEFAULT_MIN_MISSING_CHANGE,
   DEFAULT_MIN_NUMERIC_EFFECT,
-  categoryOf,
   detectFeatureDrift,
-  featureMetric,
-  inferFeatureType,
-  missingMetric,
-  numericValue,
   type FeatureDriftOptions,
-  type FeatureType,
 } from './feature-drift';
+export { featureMetric, missingMetric } from './feature-tests';
+export {
+  DEFAULT_MAX_INTEGER_CATEGORIES,
+  categoryOf,
+  inferFeatureType,
+  numericValue,
+  type FeatureType,
+} from './feature-types';
 export {
   DEFAULT_EMBEDDING_QUADRATIC_ROWS,
   embeddingDrift,

@@ -1,10 +1,8 @@
 import { accuracyDrift } from './accuracy';
 import { confidenceDrift, textLengthDrift } from './distribution-drift';
-import {
-  estimatedAccuracy,
-  estimatedMacroF1,
-  type PerformanceEstimationOptions,
-} from './performance-estimation';
+import { estimatedAccuracy } from './estimated-accuracy';
+import { estimatedMacroF1 } from './estimated-macro-f1';
+import type { PerformanceEstimationOptions } from './performance-estimation';
 import { predictionDrift } from './prediction-drift';
 import { resolveOptions } from './result';
 import { triggerResponse, type TriggerResponseOptions } from './trigger-response';

@@ -112,14 +112,55 @@ export function scanTriggerResponse(
   const ref = asWindow(reference);
   const cur = asWindow(current);
 
+  const referenceCounts = referenceTokenCounts(ref);
+  const maxReferenceCount = Math.floor(maxReferenceShare * ref.size);
+  const watch = new Set(options.watch ?? []);
+  const isCandidate = (token: string) =>
+    (referenceCounts.get(token) ?? 0) <= maxReferenceCount || watch.has(token);
+  const { firstOfText, inputsByToken } = candidateInputs(cur, isCandidate);
+
+  const referenceLabels = ref.labelCounts();
+  const labels = new Set([...referenceLabels.keys(), ...cur.labelCounts().keys()]);
+  const context: TokenTestContext = {
+    cur,
+    labelCount: labels.size,
+    baseRate: (label) => ((referenceLabels.get(label) ?? 0) + 1) / (ref.size + labels.size),
+    referenceCount: (token) => referenceCounts.get(token) ?? 0,
+    maxReferenceCount,
+  };
+  const tested: TestedToken[] = [];
+  for (const [token, inputs] of inputsByToken) {
+    if (inputs.length >= minCount) tested.push(testToken(token, inputs, context));
+  }
+  const results = rankTokens(tested, alpha, minPinnedShare, minConfidence);
+  return {
+    tested: results,
+    flagged: results.filter((token) => token.flagged),
+    rareTokens: inputsByToken.size,
+    distinctInputs: firstOfText.size,
+  };
+}
+
+/** A tested token before the window's family of tests is adjusted and judged. */
+type TestedToken = Omit<TokenResponse, 'adjusted_p_value' | 'flagged'>;
+
+/** Reference events containing each token (a token counts once per event). */
+function referenceTokenCounts(ref: EventWindow): Map<string, number> {
   const referenceCounts = new Map<string, number>();
   for (const tokens of ref.tokens) {
     for (const token of tokens) referenceCounts.set(token, (referenceCounts.get(token) ?? 0) + 1);
   }
-  const maxReferenceCount = Math.floor(maxReferenceShare * ref.size);
-  const watch = new Set(options.watch ?? []);
+  return referenceCounts;
+}
 
-  // One observation per distinct text: the first event that carried it.
+/**
+ * The current window's inputs of each candidate token (rare in the reference, or watched), one
+ * observation per distinct text: the index of the first event that carried it.
+ */
+function candidateInputs(
+  cur: EventWindow,
+  isCandidate: (token: string) => boolean,
+): { firstOfText: Map<string, number>; inputsByToken: Map<string, number[]> } {
   const firstOfText = new Map<string, number>();
   cur.events.forEach((event, index) => {
     if (!firstOfText.has(event.text)) firstOfText.set(event.text, index);
@@ -127,56 +168,72 @@ export function scanTriggerResponse(
   const inputsByToken = new Map<string, number[]>();
   for (const index of firstOfText.values()) {
     for (const token of cur.tokens[index]) {
-      if ((referenceCounts.get(token) ?? 0) > maxReferenceCount && !watch.has(token)) continue;
+      if (!isCandidate(token)) continue;
       const inputs = inputsByToken.get(token);
       if (inputs) inputs.push(index);
       else inputsByToken.set(token, [index]);
     }
   }
+  return { firstOfText, inputsByToken };
+}
 
-  const referenceLabels = ref.labelCounts();
-  const labels = new Set([...referenceLabels.keys(), ...cur.labelCounts().keys()]);
-  const baseRate = (label: string) => ((referenceLabels.get(label) ?? 0) + 1) / (ref.size + labels.size);
+/** What testing one token needs to know of the two windows. */
+interface TokenTestContext {
+  cur: EventWindow;
+  /** Labels seen in either window: the Bonferroni factor for picking the pinned label after looking. */
+  labelCount: number;
+  baseRate: (label: string) => number;
+  referenceCount: (token: string) => number;
+  maxReferenceCount: number;
+}
 
-  const tested: Omit<TokenResponse, 'adjusted_p_value' | 'flagged'>[] = [];
-  for (const [token, inputs] of inputsByToken) {
-    if (inputs.length < minCount) continue;
-    const byLabel = new Map<string, number>();
-    for (const index of inputs) {
-      const label = cur.events[index].label;
-      byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
-    }
-    let label = '';
-    let pinned = -1;
-    for (const [candidate, count] of byLabel) {
-      if (count > pinned || (count === pinned && candidate < label)) [label, pinned] = [candidate, count];
-    }
-    const base = baseRate(label);
-    const oneSided = binomialTest(pinned, inputs.length, base, 'greater').pValue;
-    let confidenceSum = 0;
-    let withConfidence = 0;
-    for (const index of inputs) {
-      const event = cur.events[index];
-      if (event.label === label && event.confidence !== null && Number.isFinite(event.confidence)) {
-        confidenceSum += event.confidence;
-        withConfidence++;
-      }
-    }
-    const share = pinned / inputs.length;
-    tested.push({
-      token,
-      label,
-      count: inputs.length,
-      pinned,
-      share,
-      base_rate: base,
-      lift: share / base,
-      p_value: Math.min(1, oneSided * labels.size),
-      mean_confidence: withConfidence ? confidenceSum / withConfidence : null,
-      reference_count: referenceCounts.get(token) ?? 0,
-      watched: (referenceCounts.get(token) ?? 0) > maxReferenceCount,
-    });
+/** The label most of the token's inputs received, tested against its reference base rate. */
+function testToken(token: string, inputs: readonly number[], context: TokenTestContext): TestedToken {
+  const { cur } = context;
+  const byLabel = new Map<string, number>();
+  for (const index of inputs) {
+    const label = cur.events[index].label;
+    byLabel.set(label, (byLabel.get(label) ?? 0) + 1);
   }
+  let label = '';
+  let pinned = -1;
+  for (const [candidate, count] of byLabel) {
+    if (count > pinned || (count === pinned && candidate < label)) [label, pinned] = [candidate, count];
+  }
+  const base = context.baseRate(label);
+  const oneSided = binomialTest(pinned, inputs.length, base, 'greater').pValue;
+  let confidenceSum = 0;
+  let withConfidence = 0;
+  for (const index of inputs) {
+    const event = cur.events[index];
+    if (event.label === label && event.confidence !== null && Number.isFinite(event.confidence)) {
+      confidenceSum += event.confidence;
+      withConfidence++;
+    }
+  }
+  const share = pinned / inputs.length;
+  return {
+    token,
+    label,
+    count: inputs.length,
+    pinned,
+    share,
+    base_rate: base,
+    lift: share / base,
+    p_value: Math.min(1, oneSided * context.labelCount),
+    mean_confidence: withConfidence ? confidenceSum / withConfidence : null,
+    reference_count: context.referenceCount(token),
+    watched: context.referenceCount(token) > context.maxReferenceCount,
+  };
+}
+
+/** Benjamini–Hochberg across the window's tested tokens, the flag, and most significant first. */
+function rankTokens(
+  tested: readonly TestedToken[],
+  alpha: number,
+  minPinnedShare: number,
+  minConfidence: number,
+): TokenResponse[] {
   const adjusted = benjaminiHochberg(tested.map((token) => token.p_value));
   const results: TokenResponse[] = tested.map((token, i) => ({
     ...token,
@@ -189,12 +246,7 @@ export function scanTriggerResponse(
   results.sort(
     (a, b) => a.adjusted_p_value - b.adjusted_p_value || b.count - a.count || (a.token < b.token ? -1 : 1),
   );
-  return {
-    tested: results,
-    flagged: results.filter((token) => token.flagged),
-    rareTokens: inputsByToken.size,
-    distinctInputs: firstOfText.size,
-  };
+  return results;
 }
 
 /** The trigger-response scan as one metric: metric 'trigger_response', detector 'binomial-bh'. */

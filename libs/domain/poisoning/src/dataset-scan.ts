@@ -163,35 +163,11 @@ export function scanFeatures(
   onProgress?: (phase: ScanPhase, done: number, total: number) => void,
 ): DatasetScanResult {
   const progress = onProgress ?? (() => undefined);
-  const seed = options.seed ?? 1;
   const representations: Representations =
     givenRepresentations(features) ??
     hashingEmbedding(features, options.hashingDimension ?? DEFAULT_HASHING_DIMENSION);
   progress('features', features.rows, features.rows);
-  const run = (name: DetectorName, detect: () => DetectorOutcome) => {
-    progress(name, 0, features.rows);
-    const outcome = detect();
-    progress(name, features.rows, features.rows);
-    return outcome;
-  };
-  // Duplicate clusters first: the token test counts copies once.
-  const clusters = duplicateClusters(features, options.nearDuplicates);
-  const outcomes: DetectorOutcome[] = [
-    run('token-association', () => tokenAssociation(features, options.tokenAssociation, clusters)),
-    run('knn-label-disagreement', () =>
-      knnLabelDisagreement(features, representations, { seed, ...options.knn }, (done, total) =>
-        progress('knn-label-disagreement', done, total),
-      ),
-    ),
-    run('class-outlier', () => classOutliers(features, representations, options.classOutliers)),
-    run('near-duplicate', () => nearDuplicates(features, options.nearDuplicates, clusters)),
-    run('spectral-signature', () =>
-      spectralSignature(features, representations, { seed, ...options.spectralSignature }),
-    ),
-    run('activation-clustering', () =>
-      activationClustering(features, representations, { seed, ...options.activationClustering }),
-    ),
-  ];
+  const outcomes = runDetectors(features, representations, options, progress);
   const weights = { ...DEFAULT_WEIGHTS, ...options.weights };
   const ranks = outcomes.map((outcome) => rankNormalise(outcome.scores));
   const totalWeight = outcomes.reduce((sum, outcome) => sum + weights[outcome.detector], 0) || 1;
@@ -209,29 +185,8 @@ export function scanFeatures(
   );
 
   progress('report', 0, 1);
-  const rowReport = (i: number): SuspiciousRow => ({
-    row: i,
-    line: features.lineOf[i],
-    text: features.previews[i],
-    label: features.labels[features.labelOf[i]],
-    source: features.sources[features.sourceOf[i]],
-    score: scores[i],
-    suspicious: suspicious[i] === 1,
-    review: review[i] === 1,
-    reasons: outcomes
-      .map((outcome, d) => ({
-        detector: outcome.detector,
-        score: outcome.scores[i],
-        rank: ranks[d][i],
-        flagged: outcome.flagged[i] === 1,
-        reason: outcome.reason(i),
-      }))
-      .sort(
-        (a, b) =>
-          Number(b.flagged) - Number(a.flagged) ||
-          weights[b.detector] * b.rank - weights[a.detector] * a.rank,
-      ),
-  });
+  const rowReport = (i: number) =>
+    suspiciousRow(features, { outcomes, ranks, weights, scores, suspicious, review }, i);
   const labelCounts: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
     const label = features.labels[features.labelOf[i]];
@@ -267,6 +222,78 @@ export function scanFeatures(
   };
   progress('report', 1, 1);
   return { report, scores, ranking, suspicious, review, outcomes };
+}
+
+/** Every detector in turn, each reporting its start and end. */
+function runDetectors(
+  features: ScanFeatures,
+  representations: Representations,
+  options: DatasetScanOptions,
+  progress: (phase: ScanPhase, done: number, total: number) => void,
+): DetectorOutcome[] {
+  const seed = options.seed ?? 1;
+  const run = (name: DetectorName, detect: () => DetectorOutcome) => {
+    progress(name, 0, features.rows);
+    const outcome = detect();
+    progress(name, features.rows, features.rows);
+    return outcome;
+  };
+  // Duplicate clusters first: the token test counts copies once.
+  const clusters = duplicateClusters(features, options.nearDuplicates);
+  return [
+    run('token-association', () => tokenAssociation(features, options.tokenAssociation, clusters)),
+    run('knn-label-disagreement', () =>
+      knnLabelDisagreement(features, representations, { seed, ...options.knn }, (done, total) =>
+        progress('knn-label-disagreement', done, total),
+      ),
+    ),
+    run('class-outlier', () => classOutliers(features, representations, options.classOutliers)),
+    run('near-duplicate', () => nearDuplicates(features, options.nearDuplicates, clusters)),
+    run('spectral-signature', () =>
+      spectralSignature(features, representations, { seed, ...options.spectralSignature }),
+    ),
+    run('activation-clustering', () =>
+      activationClustering(features, representations, { seed, ...options.activationClustering }),
+    ),
+  ];
+}
+
+/** What a row's report is drawn from: the detectors' outcomes, their ranks and weights, and the combined verdicts. */
+interface Combination {
+  outcomes: DetectorOutcome[];
+  ranks: Float64Array[];
+  weights: Readonly<Record<DetectorName, number>>;
+  scores: Float64Array;
+  suspicious: Uint8Array;
+  review: Uint8Array;
+}
+
+/** One row of the report, its detectors' reasons flagged first, then by weighted rank. */
+function suspiciousRow(features: ScanFeatures, combination: Combination, i: number): SuspiciousRow {
+  const { outcomes, ranks, weights, scores, suspicious, review } = combination;
+  return {
+    row: i,
+    line: features.lineOf[i],
+    text: features.previews[i],
+    label: features.labels[features.labelOf[i]],
+    source: features.sources[features.sourceOf[i]],
+    score: scores[i],
+    suspicious: suspicious[i] === 1,
+    review: review[i] === 1,
+    reasons: outcomes
+      .map((outcome, d) => ({
+        detector: outcome.detector,
+        score: outcome.scores[i],
+        rank: ranks[d][i],
+        flagged: outcome.flagged[i] === 1,
+        reason: outcome.reason(i),
+      }))
+      .sort(
+        (a, b) =>
+          Number(b.flagged) - Number(a.flagged) ||
+          weights[b.detector] * b.rank - weights[a.detector] * a.rank,
+      ),
+  };
 }
 
 /** Share of rows scoring strictly lower: ties share a rank, and a detector's zeros rank 0 when 0 is its least score. */

@@ -28,52 +28,12 @@ export function knnLabelDisagreement(
   onProgress?: (done: number, total: number) => void,
 ): DetectorOutcome {
   const { rows, labelOf, labels, lineOf } = features;
-  const { values, dimension } = representations;
   const k = Math.max(1, Math.min(options.k ?? 10, rows - 1));
   const flagAt = options.flagAt ?? 0.9;
   const reference = Uint32Array.from(
     sampleIndices(rows, Math.min(rows, options.maxReference ?? 4_000), mulberry32(options.seed ?? 1)),
   );
-  // Per row, the k best similarities so far (ascending) and their rows.
-  const bestSimilarity = new Float32Array(rows * k).fill(-Infinity);
-  const bestRow = new Int32Array(rows * k).fill(-1);
-  const offer = (row: number, other: number, similarity: number) => {
-    const base = row * k;
-    if (similarity <= bestSimilarity[base]) return;
-    let slot = 0;
-    while (slot + 1 < k && bestSimilarity[base + slot + 1] < similarity) {
-      bestSimilarity[base + slot] = bestSimilarity[base + slot + 1];
-      bestRow[base + slot] = bestRow[base + slot + 1];
-      slot++;
-    }
-    bestSimilarity[base + slot] = similarity;
-    bestRow[base + slot] = other;
-  };
-  const isReference = new Uint8Array(rows);
-  for (const r of reference) isReference[r] = 1;
-  // Bag-of-words vectors are mostly zeros: a row's few non-zero coordinates against a reference
-  // row's dense ones is the same dot product at a fraction of the cost.
-  const sparse = sparseRows(values, rows, dimension);
-  for (let i = 0; i < rows; i++) {
-    const x = i * dimension;
-    const from = sparse ? sparse.start[i] : 0;
-    const to = sparse ? sparse.start[i + 1] : 0;
-    for (let m = 0; m < reference.length; m++) {
-      const j = reference[m];
-      // Pairs of reference rows are computed once, from the lower index, and offered both ways.
-      if (j === i || (isReference[i] && j < i)) continue;
-      const y = j * dimension;
-      let similarity = 0;
-      if (sparse) {
-        for (let p = from; p < to; p++) similarity += sparse.values[p] * values[y + sparse.index[p]];
-      } else {
-        for (let d = 0; d < dimension; d++) similarity += values[x + d] * values[y + d];
-      }
-      offer(i, j, similarity);
-      if (isReference[i]) offer(j, i, similarity);
-    }
-    if (onProgress && (i % 256 === 255 || i === rows - 1)) onProgress(i + 1, rows);
-  }
+  const bestRow = nearestRows(representations, rows, reference, k, onProgress);
 
   const scores = new Float64Array(rows);
   const flagged = new Uint8Array(rows);
@@ -119,6 +79,61 @@ export function knnLabelDisagreement(
       meanDisagreement: formatNumber(scores.reduce((sum, score) => sum + score, 0) / Math.max(rows, 1), 3),
     },
   };
+}
+
+/**
+ * Per row, its k most similar reference rows (cosine: the representations are unit vectors),
+ * least similar first: rows × k row numbers, -1 where fewer than k were found.
+ */
+function nearestRows(
+  representations: Representations,
+  rows: number,
+  reference: Uint32Array,
+  k: number,
+  onProgress?: (done: number, total: number) => void,
+): Int32Array {
+  const { values, dimension } = representations;
+  // Per row, the k best similarities so far (ascending) and their rows.
+  const bestSimilarity = new Float32Array(rows * k).fill(-Infinity);
+  const bestRow = new Int32Array(rows * k).fill(-1);
+  const offer = (row: number, other: number, similarity: number) => {
+    const base = row * k;
+    if (similarity <= bestSimilarity[base]) return;
+    let slot = 0;
+    while (slot + 1 < k && bestSimilarity[base + slot + 1] < similarity) {
+      bestSimilarity[base + slot] = bestSimilarity[base + slot + 1];
+      bestRow[base + slot] = bestRow[base + slot + 1];
+      slot++;
+    }
+    bestSimilarity[base + slot] = similarity;
+    bestRow[base + slot] = other;
+  };
+  const isReference = new Uint8Array(rows);
+  for (const r of reference) isReference[r] = 1;
+  // Bag-of-words vectors are mostly zeros: a row's few non-zero coordinates against a reference
+  // row's dense ones is the same dot product at a fraction of the cost.
+  const sparse = sparseRows(values, rows, dimension);
+  for (let i = 0; i < rows; i++) {
+    const x = i * dimension;
+    const from = sparse ? sparse.start[i] : 0;
+    const to = sparse ? sparse.start[i + 1] : 0;
+    for (let m = 0; m < reference.length; m++) {
+      const j = reference[m];
+      // Pairs of reference rows are computed once, from the lower index, and offered both ways.
+      if (j === i || (isReference[i] && j < i)) continue;
+      const y = j * dimension;
+      let similarity = 0;
+      if (sparse) {
+        for (let p = from; p < to; p++) similarity += sparse.values[p] * values[y + sparse.index[p]];
+      } else {
+        for (let d = 0; d < dimension; d++) similarity += values[x + d] * values[y + d];
+      }
+      offer(i, j, similarity);
+      if (isReference[i]) offer(j, i, similarity);
+    }
+    if (onProgress && (i % 256 === 255 || i === rows - 1)) onProgress(i + 1, rows);
+  }
+  return bestRow;
 }
 
 /** The non-zero coordinates of each row (compressed sparse rows), when under a quarter are non-zero. */

@@ -42,6 +42,86 @@ function rowDetails(row: SuspiciousRow, rank: number): string[] {
   ];
 }
 
+/** The page's styles, inline so the report needs nothing beside it. */
+const STYLE = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1d2330}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.25rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border-bottom:1px solid #eef;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f5f6fa}.muted{color:#778}.verdict{font-size:1.1rem;font-weight:600}.bad{color:#b3261e}.ok{color:#1e7b34}
+.tag{border-radius:3px;padding:0 .3rem;font-size:.8rem;color:#fff}.tag.bad{background:#b3261e}.tag.warn{background:#b36b00}
+.bar{display:inline-block;width:60px;height:8px;background:#eef;margin-right:.4rem}.bar span{display:block;height:100%;background:#b3261e}
+li.flagged{color:#b3261e}details summary{cursor:pointer}code{background:#f5f6fa;padding:0 .2rem}`;
+
+/** The token-association findings: the words or pairs that pin a label, and whether their context betrays them. */
+function tokenTable(tokens: readonly TokenFinding[]): string {
+  return table(
+    [
+      'token',
+      'rows (distinct)',
+      'label',
+      'purity',
+      'base rate',
+      'q (BH)',
+      'context contradiction',
+      'context log LR / threshold',
+      'flagged',
+    ],
+    tokens.map((t) => [
+      `<code>${escape(t.token)}</code>`,
+      t.rows === t.distinctRows ? String(t.rows) : `${t.rows} (${t.distinctRows})`,
+      escape(t.label),
+      percent(t.purity),
+      percent(t.baseRate),
+      scientific(t.qValue),
+      percent(t.contextContradiction),
+      `${t.contextLogLikelihoodRatio.toFixed(1)} / ${t.contextThreshold.toFixed(1)}`,
+      t.flagged
+        ? '<span class="tag bad">trigger?</span>'
+        : t.explainedBy
+          ? `part of <code>${escape(t.explainedBy)}</code>`
+          : '',
+    ]),
+    'No rare token is significantly pure in one label.',
+  );
+}
+
+/** Suspicious rows per source, with the enrichment p-value that points at a poisoned source. */
+function sourceTable(sources: DatasetScanReport['sources']): string {
+  return table(
+    ['source', 'rows', 'suspicious', 'share', 'mean score', 'enrichment p', 'labels'],
+    sources.map((s) => [
+      escape(s.source),
+      String(s.rows),
+      String(s.suspicious),
+      percent(s.share),
+      s.meanScore.toFixed(3),
+      scientific(s.enrichmentPValue),
+      escape(
+        Object.entries(s.labels)
+          .map(([label, count]) => `${label} ${count}`)
+          .join(', '),
+      ),
+    ]),
+    'No rows.',
+  );
+}
+
+/** The largest clusters of exact or near duplicates, with the labels their copies carry. */
+function clusterTable(clusters: readonly DuplicateCluster[]): string {
+  return table(
+    ['lines', 'labels', 'kind'],
+    clusters.map((c) => [
+      escape(c.lines.join(', ')),
+      escape(
+        Object.entries(c.labels)
+          .map(([label, count]) => `${label} ${count}`)
+          .join(', '),
+      ),
+      c.exact ? 'exact' : 'near',
+    ]),
+    'No near-duplicates.',
+  );
+}
+
 /**
  * The scan report as one HTML page with its styles inline and no scripts or external resources,
  * so it can be attached to a ticket or opened offline as it is.
@@ -63,13 +143,7 @@ export function renderScanReportHtml(report: DatasetScanReport, title = 'Triplin
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1d2330}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.25rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border-bottom:1px solid #eef;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#f5f6fa}.muted{color:#778}.verdict{font-size:1.1rem;font-weight:600}.bad{color:#b3261e}.ok{color:#1e7b34}
-.tag{border-radius:3px;padding:0 .3rem;font-size:.8rem;color:#fff}.tag.bad{background:#b3261e}.tag.warn{background:#b36b00}
-.bar{display:inline-block;width:60px;height:8px;background:#eef;margin-right:.4rem}.bar span{display:block;height:100%;background:#b3261e}
-li.flagged{color:#b3261e}details summary{cursor:pointer}code{background:#f5f6fa;padding:0 .2rem}
+${STYLE}
 </style></head><body>
 <h1>${escape(title)}</h1>
 ${verdict}
@@ -86,53 +160,9 @@ ${table(
   'no detectors ran',
 )}
 <h2>Tokens that pin a label</h2>
-${table(
-  [
-    'token',
-    'rows (distinct)',
-    'label',
-    'purity',
-    'base rate',
-    'q (BH)',
-    'context contradiction',
-    'context log LR / threshold',
-    'flagged',
-  ],
-  tokens.map((t) => [
-    `<code>${escape(t.token)}</code>`,
-    t.rows === t.distinctRows ? String(t.rows) : `${t.rows} (${t.distinctRows})`,
-    escape(t.label),
-    percent(t.purity),
-    percent(t.baseRate),
-    scientific(t.qValue),
-    percent(t.contextContradiction),
-    `${t.contextLogLikelihoodRatio.toFixed(1)} / ${t.contextThreshold.toFixed(1)}`,
-    t.flagged
-      ? '<span class="tag bad">trigger?</span>'
-      : t.explainedBy
-        ? `part of <code>${escape(t.explainedBy)}</code>`
-        : '',
-  ]),
-  'No rare token is significantly pure in one label.',
-)}
+${tokenTable(tokens)}
 <h2>Sources</h2>
-${table(
-  ['source', 'rows', 'suspicious', 'share', 'mean score', 'enrichment p', 'labels'],
-  report.sources.map((s) => [
-    escape(s.source),
-    String(s.rows),
-    String(s.suspicious),
-    percent(s.share),
-    s.meanScore.toFixed(3),
-    scientific(s.enrichmentPValue),
-    escape(
-      Object.entries(s.labels)
-        .map(([label, count]) => `${label} ${count}`)
-        .join(', '),
-    ),
-  ]),
-  'No rows.',
-)}
+${sourceTable(report.sources)}
 <h2>Most suspicious rows</h2>
 ${table(
   ['#', 'line', 'score', '', 'label', 'source', 'text (click for the reasons)'],
@@ -140,19 +170,7 @@ ${table(
   'No rows.',
 )}
 <h2>Duplicate clusters</h2>
-${table(
-  ['lines', 'labels', 'kind'],
-  clusters.map((c) => [
-    escape(c.lines.join(', ')),
-    escape(
-      Object.entries(c.labels)
-        .map(([label, count]) => `${label} ${count}`)
-        .join(', '),
-    ),
-    c.exact ? 'exact' : 'near',
-  ]),
-  'No near-duplicates.',
-)}
+${clusterTable(clusters)}
 </body></html>
 `;
 }

@@ -1,4 +1,4 @@
-import { compileAllowList, isSourceAllowed } from './allow-list';
+import { compileAllowList, isSourceAllowed, type AllowList } from './allow-list';
 import { combineWeights, findInjections, revealInvisible } from './injection-patterns';
 import { robustScale, TfIdfIndex } from './similarity';
 
@@ -119,8 +119,47 @@ export function scanKnowledgeBase(
   const allowList = compileAllowList(options.allowedSources);
   const findings: DocumentFinding[][] = documents.map(() => []);
   const retrievedBy: string[][] = documents.map(() => []);
+  // The detectors in this order, each adding to `findings`: a tie in score keeps this order.
+  const { sourceSummaries, known, newSince } = sourceFindings(documents, options, allowList, findings);
+  const patternCounts = instructionFindings(documents, findings);
+  const proximity = proximityFindings(documents, options, findings, retrievedBy);
+  const verdicts = documentVerdicts(documents, findings, retrievedBy, allowList);
 
-  // Sources: approved or not, and new since when.
+  const flaggedBySource = new Map<string, number>();
+  for (const verdict of verdicts)
+    if (verdict.level === 'flagged')
+      flaggedBySource.set(verdict.source, (flaggedBySource.get(verdict.source) ?? 0) + 1);
+  for (const summary of sourceSummaries) summary.flagged = flaggedBySource.get(summary.source) ?? 0;
+  sourceSummaries.sort(
+    (a, b) =>
+      Number(a.approved) - Number(b.approved) ||
+      b.flagged - a.flagged ||
+      b.documents - a.documents ||
+      a.source.localeCompare(b.source),
+  );
+
+  return {
+    documents: documents.length,
+    flagged: verdicts.filter((verdict) => verdict.level === 'flagged').length,
+    review: verdicts.filter((verdict) => verdict.level === 'review').length,
+    allowList: [...allowList.entries],
+    sources: sourceSummaries,
+    patterns: [...patternCounts.entries()]
+      .map(([id, count]) => ({ id, ...count }))
+      .sort((a, b) => b.weight - a.weight || b.documents - a.documents),
+    newSources: { since: iso(newSince), knownSources: known ? known.size : null },
+    proximity,
+    top: verdicts.slice(0, options.top ?? 100),
+  };
+}
+
+/** Sources: approved or not, and new since when; a finding on every document of a suspect source. */
+function sourceFindings(
+  documents: readonly KnowledgeBaseDocument[],
+  options: KnowledgeBaseScanOptions,
+  allowList: AllowList,
+  findings: DocumentFinding[][],
+): { sourceSummaries: SourceSummary[]; known: Set<string> | undefined; newSince: number | undefined } {
   const sources = new Map<string, { documents: number[]; firstAddedAt?: number }>();
   documents.forEach((document, index) => {
     const entry = sources.get(document.source) ?? { documents: [] };
@@ -164,8 +203,14 @@ export function scanKnowledgeBase(
       firstAddedAt: iso(entry.firstAddedAt),
     });
   }
+  return { sourceSummaries, known, newSince };
+}
 
-  // Instruction-like content.
+/** Instruction-like content aimed at the model, and how many documents each pattern matched. */
+function instructionFindings(
+  documents: readonly KnowledgeBaseDocument[],
+  findings: DocumentFinding[][],
+): Map<string, { reason: string; weight: number; documents: number }> {
   const patternCounts = new Map<string, { reason: string; weight: number; documents: number }>();
   documents.forEach((document, index) => {
     for (const finding of findInjections(document.text)) {
@@ -184,8 +229,16 @@ export function scanKnowledgeBase(
       patternCounts.set(finding.pattern, count);
     }
   });
+  return patternCounts;
+}
 
-  // Closeness to many canary queries.
+/** Closeness to many canary queries: documents retrieved for unusually many of them (robust z). */
+function proximityFindings(
+  documents: readonly KnowledgeBaseDocument[],
+  options: KnowledgeBaseScanOptions,
+  findings: DocumentFinding[][],
+  retrievedBy: string[][],
+): KnowledgeBaseScanReport['proximity'] {
   const queries = (options.queries ?? []).filter((query) => query.trim() !== '');
   const topK = options.topK ?? 5;
   const zThreshold = options.zThreshold ?? 3.5;
@@ -230,7 +283,16 @@ export function scanKnowledgeBase(
       });
     });
   }
+  return proximity;
+}
 
+/** A verdict for every document with a finding, most suspicious first. */
+function documentVerdicts(
+  documents: readonly KnowledgeBaseDocument[],
+  findings: DocumentFinding[][],
+  retrievedBy: string[][],
+  allowList: AllowList,
+): DocumentVerdict[] {
   const verdicts: DocumentVerdict[] = [];
   documents.forEach((document, index) => {
     if (findings[index].length === 0) return;
@@ -251,32 +313,7 @@ export function scanKnowledgeBase(
     });
   });
   verdicts.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
-  const flaggedBySource = new Map<string, number>();
-  for (const verdict of verdicts)
-    if (verdict.level === 'flagged')
-      flaggedBySource.set(verdict.source, (flaggedBySource.get(verdict.source) ?? 0) + 1);
-  for (const summary of sourceSummaries) summary.flagged = flaggedBySource.get(summary.source) ?? 0;
-  sourceSummaries.sort(
-    (a, b) =>
-      Number(a.approved) - Number(b.approved) ||
-      b.flagged - a.flagged ||
-      b.documents - a.documents ||
-      a.source.localeCompare(b.source),
-  );
-
-  return {
-    documents: documents.length,
-    flagged: verdicts.filter((verdict) => verdict.level === 'flagged').length,
-    review: verdicts.filter((verdict) => verdict.level === 'review').length,
-    allowList: [...allowList.entries],
-    sources: sourceSummaries,
-    patterns: [...patternCounts.entries()]
-      .map(([id, count]) => ({ id, ...count }))
-      .sort((a, b) => b.weight - a.weight || b.documents - a.documents),
-    newSources: { since: iso(newSince), knownSources: known ? known.size : null },
-    proximity,
-    top: verdicts.slice(0, options.top ?? 100),
-  };
+  return verdicts;
 }
 
 /** Seven days before the newest added_at, when some documents are older than that. */
