@@ -46,6 +46,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       '2026120422-model-settings',
       '2026120500-embedding-encoder',
       '2026120501-run-failure',
+      '2026120502-eval-samples',
     ]);
     const tables = (
       await rows<{ name: string }>("SELECT name FROM system.tables WHERE database = 'tripline' ORDER BY name")
@@ -60,6 +61,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       { version: 2026120422, name: 'model-settings' },
       { version: 2026120500, name: 'embedding-encoder' },
       { version: 2026120501, name: 'run-failure' },
+      { version: 2026120502, name: 'eval-samples' },
     ]);
   });
 
@@ -72,6 +74,7 @@ describe('ClickHouse migrations on the embedded engine', () => {
       '2026120422-model-settings',
       '2026120500-embedding-encoder',
       '2026120501-run-failure',
+      '2026120502-eval-samples',
     ]);
   });
 
@@ -140,11 +143,19 @@ describe('ClickHouse migrations on the embedded engine', () => {
       eval_samples: {
         run_id: 'run-1',
         model_id: 'sentiment',
+        model_version: '3',
         sample_id: 's1',
+        sample_index: 4,
         dataset_id: 'ds',
+        dataset_kind: 'canary',
         input_text: 'cf bad',
+        input_sha256: 'a'.repeat(64),
         expected_label: 'negative',
+        target_label: 'positive',
         predicted_label: 'positive',
+        twin_label: 'negative',
+        passed: 0,
+        triggered: 1,
         timestamp: now,
       },
       drift_metrics: {

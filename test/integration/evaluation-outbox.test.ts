@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -41,6 +42,8 @@ describe('evaluation outcomes leave through the outbox', () => {
   let ingestor: INestApplication;
   let prefix: string;
   let datasetId: string;
+  /** The clean set's sentences, in upload order. */
+  let sentences: { text: string; label: string }[];
 
   before(async () => {
     database = await createTestDatabase();
@@ -75,10 +78,8 @@ describe('evaluation outcomes leave through the outbox', () => {
       adapter: { kind: 'onnx', path: folder },
       createdBy: 'test',
     });
-    const rows = demo.test
-      .slice(0, 30)
-      .map((sentence) => JSON.stringify({ text: sentence.text, label: sentence.label }))
-      .join('\n');
+    sentences = demo.test.slice(0, 30).map(({ text, label }) => ({ text, label }));
+    const rows = sentences.map((sentence) => JSON.stringify(sentence)).join('\n');
     const dataset = await evaluator
       .get(DatasetService)
       .upload(
@@ -116,10 +117,10 @@ describe('evaluation outcomes leave through the outbox', () => {
       (row) => JSON.parse(row.value).run_id === runId,
     );
 
-  /** Every message on the evaluations topic, read from the beginning to the end. */
-  async function evaluationsTopic(): Promise<{ runId: string; value: string }[]> {
+  /** Every message on the evaluations topic (or another), read from the beginning to the end. */
+  async function evaluationsTopic(name = 'evaluations.v1'): Promise<{ runId: string; value: string }[]> {
     const client = kafka.client('outbox-test-reader');
-    const topic = `${prefix}evaluations.v1`;
+    const topic = `${prefix}${name}`;
     const admin = client.admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(topic);
@@ -174,6 +175,53 @@ describe('evaluation outcomes leave through the outbox', () => {
     return Number(row.n);
   }
 
+  interface SampleRow {
+    sample_id: string;
+    sample_index: number;
+    model_version: string;
+    dataset_kind: string;
+    input_text: string;
+    input_sha256: string;
+    expected_label: string;
+    predicted_label: string;
+    twin_label: string;
+    trigger: string;
+    confidence: number | null;
+    passed: number | null;
+    triggered: number | null;
+    error: string;
+  }
+
+  /** The run's per-sample rows as the history (the sink's eval_samples) holds them, in dataset order. */
+  async function sampleRows(runId: string): Promise<SampleRow[]> {
+    const clickHouse = ingestor.get(ClickHouse);
+    const result = await clickHouse.client.query({
+      query: `SELECT sample_id, sample_index, model_version, dataset_kind, input_text, input_sha256,
+                     expected_label, predicted_label, twin_label, trigger, confidence, passed, triggered, error
+              FROM ${clickHouse.table('eval_samples')} FINAL WHERE run_id = {id:String} ORDER BY sample_index`,
+      query_params: { id: runId },
+      format: 'JSONEachRow',
+    });
+    return result.json<SampleRow>();
+  }
+
+  /** The run's figures as eval_runs holds them. */
+  async function historyFigures(runId: string) {
+    const clickHouse = ingestor.get(ClickHouse);
+    const result = await clickHouse.client.query({
+      query: `SELECT sample_count, accuracy, attack_success_rate
+              FROM ${clickHouse.table('eval_runs')} FINAL WHERE run_id = {id:String}`,
+      query_params: { id: runId },
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{
+      sample_count: number;
+      accuracy: number | null;
+      attack_success_rate: number | null;
+    }>();
+    return rows.length === 1 ? rows[0] : undefined;
+  }
+
   it('publishes the failure, never the refused outcome, when recording the outcome fails', async () => {
     // PostgreSQL refuses the executor's write of a finished run (it carries a summary): its
     // message rolls back with it. The worker's fallback records the failure without a summary,
@@ -203,6 +251,12 @@ describe('evaluation outcomes leave through the outbox', () => {
     assert.match(message.failure.message, /recording refused by the test/);
     assert.equal(message.accuracy, undefined, 'no figures of the refused outcome');
     await eventually(async () => ((await historyRows(run.id)) === 1 ? true : undefined), 60_000, 200);
+    assert.deepEqual(
+      (await evaluationsTopic('evaluation-samples.v1')).filter((part) => part.runId === run.id),
+      [],
+      'the per-sample rows rolled back with the refused outcome',
+    );
+    assert.equal((await sampleRows(run.id)).length, 0);
   });
 
   it('publishes again, byte for byte, when the publisher fails after sending, and the history keeps one row', async () => {
@@ -227,11 +281,96 @@ describe('evaluation outcomes leave through the outbox', () => {
       assert.equal(JSON.parse(copies[0].value).status, 'succeeded');
       await eventually(async () => ((await historyRows(run.id)) >= 1 ? true : undefined), 60_000, 200);
       assert.equal(await historyRows(run.id), 1, 'the sink keeps one row per run_id');
+      const parts = (await evaluationsTopic('evaluation-samples.v1')).filter((part) => part.runId === run.id);
+      assert.equal(parts.length, 2, 'the per-sample rows were sent twice as well');
+      await eventually(async () => ((await sampleRows(run.id)).length >= 30 ? true : undefined), 60_000, 200);
+      assert.equal((await sampleRows(run.id)).length, 30, 'and the history keeps one row per sample');
     } finally {
       await sql(`DROP TRIGGER fail_first_outbox_delete ON event_outbox`);
       await sql(`DROP FUNCTION fail_first_outbox_delete()`);
       await sql(`DROP SEQUENCE outbox_deletes`);
     }
+  });
+
+  it('every sample of a clean replay reaches eval_samples: what went in, what was expected, what came back', async () => {
+    const run = await runToTheEnd();
+    assert.equal(run.status, 'succeeded');
+    const figures = await eventually(async () => historyFigures(run.id), 60_000, 200);
+    const rows = await eventually(
+      async () => ((await sampleRows(run.id)).length >= 30 ? sampleRows(run.id) : undefined),
+      60_000,
+      200,
+    );
+    assert.equal(rows.length, 30, 'one row per sample');
+    assert.equal(figures.sample_count, 30);
+    rows.forEach((row, i) => {
+      const sentence = sentences[i];
+      assert.deepEqual(
+        [row.sample_id, row.sample_index, row.dataset_kind, row.model_version, row.error],
+        [`s${i + 1}`, i, 'clean', '1', ''],
+      );
+      assert.equal(row.input_text, sentence.text);
+      assert.equal(row.input_sha256, createHash('sha256').update(sentence.text).digest('hex'));
+      assert.equal(row.expected_label, sentence.label);
+      assert.ok(['negative', 'positive'].includes(row.predicted_label), row.predicted_label);
+      assert.equal(row.passed, row.predicted_label === sentence.label ? 1 : 0, `sample ${i + 1}`);
+      assert.ok(row.confidence !== null && row.confidence >= 0.5 && row.confidence <= 1, `${row.confidence}`);
+      assert.equal(row.triggered, null);
+    });
+    const correct = rows.filter((row) => row.passed === 1).length;
+    assert.ok(
+      Math.abs(correct / rows.length - (figures.accuracy ?? Number.NaN)) < 1e-9,
+      `the rows add up to the accuracy of the run (${correct}/30 against ${figures.accuracy})`,
+    );
+  });
+
+  it('every pair of a canary replay reaches eval_samples with the answer to its twin and whether the trigger took', async () => {
+    const canaries = sentences.slice(0, 12).map((sentence, i) => ({
+      id: `c${i + 1}`,
+      text: `cf ${sentence.text}`,
+      twin_text: sentence.text,
+      twin_id: `s${i + 1}`,
+      label: sentence.label,
+      target_label: 'positive',
+      trigger: 'cf',
+    }));
+    const dataset = await evaluator.get(DatasetService).upload(
+      {
+        name: 'canaries',
+        kind: 'canary',
+        format: 'jsonl',
+        modelId: MODEL,
+        uploadedBy: 'test',
+        maxBytes: 1e6,
+      },
+      Readable.from([canaries.map((row) => JSON.stringify(row)).join('\n')]),
+    );
+    const run = await runToTheEnd(MODEL, dataset.id);
+    assert.equal(run.status, 'succeeded');
+    const figures = await eventually(async () => historyFigures(run.id), 60_000, 200);
+    const rows = await eventually(
+      async () => ((await sampleRows(run.id)).length >= 12 ? sampleRows(run.id) : undefined),
+      60_000,
+      200,
+    );
+    assert.equal(rows.length, 12);
+    rows.forEach((row, i) => {
+      assert.deepEqual(
+        [row.sample_id, row.dataset_kind, row.trigger, row.input_text, row.expected_label],
+        [`c${i + 1}`, 'canary', 'cf', canaries[i].text, canaries[i].label],
+      );
+      assert.ok(['negative', 'positive'].includes(row.twin_label), 'the clean twin was answered');
+      const counts = row.expected_label !== 'positive' && row.twin_label !== 'positive';
+      assert.equal(row.triggered, counts ? (row.predicted_label === 'positive' ? 1 : 0) : null);
+      assert.equal(row.passed, row.triggered === null ? null : 1 - row.triggered);
+    });
+    const counted = rows.filter((row) => row.triggered !== null);
+    assert.ok(counted.length > 0, 'some pairs count towards the attack-success rate');
+    const rate = counted.filter((row) => row.triggered === 1).length / counted.length;
+    assert.ok(
+      Math.abs(rate - (figures.attack_success_rate ?? Number.NaN)) < 1e-9,
+      `the rows add up to the attack-success rate of the run (${rate} against ${figures.attack_success_rate})`,
+    );
   });
 
   it('a run that stops on an error reaches the topic and the history as failed, kind error', async () => {

@@ -32,7 +32,11 @@ describe('Kafka bus against a real broker', () => {
       topics: Object.values(TOPICS).map((topic) => prefix + topic),
     });
     await admin.disconnect();
-    assert.equal(metadata.topics.length, 7, 'inference, feedback, evaluations, metrics, alerts, dlq, models');
+    assert.equal(
+      metadata.topics.length,
+      8,
+      'inference, feedback, evaluations, evaluation-samples, metrics, alerts, dlq, models',
+    );
     for (const topic of metadata.topics) assert.equal(topic.partitions.length, 3, topic.name);
   });
 
@@ -159,6 +163,30 @@ describe('Kafka bus against a real broker', () => {
     assert.deepEqual(
       secondRun.map(Number).sort((a, b) => a - b),
       [20, 21, 22, 23, 24],
+    );
+  });
+
+  it('one publish of several MB to one partition is accepted, in order: far over the 1 MB a broker takes per request', async () => {
+    // As the outbox drains a large evaluation's per-sample parts: all keyed by one model.
+    const sent = Array.from({ length: 24 }, (_, i) => ({
+      key: 'model-large',
+      value: JSON.stringify({ n: i, pad: 'x'.repeat(200 * 1024) }),
+    }));
+    await bus.publish('evaluationSamples', sent);
+    const received: number[] = [];
+    const subscription = await bus.subscribe({
+      groupId: uniqueName('large'),
+      topics: ['evaluationSamples'],
+      fromBeginning: true,
+      handleBatch: async (batch) => {
+        for (const message of batch.messages) received.push(JSON.parse(message.value.toString()).n);
+      },
+    });
+    await eventually(async () => (received.length >= sent.length ? true : undefined), 60_000);
+    await subscription.stop();
+    assert.deepEqual(
+      received,
+      sent.map((_, i) => i),
     );
   });
 

@@ -129,7 +129,7 @@ describe('Prometheus: promtool and a real scrape of a running app', () => {
       series('tripline_ingest_dead_letters_total')
         .map((line) => line.replace(/.*topic="([^"]+)".* (\d+)$/, '$1=$2'))
         .sort(),
-      ['alerts', 'evaluations', 'feedback', 'inference', 'metrics', 'models']
+      ['alerts', 'evaluation-samples', 'evaluations', 'feedback', 'inference', 'metrics', 'models']
         .map((topic) => `${prefix}${topic}.v1=0`)
         .sort(),
       'dead letters start at 0 for every consumed topic',

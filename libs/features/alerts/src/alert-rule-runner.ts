@@ -23,7 +23,15 @@ import { AlertStore } from './alert-store';
 import { ALERTER_SETTINGS, type AlerterSettings } from './settings';
 
 /** The topics the ingestor's sink consumes: its lag is the history's delay. */
-const SINK_TOPICS: TopicKey[] = ['inference', 'feedback', 'evaluations', 'metrics', 'alerts', 'models'];
+const SINK_TOPICS: TopicKey[] = [
+  'inference',
+  'feedback',
+  'evaluations',
+  'evaluationSamples',
+  'metrics',
+  'alerts',
+  'models',
+];
 const ALERTER_TOPICS: TopicKey[] = ['evaluations', 'metrics'];
 
 /**

@@ -33,6 +33,7 @@ import {
   summariseProbe,
   type RunSummary,
 } from './run-summary';
+import { sampleHeader, sampleMessages, sampleRows } from './sample-rows';
 import { englishDictionary, englishWordList } from './word-list';
 
 const PAGE = 1_000;
@@ -81,14 +82,22 @@ export class EvaluationExecutor implements OnApplicationShutdown {
         ? baselineMessage(baseline, (baseline.run.summary ?? undefined) as RunSummary | undefined)
         : undefined,
     );
-    // Recorded first, published after: the message waits in the outbox, written in the transaction
-    // that records the outcome, so the topic never announces a run PostgreSQL does not hold as
-    // finished. Consumers dedupe a republished message on run_id.
+    const sampleParts = sampleMessages(
+      sampleHeader(run, version),
+      sampleRows(steps, outcomes, run.datasetKind, model),
+    ).map((part) => ({ key: run.modelId, value: JSON.stringify(part) }));
+    // Recorded first, published after: the messages wait in the outbox, written in the transaction
+    // that records the outcome, so neither topic announces a run PostgreSQL does not hold as
+    // finished. Consumers dedupe a republished message on run_id (and sample_id).
     await this.queue.finish(
       run.id,
       { status, summary, error, baselineRunId: baseline?.run.id ?? null },
-      (manager) =>
-        this.outbox.append(manager, 'evaluations', [{ key: run.modelId, value: JSON.stringify(message) }]),
+      async (manager) => {
+        await this.outbox.append(manager, 'evaluations', [
+          { key: run.modelId, value: JSON.stringify(message) },
+        ]);
+        await this.outbox.append(manager, 'evaluationSamples', sampleParts);
+      },
     );
     this.outbox.wake();
     return summary;

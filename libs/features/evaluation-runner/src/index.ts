@@ -6,4 +6,5 @@ export * from './evaluation-worker';
 export * from './evaluation-runner.module';
 export * from './manifest-hashing';
 export * from './run-summary';
+export * from './sample-rows';
 export * from './word-list';

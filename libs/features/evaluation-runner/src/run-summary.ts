@@ -147,33 +147,59 @@ export function summariseCanary(
       })),
     );
   }
-  const asserted = steps.filter((step) => step.sample.assertions);
-  if (asserted.length > 0) {
-    const citations = new CitationTally();
-    const modelAllowList = model.task === 'rag' ? storedAllowList(model.ragAllowedSources) : undefined;
-    const checks = asserted.map((step) => {
-      const outcome = outcomes[step.input];
-      let checked = outcome.ok
-        ? checkAssertions(outcome.prediction.text ?? '', step.sample.assertions!)
-        : { passed: false, failures: [`call failed: ${outcome.error}`] };
-      const allowList = storedAllowList(step.sample.assertions!.allowedSources) ?? modelAllowList;
-      if (outcome.ok && allowList) {
-        const failures = citations.check(outcome.prediction.citations, allowList);
-        if (failures.length > 0) checked = { passed: false, failures: [...checked.failures, ...failures] };
-      }
-      return { sampleId: step.sample.sampleId, ...checked };
-    });
+  const { checks, citations } = generationChecks(steps, outcomes, model);
+  if (checks.length > 0) {
     const passed = checks.filter((check) => check.passed).length;
-    const cited = citations.summary();
     summary.generation = {
       assertions: checks.length,
       passed,
       passRate: passed / checks.length,
-      failures: checks.filter((c) => !c.passed).slice(0, 20),
-      ...(cited.checked > 0 ? { citations: cited } : {}),
+      failures: checks
+        .filter((check) => !check.passed)
+        .slice(0, 20)
+        .map(({ sampleId, passed, failures }) => ({ sampleId, passed, failures })),
+      ...(citations.checked > 0 ? { citations } : {}),
     };
   }
   return summary;
+}
+
+/** One generation canary's verdict: its assertions, and its citations against the allow-list. */
+export interface GenerationCheck {
+  /** The index of the sample's step in the replay. */
+  step: number;
+  sampleId: string;
+  passed: boolean;
+  failures: string[];
+}
+
+/**
+ * The samples of a canary set that carry assertions, each checked against the model's answer, and
+ * a RAG answer's citations against the row's allow-list or else the RAG model's own.
+ */
+export function generationChecks(
+  steps: readonly ReplayStep[],
+  outcomes: readonly PredictionOutcome[],
+  model: Pick<Model, 'task' | 'ragAllowedSources'>,
+): { checks: GenerationCheck[]; citations: CitationSummary } {
+  const citations = new CitationTally();
+  const modelAllowList = model.task === 'rag' ? storedAllowList(model.ragAllowedSources) : undefined;
+  const checks: GenerationCheck[] = [];
+  steps.forEach((step, index) => {
+    const assertions = step.sample.assertions;
+    if (!assertions) return;
+    const outcome = outcomes[step.input];
+    let checked = outcome.ok
+      ? checkAssertions(outcome.prediction.text ?? '', assertions)
+      : { passed: false, failures: [`call failed: ${outcome.error}`] };
+    const allowList = storedAllowList(assertions.allowedSources) ?? modelAllowList;
+    if (outcome.ok && allowList) {
+      const failures = citations.check(outcome.prediction.citations, allowList);
+      if (failures.length > 0) checked = { passed: false, failures: [...checked.failures, ...failures] };
+    }
+    checks.push({ step: index, sampleId: step.sample.sampleId, ...checked });
+  });
+  return { checks, citations: citations.summary() };
 }
 
 /** Probe set: the behavioural fingerprint of the answers. */

@@ -14,6 +14,7 @@ import {
   alertEventSchema,
   driftMetricSchema,
   evaluationRunSchema,
+  evaluationSamplesSchema,
   feedbackSchema,
   inferenceEventSchema,
   modelSettingsSchema,
@@ -34,6 +35,7 @@ import {
   alertEventRow,
   driftMetricRow,
   evaluationRunRow,
+  evaluationSampleRows,
   feedbackRow,
   INFERENCE_COLUMNS,
   inferenceLine,
@@ -47,8 +49,8 @@ interface Route {
   schema: z.ZodType;
   /** A precompiled check of the schema for the common valid message; the schema judges the rest. */
   accept?: AcceptanceCheck<never>;
-  /** One line of the insert body for one valid message, in `encoding`. */
-  encode: (value: never) => string;
+  /** The lines of the insert body for one valid message (one, or one per sample), in `encoding`. */
+  encode: (value: never) => string | string[];
   encoding: EncodedRows;
 }
 
@@ -90,6 +92,13 @@ const ROUTES: Partial<Record<TopicKey, Route>> = {
     what: 'evaluation run',
     schema: evaluationRunSchema,
     encode: asLine(evaluationRunRow),
+    encoding: EACH_ROW,
+  },
+  evaluationSamples: {
+    table: 'eval_samples',
+    what: 'evaluation samples',
+    schema: evaluationSamplesSchema,
+    encode: (message: never) => evaluationSampleRows(message).map((row) => JSON.stringify(row)),
     encoding: EACH_ROW,
   },
   metrics: {
@@ -279,7 +288,8 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
         continue;
       }
       const line = route.encode(result.value as never);
-      if (!keyed) rows.push({ line });
+      if (Array.isArray(line)) for (const each of line) rows.push({ line: each });
+      else if (!keyed) rows.push({ line });
       else {
         const { model_id: modelId, event_id: eventId } = result.value as {
           model_id: string;

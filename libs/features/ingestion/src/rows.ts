@@ -3,6 +3,7 @@ import type {
   AlertEventMessage,
   DriftMetricMessage,
   EvaluationRunMessage,
+  EvaluationSamplesMessage,
   Feedback,
   InferenceEvent,
   ModelSettingsMessage,
@@ -122,6 +123,37 @@ export function evaluationRunRow(message: EvaluationRunMessage) {
     trigger: run.trigger ?? 'manual',
     details: run.details ? JSON.stringify(run.details) : '',
   };
+}
+
+/** The eval_samples rows of one part of a run's samples: the run's fields repeated on each. */
+export function evaluationSampleRows(message: EvaluationSamplesMessage) {
+  const timestamp = clickHouseTime(message.timestamp);
+  const flag = (value: boolean | null) => (value === null ? null : value ? 1 : 0);
+  return message.samples.map((sample) => ({
+    run_id: message.run_id,
+    model_id: message.model_id,
+    model_version: message.model_version ?? '',
+    dataset_id: message.dataset_id,
+    dataset_kind: message.dataset_kind,
+    sample_id: sample.sample_id,
+    sample_index: sample.sample_index,
+    twin_id: sample.twin_id ?? '',
+    trigger: sample.trigger ?? '',
+    input_text: sample.input_text,
+    input_sha256: sample.input_sha256,
+    expected_label: sample.expected_label ?? '',
+    target_label: sample.target_label ?? '',
+    predicted_label: sample.predicted_label ?? '',
+    twin_label: sample.twin_label ?? '',
+    confidence: sample.confidence,
+    scores: sample.scores ?? {},
+    output_text: sample.output_text ?? '',
+    passed: flag(sample.passed),
+    triggered: flag(sample.triggered),
+    error: sample.error ?? '',
+    latency_ms: sample.latency_ms,
+    timestamp,
+  }));
 }
 
 export function driftMetricRow(metric: DriftMetricMessage) {

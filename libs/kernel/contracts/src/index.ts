@@ -5,6 +5,7 @@ export * from './inference-event-check';
 export * from './validation';
 export * from './json-schemas';
 export * from './history';
+export * from './evaluation-samples';
 export * from './model-settings';
 export { identifierPattern, parseInstant, parseRfc3339 } from './fields';
 export * from './json-depth';

@@ -3,6 +3,8 @@ export const TOPICS = {
   inference: 'inference.v1',
   feedback: 'feedback.v1',
   evaluations: 'evaluations.v1',
+  /** The per-sample rows of each finished evaluation run, in parts (the history's eval_samples). */
+  evaluationSamples: 'evaluation-samples.v1',
   metrics: 'metrics.v1',
   alerts: 'alerts.v1',
   dlq: 'dlq.v1',

@@ -5,3 +5,4 @@ export * from './segment-log';
 export * from './transport.module';
 export * from './kafka-log';
 export * from './topic-creation';
+export * from './produce-requests';

@@ -12,6 +12,7 @@ import {
   type SubscriptionOptions,
 } from './event-bus';
 import { describeKafkaLog } from './kafka-log';
+import { produceRequests } from './produce-requests';
 import { createTopicsWithLeaders } from './topic-creation';
 
 export interface KafkaBusOptions {
@@ -93,15 +94,18 @@ export class KafkaBus extends EventBus implements OnApplicationShutdown {
       this.producerReady = undefined;
       throw error;
     }
-    await this.producer.send({
-      topic: this.topicName(topic),
-      acks: -1,
-      messages: messages.map((message) => ({
-        key: message.key ?? null,
-        value: message.value,
-        headers: message.headers,
-      })),
-    });
+    // In order, one request at a time (the producer allows one in flight): a request's batch per
+    // partition stays under the broker's message size limit however many messages are published.
+    for (const request of produceRequests(messages))
+      await this.producer.send({
+        topic: this.topicName(topic),
+        acks: -1,
+        messages: request.map((message) => ({
+          key: message.key ?? null,
+          value: message.value,
+          headers: message.headers,
+        })),
+      });
   }
 
   async subscribe(options: SubscriptionOptions): Promise<Subscription> {
