@@ -199,7 +199,6 @@ const SIZE_DEBT = [
   'libs/domain/detectors/src/performance-estimation.ts',
   'libs/domain/detectors/src/trigger-response.ts',
   'libs/domain/drift/src/special.ts',
-  'libs/domain/evaluation/src/trigger-scan.ts',
   'libs/domain/poisoning/src/dataset-scan.ts',
   'libs/domain/poisoning/src/knn-disagreement.ts',
   'libs/domain/poisoning/src/report-html.ts',
