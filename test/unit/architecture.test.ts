@@ -224,11 +224,14 @@ describe('sizes enforced by lint', () => {
     assert.deepEqual(await sizeErrors('libs/domain/drift/src/size-fixture.ts', code), [2]);
   });
 
-  it('only warns in the files listed as known debt, and exempts migrations', async () => {
-    assert.deepEqual(await sizeErrors('libs/domain/evaluation/src/trigger-scan.ts', longFunction), [1]);
+  it('holds for every file that was once over the limits, and exempts migrations', async () => {
+    // The files listed as known size debt when the rules became errors have all been split; the
+    // list is gone, and the largest of them is held to the same rule as a new file.
+    assert.deepEqual(await sizeErrors('libs/domain/evaluation/src/trigger-scan.ts', longFunction), [2]);
     assert.deepEqual(
       await sizeErrors('libs/platform/postgres/src/migrations/1999999999999-size-fixture.ts', longFunction),
       [],
     );
   });
+});
 });
