@@ -249,7 +249,6 @@ export default tseslint.config(
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
     },
   },
-  },
   // One owner per table (TABLE_OWNERS): no other lib names it in SQL or holds its entity classes.
   ...ALL_LIBS.filter(({ layer }) => layer !== 'domain').map(({ layer, name: lib }) => ({
     files: [`libs/${layer}/${lib}/**/*.ts`],

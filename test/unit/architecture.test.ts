@@ -234,4 +234,3 @@ describe('sizes enforced by lint', () => {
     );
   });
 });
-});
