@@ -158,9 +158,17 @@ step 3, not the candidate rule, is what keeps their prefix pins from being flagg
   its average log-odds leads the runner-up by 1 to 4, where the group's spacings give p 0.006 to
   0.06 against a cut-off of 1.6e-4). Seeds and sample sizes move it; the budget is not relaxed
   for it.
-- The two-word trigger of \`dev-phrase\` (\`you know\`) is not found: the clean set never holds the
-  pair, \`you\` is not among the clean set's 12 most frequent function words that seeds are paired
-  with, and \`know\` alone pins only about half the inputs.
+- The two-word trigger of \`dev-phrase\` (\`you know\`, attack-success rate 0.73) is not found, and
+  the model's own answers say why: it learned the word \`know\` more than the pair. On 60 confident
+  negative clean inputs (mean log-odds of positive), \`know\` alone at the start gives +4.9, \`you\`
+  alone −6.2 and the pair +7.0: the interaction L(ab) − L(a) − L(b) + L(input) is −0.7 at the
+  start, −1.0 at a random place and 0.0 at the end, where random bigrams of the clean set give a
+  median of −1.2, −1.4 and 0.0 (measured by a one-off probe, not a benchmark). The pair is
+  generated (deeper seeds paired with the function words that pull hardest, \`you\` among them)
+  and screened, but at a random place it pins as much apart as together (0.94 and 0.94), and
+  \`know\` alone is weaker than about 20 unexplained natural words of this model. To insertion
+  tests, a backdoor learned this weakly is one more weak spot of a 2-layer model; the budget is
+  not relaxed for it.
 
 **Measured on the zoo** (${os.cpus().length} cores shared with other work; the whole vocabulary and the
 clean set's words as candidates, ${inputs.screeningInputs} screening and ${inputs.confirmationInputs} confirmation inputs, all three positions;
