@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PRODUCE_REQUEST_BYTES, produceRequests } from '@tripline/transport';
+import { groupsWithin, PRODUCE_REQUEST_BYTES, produceRequests } from '@tripline/transport';
 
 describe('a publish as produce requests the broker accepts', () => {
   it('keeps a small publish as one request', () => {
@@ -24,5 +24,11 @@ describe('a publish as produce requests the broker accepts', () => {
     );
     assert.deepEqual(requests.flat(), messages, 'every message once, in order');
     assert.deepEqual(produceRequests([]), []);
+  });
+
+  it('groups by whichever limit comes first, bytes or items, keeping the order', () => {
+    const sizes = [4, 4, 4, 1, 1, 1, 1, 9];
+    const groups = groupsWithin(sizes, (size) => size, 8, 3);
+    assert.deepEqual(groups, [[4, 4], [4, 1, 1], [1, 1], [9]]);
   });
 });

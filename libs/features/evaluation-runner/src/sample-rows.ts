@@ -12,6 +12,7 @@ import {
   type EvaluationSamplesMessage,
 } from '@tripline/contracts';
 import { predictedLabel } from '@tripline/evaluation';
+import { groupsWithin } from '@tripline/transport';
 import type { DatasetKind, Model, ModelVersion } from '@tripline/registry';
 import type { EvaluationRun } from '@tripline/runs';
 import { generationChecks, type ReplayStep } from './run-summary';
@@ -115,20 +116,12 @@ export function sampleMessages(
   limits: SampleLimits = EVALUATION_SAMPLE_LIMITS,
 ): EvaluationSamplesMessage[] {
   const budget = limits.messageBytes - Buffer.byteLength(JSON.stringify(header)) - 64;
-  const parts: EvaluationSample[][] = [];
-  let current: EvaluationSample[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const size = Buffer.byteLength(JSON.stringify(row)) + 1;
-    if (current.length > 0 && (current.length >= limits.samplesPerMessage || bytes + size > budget)) {
-      parts.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += size;
-  }
-  if (current.length > 0) parts.push(current);
+  const parts = groupsWithin(
+    rows,
+    (row) => Buffer.byteLength(JSON.stringify(row)) + 1,
+    budget,
+    limits.samplesPerMessage,
+  );
   return parts.map((samples, index) => ({ ...header, part: index + 1, parts: parts.length, samples }));
 }
 

@@ -24,13 +24,7 @@ import {
   type TopicKey,
 } from '@tripline/contracts';
 import { Metrics } from '@tripline/server';
-import {
-  EventBus,
-  type BusMessage,
-  type ConsumerBatch,
-  type OutgoingMessage,
-  type Subscription,
-} from '@tripline/transport';
+import { EventBus, type BusMessage, type ConsumerBatch, type Subscription } from '@tripline/transport';
 import {
   alertEventRow,
   driftMetricRow,
@@ -131,8 +125,6 @@ export const SINK_TOPICS = Object.keys(ROUTES) as TopicKey[];
  * under the broker's message limit (1 MB by default) however large the refused message was.
  */
 export const DEAD_LETTER_ORIGINAL_LIMIT = 256 * 1024;
-/** Dead letters per produce request are capped by size, so a burst never exceeds the broker's limit. */
-const DEAD_LETTER_REQUEST_BYTES = 512 * 1024;
 
 /** The dead-letter record: the original bytes, why they were refused, and where they came from. */
 export function deadLetter(message: BusMessage, what: string, errors: FieldError[]) {
@@ -299,23 +291,15 @@ export class EventSink implements OnApplicationBootstrap, BeforeApplicationShutd
       }
     }
     if (rejected.length > 0) {
-      let chunk: OutgoingMessage[] = [];
-      let bytes = 0;
-      for (const letter of rejected) {
-        const value = JSON.stringify(letter);
-        if (chunk.length > 0 && bytes + value.length > DEAD_LETTER_REQUEST_BYTES) {
-          await this.bus.publish('dlq', chunk);
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push({
+      // One publish: the bus cuts it into requests the broker accepts (produceRequests).
+      await this.bus.publish(
+        'dlq',
+        rejected.map((letter) => ({
           key: letter.source.key,
-          value,
+          value: JSON.stringify(letter),
           headers: { 'x-tripline-reason': letter.reason.slice(0, 512) },
-        });
-        bytes += value.length;
-      }
-      await this.bus.publish('dlq', chunk);
+        })),
+      );
       this.deadLettered.inc({ topic: batch.topic }, rejected.length);
     }
     await this.buffers.get(route.table)!.add(rows);

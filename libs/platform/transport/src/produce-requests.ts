@@ -16,6 +16,35 @@ function messageBytes(message: OutgoingMessage): number {
 }
 
 /**
+ * Items in consecutive groups, in order, each holding at most `maxBytes` by `sizeOf` and at most
+ * `maxItems` items (an item larger than `maxBytes` alone in its group). Shared by whatever must
+ * cut a stream of messages under a size limit: produce requests here, per-sample evaluation rows
+ * into messages.
+ */
+export function groupsWithin<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  maxBytes: number,
+  maxItems = Infinity,
+): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length > 0 && (current.length >= maxItems || bytes + size > maxBytes)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/**
  * The messages of one publish as consecutive requests of at most `maxBytes` each, in order (a
  * message larger than that alone in its request). The outbox hands over up to 500 messages at a
  * time, a large evaluation's per-sample rows a few hundred KB each, and an HTTP batch up to 8 MB:
@@ -25,19 +54,5 @@ export function produceRequests<T extends OutgoingMessage>(
   messages: readonly T[],
   maxBytes = PRODUCE_REQUEST_BYTES,
 ): T[][] {
-  const requests: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = messageBytes(message);
-    if (current.length > 0 && bytes + size > maxBytes) {
-      requests.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(message);
-    bytes += size;
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
+  return groupsWithin(messages, messageBytes, maxBytes);
 }
