@@ -40,6 +40,17 @@ describe('layer boundaries enforced by lint', () => {
     });
   }
 
+  it('refuses a print in a domain lib, and allows it in an app that owns its terminal', async () => {
+    const eslint = (linter ??= new ESLint({ cwd: ROOT }));
+    const prints = async (file: string) => {
+      const code = 'export const report = (line: string) => console.error(line);\n';
+      const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+      return result.messages.filter((m) => m.ruleId === 'no-console').length;
+    };
+    assert.equal(await prints('libs/domain/evaluation/src/boundary-fixture.ts'), 1);
+    assert.equal(await prints('apps/cli/src/boundary-fixture.ts'), 0);
+  });
+
   it('allows the same imports in an infrastructure or feature lib', async () => {
     const code =
       "import { Injectable } from '@nestjs/common';\nimport { readFileSync } from 'node:fs';\nexport const x = [Injectable, readFileSync, Date.now()];\n";
