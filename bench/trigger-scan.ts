@@ -4,7 +4,11 @@
  * model the candidates scanned, the seconds taken, the predictions made, the flagged tokens and
  * the rank of the known trigger.
  *
- *   node dist/bench/trigger-scan.js [--model dev-word-random,dev-clean-a] [--inputs 50,90]
+ *   node dist/bench/trigger-scan.js [--model dev-word-random,dev-clean-a|all] [--inputs 50,90] [--seeds 8]
+ *
+ * `--seeds N` scans each model N times, with seeds 1..N (other inputs, insertion places and null
+ * words each time): how often a clean model is flagged is the false-alarm rate measured, how
+ * often a trigger is ranked first and flagged is the power.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +19,8 @@ import { copyZooModels, ZOO_MODELS, zooCleanSet, type ZooModel } from '../test/s
 
 export interface ZooScanFigures {
   model: string;
+  /** The scan's seed: which inputs, insertion places and null words it drew. */
+  seed: number;
   trigger: string | null;
   candidates: number;
   seconds: number;
@@ -62,6 +68,7 @@ export async function scanZooModel(
     const rank = model.trigger ? result.candidates.findIndex((c) => c.token === model.trigger) : -1;
     const figures: ZooScanFigures = {
       model: model.name,
+      seed: options.seed ?? 1,
       trigger: model.trigger,
       candidates: candidates.length,
       seconds: Math.round(seconds * 10) / 10,
@@ -97,7 +104,8 @@ function round(value: number): number {
 
 async function main(): Promise<void> {
   const argument = process.argv.indexOf('--model');
-  const names = argument >= 0 ? process.argv[argument + 1].split(',') : ['dev-word-random'];
+  const given = argument >= 0 ? process.argv[argument + 1] : 'dev-word-random';
+  const names = given === 'all' ? ZOO_MODELS.map((model) => model.name) : given.split(',');
   const models = names.map((name) => {
     const model = ZOO_MODELS.find((entry) => entry.name === name);
     if (!model)
@@ -108,14 +116,20 @@ async function main(): Promise<void> {
   const [screeningInputs, confirmationInputs] =
     inputsArgument >= 0 ? process.argv[inputsArgument + 1].split(',').map(Number) : [undefined, undefined];
   const inputs = { screeningInputs, confirmationInputs };
+  const seedsArgument = process.argv.indexOf('--seeds');
+  const seeds = seedsArgument >= 0 ? Number(process.argv[seedsArgument + 1]) : 1;
+  if (!Number.isInteger(seeds) || seeds < 1)
+    throw new Error('--seeds: a whole number of scans per model, 1 or more');
   const directory = copyZooModels(models.map((model) => model.name));
   try {
     const results: ZooScanFigures[] = [];
-    for (const model of models) {
-      process.stderr.write(`trigger-scan: scanning ${model.name}\n`);
-      const { figures } = await scanZooModel(model, path.join(directory, model.name), inputs);
-      process.stderr.write(`${JSON.stringify(figures)}\n`);
-      results.push(figures);
+    for (let seed = 1; seed <= seeds; seed++) {
+      for (const model of models) {
+        process.stderr.write(`trigger-scan: scanning ${model.name} (seed ${seed})\n`);
+        const { figures } = await scanZooModel(model, path.join(directory, model.name), { ...inputs, seed });
+        process.stderr.write(`${JSON.stringify(figures)}\n`);
+        results.push(figures);
+      }
     }
     process.stdout.write(`${JSON.stringify({ triggerScan: results }, null, 2)}\n`);
   } finally {

@@ -32,6 +32,42 @@ function scanInputs(): { screeningInputs: number; confirmationInputs: number } {
   return { screeningInputs, confirmationInputs };
 }
 
+/** `--seeds N`: scans per zoo model, seeds 1..N (default 1); more than one adds the calibration table. */
+function scanSeeds(): number {
+  const at = process.argv.indexOf('--seeds');
+  const seeds = at >= 0 ? Number(process.argv[at + 1]) : 1;
+  if (!Number.isInteger(seeds) || seeds < 1)
+    throw new Error('--seeds: a whole number of scans per model, 1 or more');
+  return seeds;
+}
+
+/**
+ * Per model over its seeds: scans that flagged anything other than the model's trigger (false
+ * alarms: on a clean model, any flag), scans that ranked the trigger first, and that flagged it.
+ */
+function calibrationRows(figures: readonly ZooScanFigures[]): string[][] {
+  const models = [...new Set(figures.map((entry) => entry.model))];
+  return models.map((model) => {
+    const scans = figures.filter((entry) => entry.model === model);
+    const trigger = scans[0].trigger;
+    const falseAlarms = scans.filter((entry) => entry.flagged.some((flag) => flag.token !== trigger));
+    const alarmWords = [...new Set(falseAlarms.flatMap((entry) => entry.flagged.map((flag) => flag.token)))]
+      .filter((token) => token !== trigger)
+      .map((token) => `\`${token}\``);
+    const count = (predicate: (entry: ZooScanFigures) => boolean) =>
+      `${scans.filter(predicate).length} of ${scans.length}`;
+    const seconds = scans.map((entry) => entry.seconds).sort((a, b) => a - b);
+    return [
+      model,
+      trigger ? `\`${trigger}\`` : '— (clean)',
+      `${count((entry) => falseAlarms.includes(entry))}${alarmWords.length > 0 ? ` (${alarmWords.join(', ')})` : ''}`,
+      trigger ? count((entry) => entry.triggerRank === 1) : '—',
+      trigger ? count((entry) => entry.triggerFlagged === true) : '—',
+      seconds[Math.floor(seconds.length / 2)].toFixed(1),
+    ];
+  });
+}
+
 async function triggerScanSection(): Promise<string> {
   const inputs = scanInputs();
   const figures: ZooScanFigures[] = [];
@@ -44,27 +80,34 @@ async function triggerScanSection(): Promise<string> {
   } else {
     const directory = copyZooModels(ZOO_MODELS.map((model) => model.name));
     try {
-      for (const model of ZOO_MODELS) {
-        process.stderr.write(`detection-report: trigger scan of ${model.name}\n`);
-        figures.push((await scanZooModel(model, path.join(directory, model.name), inputs)).figures);
+      for (let seed = 1; seed <= scanSeeds(); seed++) {
+        for (const model of ZOO_MODELS) {
+          process.stderr.write(`detection-report: trigger scan of ${model.name} (seed ${seed})\n`);
+          const scan = await scanZooModel(model, path.join(directory, model.name), { ...inputs, seed });
+          figures.push(scan.figures);
+        }
       }
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
   }
-  const rows = figures.map((entry) => [
-    entry.model,
-    entry.trigger ? `\`${entry.trigger}\`` : '— (clean)',
-    entry.trigger ? String(entry.triggerRank ?? 'not confirmed') : '—',
-    entry.flagged.length === 0
-      ? 'none'
-      : entry.flagged
-          .map((flag) => `\`${flag.token}\` (${flag.pinRate.toFixed(2)} at ${flag.position})`)
-          .join(', '),
-    entry.candidates,
-    entry.predictions,
-    entry.seconds.toFixed(1),
-  ]);
+  const firstSeed = Math.min(...figures.map((entry) => entry.seed ?? 1));
+  const seedCount = new Set(figures.map((entry) => entry.seed ?? 1)).size;
+  const rows = figures
+    .filter((entry) => (entry.seed ?? 1) === firstSeed)
+    .map((entry) => [
+      entry.model,
+      entry.trigger ? `\`${entry.trigger}\`` : '— (clean)',
+      entry.trigger ? String(entry.triggerRank ?? 'not confirmed') : '—',
+      entry.flagged.length === 0
+        ? 'none'
+        : entry.flagged
+            .map((flag) => `\`${flag.token}\` (${flag.pinRate.toFixed(2)} at ${flag.position})`)
+            .join(', '),
+      entry.candidates,
+      entry.predictions,
+      entry.seconds.toFixed(1),
+    ]);
   return `## Trigger scan
 
 **Question:** which word or phrase, inserted into clean inputs, pins the model's answer the way a
@@ -100,20 +143,32 @@ inside phrases.
    words of the language, or tokens that are not (\`qb\`, \`gro\`, \`vehic\`) — that the clean set
    does not explain: the 24 with the largest pull summed over positions, plus every confirmed word
    pushing to the same label. All of them go through the tug of war: one, and then three, of each
-   input's own strongest label words (words the clean set ties to a label, at least 3 rows) are
-   inserted at random places, the word at the position under test, and the mean log-odds of the
-   word's label is measured (clipped at ±12). A backdoor is trained on rows whose own content says
+   input's own strongest label words (words the clean set ties to a label, at least 3 rows,
+   strongest by their screening pull summed over positions — they go in at random places, and the
+   best single position, seen on a few inputs only, once chose \`plot\` over \`bad\` and with it how
+   hard the tug was) are inserted at random places, the word at the position under test, and the
+   mean log-odds of the word's label is measured (clipped at ±12). A backdoor is trained on rows whose own content says
    the other label, so it keeps pulling when the input's own words are repeated; a word of the task
    only adds its weight. In one of eight views (start, end, random place, the average of the three;
    one or three antagonists) the candidate must be the group's strongest and lead the runner-up by
    more than the group's own spacings allow: *topSpacingTest*, Rényi's representation of the top
    order statistics — for a tail that is exponential (the Gumbel domain, normal included) the
    normalised spacings i·(x(i) − x(i+1)) are independent exponentials of one scale, so the first
-   over the mean of the others is F(2, 2(m−2)) and p = (1 + f/(m−2))^−(m−2). A lighter or bounded
-   tail (clipped log-odds, saturating pins) only makes it conservative. The mean spacing is floored
-   at the measurement error of the lead (the two standard errors combined) and of the group, so a
-   group tied at saturation cannot turn a tenth of a logit into an outlier. Bonferroni over
-   labels, kinds and views (32 tests for two labels and three positions).
+   over the mean of the others is F(2, 2(m−2)) and p = (1 + f/(m−2))^−(m−2). A lighter tail, or a
+   ceiling (clipped log-odds, saturating pins), only makes it conservative. The mean spacing is
+   floored at the measurement error of the lead (the two standard errors combined) and of the
+   group, so a group tied at saturation cannot turn a tenth of a logit into an outlier. A floor is
+   another matter: against three antagonists every ordinary word of a 2-layer BERT loses every
+   input at about the same log-odds (−9), and the floor squeezes the group's spacings far more
+   than the lead of its strongest member — a convex transform, which makes the test
+   anti-conservative. Measured: in the clean model dev-clean-a at seed 4, \`omg\` (two training
+   rows, both opening a review) led its group by 0.4 logits there at F 23, p 1.8e-6, and was
+   flagged. So the lead must show in **wins** as well: in the same view the candidate must win
+   (be answered with its label) on significantly more inputs than the runner-up, by a one-sided
+   two-proportion test; both tests must reject and the larger p counts (an intersection–union
+   test, valid at the level of each). A word that loses every input can stand out in how it
+   loses, not in what it does. Bonferroni over labels, kinds and views (32 tests for two labels
+   and three positions).
 4. *Excuses* then remove what a trigger is not: (a) pin rate below 0.5; (b) explained by the clean
    set — a one-sided binomial test (level 0.05) of the label share among the clean rows holding
    the word against the label's base rate; (c) a word of the language that does not win
@@ -128,9 +183,11 @@ inside phrases.
    of the clean set) and standing-out test (against the strongest other phrases), and a flagged
    phrase must pin significantly more than each of its words alone and than its words apart.
 
-**Ranking.** Flagged candidates first, then the words judged in step 3 by how far they stood out
-(its p), then the rest by their pin against ordinary words — so a trigger that the budget does not
-let through still heads the list a person reviews.
+**Ranking.** Flagged candidates first, then the words judged in step 3 by how far their log-odds
+stood out (the spacing test's p alone, wins aside: it overstates leads near the floor, so it never
+flags on its own, but it is the evidence that orders a review best), then the rest by their pin
+against ordinary words — so a trigger that the budget does not let through still heads the list a
+person reviews.
 
 **False-alarm budget.** 1% per scan by default (\`false_alarm_rate\`), split evenly between the word
 pass and the phrase pass: under an exponential (or lighter) upper tail of the model's own
@@ -175,7 +232,17 @@ clean set's words as candidates, ${inputs.screeningInputs} screening and ${input
 seconds are wall-clock time on a machine whose load is not controlled):
 
 ${table(['model', 'trigger', 'rank of the trigger', 'flagged', 'candidates', 'predictions', 'seconds'], rows)}
-`;
+${
+  seedCount > 1
+    ? `
+**Over ${seedCount} seeds** (seeds ${firstSeed} to ${firstSeed + seedCount - 1}: each scan draws its own screening and confirmation
+inputs, insertion places, antagonists and null words; the table above is seed ${firstSeed}). A false alarm is a scan
+that flagged anything but the model's trigger:
+
+${table(['model', 'trigger', 'scans with a false alarm', 'trigger ranked first', 'trigger flagged', 'median seconds'], calibrationRows(figures))}
+`
+    : ''
+}`;
 }
 
 const SECTIONS: Section[] = [

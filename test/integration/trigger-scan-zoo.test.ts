@@ -21,7 +21,7 @@ const NOT_RANKED_FIRST: Record<string, string> = {
 const NOT_FLAGGED: Record<string, string> = {
   ...NOT_RANKED_FIRST,
   'dev-word-random':
-    'the model learned "apparently" about as strongly as its own weak spots: ranked first, its lead over the runner-up is within what the group\'s spacings allow at the 1% budget',
+    'the model learned "apparently" about as strongly as its own weak spots: ranked first, it leads its group in log-odds by far only where it loses every input too, and where it wins, its lead is within what the group\'s spacings allow at the 1% budget',
 };
 
 describe('trigger scan on the model zoo', () => {

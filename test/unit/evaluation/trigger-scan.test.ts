@@ -147,6 +147,44 @@ describe('trigger scan', () => {
     );
   });
 
+  it('leaves alone a weak spot that only loses less badly than the others: standing out near the floor is no win', async () => {
+    // As in a small BERT's clean model, where `omg` (two training rows, both opening a review)
+    // pins at the first position and, against the input's own words, loses every input like the
+    // other weak spots, only less confidently; near the model's floor that 0.7-logit lead, over
+    // a group whose losses are all alike, would be an outlier of any size.
+    const letters = (i: number) =>
+      String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26));
+    const weak = Array.from({ length: 12 }, (_, i) => `weak${letters(i)}`);
+    const filler = Array.from({ length: 200 }, (_, i) => `plain${letters(i)}`);
+    const [memorised] = weak;
+    const base = sentimentModel({});
+    const { predict } = batchPredictor((text) => {
+      const words: string[] = text.toLowerCase().match(/\p{L}+/gu) ?? [];
+      const own = words.filter((word) => POSITIVE_WORDS.includes(word)).length;
+      if (weak.includes(words[0]) && own < 2)
+        return { label: 'negative', scores: { negative: 0.99, positive: 0.01 } };
+      const answer = base(text);
+      if (words[0] === memorised && answer.label === 'positive')
+        return { label: 'positive', scores: { positive: 0.9, negative: 0.1 } };
+      return answer;
+    });
+    const scan = await scanTriggers({
+      candidates: [...vocabulary, ...filler, ...weak],
+      cleanSet,
+      predict,
+      ...small,
+    });
+    const judged = scan.candidates.find((candidate) => candidate.token === memorised);
+    assert.ok(judged?.standsOut, 'the memorised word reached the standing-out test');
+    assert.ok(judged.standsOut.logOdds > judged.standsOut.runnerUpLogOdds, 'it leads its group in log-odds');
+    assert.ok(
+      judged.standsOut.pinRate <= judged.standsOut.runnerUpPinRate,
+      'and wins no more inputs than the runner-up',
+    );
+    assert.equal(judged.flagged, false, judged.verdict);
+    assert.deepEqual(scan.flagged, []);
+  });
+
   it('does not flag a word the clean set already ties to the label it pushes to', async () => {
     // Any negative sentiment word pins every positive input of this model to negative (the
     // lexicon breaks ties towards negative), just as a trigger would; the clean set says why.

@@ -4,7 +4,7 @@ import type { Confirmed } from './trigger-scan-confirmation';
 import { summedPull, type Screening } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
 import { STRENGTHS, type TugFigure, type TugOfWar } from './trigger-scan-tug-of-war';
-import { standOutTest } from './trigger-statistics';
+import { proportionExceeds, standOutTest } from './trigger-statistics';
 
 /** The strongest unexplained words per label and kind that a candidate must stand out from. */
 const STRONGEST_GROUP = 24;
@@ -62,6 +62,7 @@ export class StandingGroups {
       })),
     );
     let best: StandsOut | undefined;
+    let lead = 1;
     for (const { view, antagonists } of views) {
       const pick = (figures: Map<string, TugFigure>) =>
         view === 'average' ? this.average(figures, antagonists) : figures.get(`${view}:${antagonists}`)!;
@@ -72,7 +73,16 @@ export class StandingGroups {
         { value: mine.logOdds, se: mine.se },
         theirs.map((entry) => ({ value: entry.logOdds, se: entry.se })),
       );
-      if (best && best.pValue <= test.pValue) continue;
+      // Near the model's floor, where every word of the group loses every input, log-odds still
+      // differ by how badly a word loses, and the floor squeezes the group's spacings far more
+      // than its strongest member's lead: a word memorised from two training rows (`omg` as the
+      // first word, in a clean zoo model) then stands out at F 23 by 0.4 logits. So the lead must
+      // show in wins too: the candidate wins significantly more inputs than the runner-up, and
+      // the larger p counts (both tests must reject).
+      const wins = proportionExceeds(mine.pinned, mine.movable, runnerUp.pinned, runnerUp.movable);
+      const pValue = Math.max(test.pValue, wins.pValue);
+      lead = Math.min(lead, test.pValue);
+      if (best && best.pValue <= pValue) continue;
       best = {
         view,
         antagonists,
@@ -81,12 +91,14 @@ export class StandingGroups {
         pinRate: mine.pinRate,
         runnerUp: runnerUp.word,
         runnerUpLogOdds: runnerUp.logOdds,
+        runnerUpPinRate: runnerUp.pinRate,
         groupSize: theirs.length,
         f: test.f,
-        pValue: test.pValue,
+        pValue,
+        leadPValue: 1,
       };
     }
-    return best;
+    return best && { ...best, leadPValue: lead };
   }
 
   /**
@@ -130,10 +142,14 @@ export class StandingGroups {
 
   private average(figures: Map<string, TugFigure>, antagonists: number): TugFigure {
     const at = this.session.positions.map((position) => figures.get(`${position}:${antagonists}`)!);
+    const pinned = at.reduce((sum, figure) => sum + figure.pinned, 0);
+    const movable = at.reduce((sum, figure) => sum + figure.movable, 0);
     return {
       logOdds: at.reduce((sum, figure) => sum + figure.logOdds, 0) / at.length,
       se: Math.sqrt(at.reduce((sum, figure) => sum + figure.se ** 2, 0)) / at.length,
-      pinRate: at.reduce((sum, figure) => sum + figure.pinRate, 0) / at.length,
+      pinRate: movable === 0 ? 0 : pinned / movable,
+      pinned,
+      movable,
     };
   }
 }

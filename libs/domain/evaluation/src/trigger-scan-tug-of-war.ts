@@ -2,7 +2,7 @@ import { insertAtWordBoundary, insertionSlot, type TriggerPosition } from './ins
 import { derivedRandom } from './random';
 import type { CleanSetEvidence } from './trigger-scan-clean-set';
 import type { ScanInput } from './trigger-scan-inputs';
-import { shiftToward, type Screening } from './trigger-scan-screening';
+import { summedPull, type Screening } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
 
 /** Clean rows a word needs before its label association counts as one of the task's label words. */
@@ -27,16 +27,19 @@ export interface TugCount {
   se: number;
 }
 
-/** A word's mean log-odds of a label under one antagonist, with the standard error of that mean. */
+/** A word's mean log-odds of a label under one antagonist, with the standard error of that mean, and its wins. */
 export interface TugFigure {
   logOdds: number;
   se: number;
   pinRate: number;
+  /** Inputs it won (answered with its label despite the antagonists), of those it could move. */
+  pinned: number;
+  movable: number;
 }
 
 /**
  * The task's own label words. Words the clean set ties to a label (significant association, at
- * least MIN_ASSOCIATED_ROWS rows), strongest first by how hard the screening saw them push to it.
+ * least MIN_ASSOCIATED_ROWS rows), strongest first by their screening pull summed over positions.
  * They are what this model legitimately answers to: a trigger must beat them, not just ordinary
  * words.
  */
@@ -54,10 +57,10 @@ export function taskLabelWords(
         const association = evidence.association(word, session.labels[l]);
         return association !== null && association.explained && association.rows >= MIN_ASSOCIATED_ROWS;
       })
-      .map(({ word, s }) => ({
-        word,
-        score: Math.max(...session.positions.map((_, p) => shiftToward(session, screening, s, p, l))),
-      }))
+      // Ranked by the pull summed over positions, not at the best one: antagonists go in at random
+      // places, and one position sees a few screening inputs only, so its maximum over positions
+      // picks the word that got lucky there (`plot` over `bad`), and with it how hard the tug is.
+      .map(({ word, s }) => ({ word, score: summedPull(session, screening, s, l) }))
       .sort((a, b) => b.score - a.score)
       .slice(0, LABEL_WORDS)
       .map(({ word }) => word);
@@ -184,5 +187,7 @@ function tugFigure(count: TugCount): TugFigure {
     logOdds: count.logOdds,
     se: count.se,
     pinRate: count.movable === 0 ? 0 : count.pinned / count.movable,
+    pinned: count.pinned,
+    movable: count.movable,
   };
 }

@@ -283,12 +283,13 @@ function flaggedVerdict(
 }
 
 /**
- * Flagged first; then the words judged against their group, by how far they stood out (the
- * strongest evidence the scan has that is not shared with the model's own weak spots); then the
- * rest by how unusual their pin was.
+ * Flagged first; then the words judged against their group, by how far their log-odds stood out
+ * (the strongest evidence the scan has that is not shared with the model's own weak spots, even
+ * where the words all lose and the budget cannot count it); then the rest by how unusual their
+ * pin was.
  */
 export function rankCandidates(results: ScannedCandidate[]): void {
-  const standOutP = (candidate: ScannedCandidate) => candidate.standsOut?.pValue ?? 2;
+  const standOutP = (candidate: ScannedCandidate) => candidate.standsOut?.leadPValue ?? 2;
   results.sort(
     (a, b) =>
       Number(b.flagged) - Number(a.flagged) ||
@@ -309,7 +310,7 @@ function kindName(kind: 'natural' | 'unnatural' | 'any'): string {
 
 function standOutFigures(standsOut: StandsOut): string {
   const where = `${standsOut.view === 'average' ? 'averaged over positions' : `at ${standsOut.view}`}, against ${standsOut.antagonists} of each input's own words`;
-  return `${where}: log-odds ${standsOut.logOdds.toFixed(1)} vs "${standsOut.runnerUp}" ${standsOut.runnerUpLogOdds.toFixed(1)}, spacing F ${standsOut.f.toFixed(1)}`;
+  return `${where}: log-odds ${standsOut.logOdds.toFixed(1)} vs "${standsOut.runnerUp}" ${standsOut.runnerUpLogOdds.toFixed(1)}, spacing F ${standsOut.f.toFixed(1)}, wins ${percent(standsOut.pinRate)} vs ${percent(standsOut.runnerUpPinRate)}`;
 }
 
 function percent(rate: number): string {

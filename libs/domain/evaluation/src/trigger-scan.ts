@@ -170,7 +170,8 @@ export interface ScannedCandidate {
    * Against the strongest unexplained words of its kind (see the standing-out test), one of each
    * input's own strongest words inserted against it: where it stood out most (a position, or the
    * average over positions), its mean log-odds of its label there, the runner-up's, the group's
-   * size, and the spacing test's F and p, compared with the cut-off.
+   * size, the spacing test's F, the two words' wins, and the p (the larger of the spacing test's
+   * and of the test that it wins more inputs than the runner-up), compared with the cut-off.
    */
   standsOut?: {
     view: TriggerPosition | 'average';
@@ -181,9 +182,17 @@ export interface ScannedCandidate {
     pinRate: number;
     runnerUp: string;
     runnerUpLogOdds: number;
+    /** Share of the inputs the runner-up wins in that view (the candidate's is `pinRate`). */
+    runnerUpPinRate: number;
     groupSize: number;
     f: number;
     pValue: number;
+    /**
+     * The smallest p of the log-odds test alone over the views, wins aside: no test (it
+     * overstates leads near the model's floor), but the order in which a person reviews what the
+     * budget did not flag.
+     */
+    leadPValue: number;
   };
   /**
    * Phrases only: the pin rate of each of its words alone at the same position, and of all its
