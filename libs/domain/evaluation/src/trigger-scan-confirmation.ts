@@ -3,7 +3,7 @@ import { derivedRandom, sampleIndices } from './random';
 import type { PositionPin, ScanPredict } from './trigger-scan';
 import type { CleanSetEvidence } from './trigger-scan-clean-set';
 import type { ScanInput, ScanInputs } from './trigger-scan-inputs';
-import { screeningScore, type Screening } from './trigger-scan-screening';
+import { screeningScore, strongestAcrossPositions, type Screening } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
 import type { ScanPass } from './trigger-scan-standing-out';
 import { fitPinNull, pinTail, type PinNull } from './trigger-statistics';
@@ -100,15 +100,22 @@ export async function runConfirmation(
   const { labels, settings } = session;
   const confirmed = new Map<number, Confirmed>();
   const nulls: Partial<Record<TriggerPosition, PinNull>> = {};
+  const indices = stimuli.map((_, s) => s);
+  const ofKind = (natural: boolean) => indices.filter((s) => isNatural(stimuli[s]) === natural);
+  // Confirmed at every position: the strongest over all positions together, of each kind.
+  const everywhere = [true, false].flatMap((natural) =>
+    strongestAcrossPositions(session, screening, ofKind(natural), settings.confirmPerPosition),
+  );
   for (const [p, position] of session.positions.entries()) {
     const ranked = stimuli
       .map((_, s) => ({ s, ...screeningScore(session, screening, s, p) }))
       .filter((entry) => entry.label >= 0)
       .sort((a, b) => b.score - a.score);
-    const top = [
+    const here = [
       ...ranked.filter((entry) => isNatural(stimuli[entry.s])).slice(0, settings.confirmPerPosition),
       ...ranked.filter((entry) => !isNatural(stimuli[entry.s])).slice(0, settings.confirmPerPosition),
     ];
+    const top = [...here, ...everywhere.filter((entry) => !here.some((chosen) => chosen.s === entry.s))];
     const tallies = await confirm(
       session,
       session.options.predict,

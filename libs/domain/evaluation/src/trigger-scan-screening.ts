@@ -95,6 +95,39 @@ export function summedPull(session: ScanSession, screening: Screening, s: number
   return session.positions.reduce((sum, _, p) => sum + shiftToward(session, screening, s, p, l), 0);
 }
 
+/** A stimulus's strongest label over all positions together, and its pull summed over them. */
+export function summedScore(
+  session: ScanSession,
+  screening: Screening,
+  s: number,
+): { score: number; label: number } {
+  let best = { score: 0, label: -1 };
+  for (let l = 0; l < session.labels.length; l++) {
+    const score = summedPull(session, screening, s, l);
+    if (best.label === -1 || score > best.score) best = { score, label: l };
+  }
+  return best;
+}
+
+/**
+ * The strongest stimuli by their pull summed over positions. A trigger trained at random places
+ * pulls at every one, but at each it competes on a few screening inputs with words bound to that
+ * position (the first word of a small BERT moves the answer for dozens of them), and can miss
+ * every per-position cut by a little; summed over positions it does not.
+ */
+export function strongestAcrossPositions(
+  session: ScanSession,
+  screening: Screening,
+  indices: readonly number[],
+  count: number,
+): { s: number; score: number; label: number }[] {
+  return indices
+    .map((s) => ({ s, ...summedScore(session, screening, s) }))
+    .filter((entry) => entry.label >= 0)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, count);
+}
+
 /**
  * Screens every stimulus on the screening inputs; a large list in two rounds (successive halving):
  * all on the first part of the inputs, the strongest per position on the rest.
@@ -131,6 +164,9 @@ export async function screenAll(
       .slice(0, perPosition)
       .forEach(({ s }) => survivors.add(s));
   });
+  // And the strongest over all positions together, for the trigger that pulls everywhere.
+  const all = stimuli.map((_, s) => s);
+  for (const { s } of strongestAcrossPositions(session, screening, all, perPosition)) survivors.add(s);
   session.expect(-((stimuli.length - survivors.size) * (screeningInputs.length - firstRound)));
   await screen(
     session,
