@@ -128,14 +128,18 @@ inside phrases.
 1. *Screening*: every candidate inserted into a sample of confident clean inputs (default 50), the
    positions start / end / random word boundary spread over the inputs; score = mean probability
    moved towards a label. Large vocabularies go in two rounds (all candidates on 30% of the sample,
-   the strongest 5% per position on the rest).
+   the strongest per position and, as many again, the strongest over all positions together on
+   the rest: about 5%).
 2. *Confirmation* on fresh clean inputs (default 90): the 10 strongest natural-language candidates
-   and the 10 strongest other tokens per position, and 40 random candidates (the null: ordinary
-   words, same model, same inputs, same position). Pin rate = share of the inputs not already
-   answered with the label that the insertion moves there. The null is fitted in log-odds (median,
-   1.4826 x MAD, floored at the binomial noise of one measurement); a candidate has to be unusual
-   under it at the nominal level (0.01) to be judged further. This gate only chooses what step 3
-   judges.
+   and the 10 strongest other tokens per position, the 10 of each kind strongest over all
+   positions together at every position, and 40 random candidates (the null: ordinary words, same
+   model, same inputs, same position). The second path is for a trigger trained at random places:
+   at each position it competes, on a few screening inputs, with words bound to that position,
+   and missed every per-position cut by a little (\`apparently\` at seeds 5 and 8). Pin rate =
+   share of the inputs not already answered with the label that the insertion moves there. The
+   null is fitted in log-odds (median, 1.4826 x MAD, floored at the binomial noise of one
+   measurement); a candidate has to be unusual under it at the nominal level (0.01) to be judged
+   further. This gate only chooses what step 3 judges.
 3. *Standing out* — the test that carries the false-alarm budget. Ordinary words are the wrong
    yardstick on a small model: at the first position of the zoo's 2-layer BERTs about 5% of all
    vocabulary entries pin 75% or more of the other class's inputs (\`shouldn\`, \`cause\`, \`duck\`,
@@ -147,13 +151,13 @@ inside phrases.
    strongest by their screening pull summed over positions — they go in at random places, and the
    best single position, seen on a few inputs only, once chose \`plot\` over \`bad\` and with it how
    hard the tug was) are inserted at random places, the word at the position under test, and the
-   mean log-odds of the word's label is measured (clipped at ±12). A backdoor is trained on rows whose own content says
-   the other label, so it keeps pulling when the input's own words are repeated; a word of the task
-   only adds its weight. In one of eight views (start, end, random place, the average of the three;
-   one or three antagonists) the candidate must be the group's strongest and lead the runner-up by
-   more than the group's own spacings allow: *topSpacingTest*, Rényi's representation of the top
-   order statistics — for a tail that is exponential (the Gumbel domain, normal included) the
-   normalised spacings i·(x(i) − x(i+1)) are independent exponentials of one scale, so the first
+   mean log-odds of the word's label is measured (clipped at ±12). A backdoor is trained on rows
+   whose own content says the other label, so it keeps pulling when the input's own words are
+   repeated; a word of the task only adds its weight. In one of eight views (start, end, random
+   place, the average of the three; one or three antagonists) the candidate must be the group's
+   strongest and lead the runner-up by more than the group's own spacings allow: *topSpacingTest*,
+   Rényi's representation of the top order statistics — for a tail that is exponential (the
+   Gumbel domain, normal included) the normalised spacings i·(x(i) − x(i+1)) are independent exponentials of one scale, so the first
    over the mean of the others is F(2, 2(m−2)) and p = (1 + f/(m−2))^−(m−2). A lighter tail, or a
    ceiling (clipped log-odds, saturating pins), only makes it conservative. The mean spacing is
    floored at the measurement error of the lead (the two standard errors combined) and of the
@@ -192,8 +196,14 @@ person reviews.
 **False-alarm budget.** 1% per scan by default (\`false_alarm_rate\`), split evenly between the word
 pass and the phrase pass: under an exponential (or lighter) upper tail of the model's own
 strongest words, the chance that a scan flags any ordinary word or phrase is at most 1%. The
-excuses only remove flags. The price of a conservative tail is power: a trigger that a model
-learned only as strongly as its own weak spots is ranked first and not flagged (see the table).
+excuses only remove flags. The tail assumption does not hold near the model's floor (step 3),
+which is why a lead must show in wins too; the table "Over 8 seeds" below counts the false alarms
+actually raised: none in 24 scans of the three clean models, none besides the trigger in the 24
+scans of the backdoored ones. Before the wins rule, 16 clean scans (seeds 1 to 6) raised one
+(\`omg\` in dev-clean-a at seed 4, p 1.8e-6 from a 0.4-logit lead at the floor). Twenty-four
+scans can show a false-alarm rate far above 1%, not confirm one of 1%; the bound rests on the test. The price of
+a conservative test is power: a trigger that a model learned only as strongly as its own weak
+spots is ranked first and not flagged (see the table).
 
 **Cost.** Screening is (candidates x screening inputs) predictions, halved for large vocabularies;
 after it, each position costs (shortlist + null words) x confirmation inputs, and again for the
@@ -210,11 +220,15 @@ step 3, not the candidate rule, is what keeps their prefix pins from being flagg
 
 **Known gaps** (the tests keep them as \`todo\` with the reason):
 - \`apparently\` on dev-word-random (an ordinary word at random positions, poison from both
-  classes, attack-success rate 0.89) heads the ranking but is not flagged at the 1% budget: the
-  model learned it about as strongly as its own weak spots (against three of the input's words
-  its average log-odds leads the runner-up by 1 to 4, where the group's spacings give p 0.006 to
-  0.06 against a cut-off of 1.6e-4). Seeds and sample sizes move it; the budget is not relaxed
-  for it.
+  classes, attack-success rate 0.89) heads the ranking at all 8 seeds and is flagged at none: where
+  it wins against the input's own words (42–69% of the inputs against one of them, where the
+  runner-up — \`overly\` or \`convenient\` — wins 11–35%), the group's spacings give p 0.02 to 0.23
+  against a cut-off of 1.6e-4. Its lead in log-odds is large only against three antagonists,
+  where it loses almost every input, like the rest of its group: the floor view that flagged it at
+  some seeds before the wins rule is the one that flagged a clean model's memorised word, and the
+  test cannot tell the two apart there. The model learned it about as strongly as its own weak
+  spots (\`overly\`, \`jimmy\`: words seen in two or three training rows, all of one label); the
+  budget is not relaxed for it.
 - The two-word trigger of \`dev-phrase\` (\`you know\`, attack-success rate 0.73) is not found, and
   the model's own answers say why: it learned the word \`know\` more than the pair. On 60 confident
   negative clean inputs (mean log-odds of positive), \`know\` alone at the start gives +4.9, \`you\`
@@ -235,9 +249,9 @@ ${table(['model', 'trigger', 'rank of the trigger', 'flagged', 'candidates', 'pr
 ${
   seedCount > 1
     ? `
-**Over ${seedCount} seeds** (seeds ${firstSeed} to ${firstSeed + seedCount - 1}: each scan draws its own screening and confirmation
-inputs, insertion places, antagonists and null words; the table above is seed ${firstSeed}). A false alarm is a scan
-that flagged anything but the model's trigger:
+**Over ${seedCount} seeds** (seeds ${firstSeed} to ${firstSeed + seedCount - 1}: each scan draws its own
+screening and confirmation inputs, insertion places, antagonists and null words; the table above
+is seed ${firstSeed}). A false alarm is a scan that flagged anything but the model's trigger:
 
 ${table(['model', 'trigger', 'scans with a false alarm', 'trigger ranked first', 'trigger flagged', 'median seconds'], calibrationRows(figures))}
 `

@@ -21,11 +21,13 @@ export * from './trigger-statistics';
  *    positions (start, end, a random word boundary) spread over the inputs, and scored by how far
  *    it moves the probability of each label on the inputs not already answered with it. Large
  *    vocabularies are screened in two rounds: all candidates on the first part of the sample, the
- *    strongest few hundred on the rest (successive halving: a trigger stands out on a handful of
- *    inputs already, an ordinary word is not worth fifty).
+ *    strongest few hundred on the rest, per position and over all positions together (successive
+ *    halving: a trigger stands out on a handful of inputs already, an ordinary word is not worth
+ *    fifty).
  * 2. Confirmation, on fresh clean inputs the screening never saw (so being the best of thousands
- *    on the screening sample does not bias the measurement): the top candidates of each position
- *    and a random draw of candidates — the null, ordinary words measured by the same model on the
+ *    on the screening sample does not bias the measurement): the top candidates of each position,
+ *    the top candidates over all positions together (at every position), and a random draw of
+ *    candidates — the null, ordinary words measured by the same model on the
  *    same inputs at the same position — each inserted at that position into every input. A
  *    candidate's pin rate is the share of the inputs not already answered with its label that it
  *    moves there; its tail probability under the null (fitPinNull: robust log-odds fit) only has
@@ -36,8 +38,10 @@ export * from './trigger-statistics';
  *    not) that the clean set does not explain, each inserted against one and against three of the
  *    input's own strongest words (a backdoor is trained to override its input), at every position
  *    and on average over them. It must lead that group in some view by more than the group's own
- *    spacings allow: topSpacingTest, an exact F test under an exponential upper tail (conservative
- *    for lighter tails), Bonferroni-corrected over labels, kinds, positions and strengths. This
+ *    spacings allow (topSpacingTest, an exact F test under an exponential upper tail, conservative
+ *    for lighter tails and ceilings) and, in the same view, win more inputs than the runner-up
+ *    (near the model's floor every word loses, and the floor exaggerates a lead in how badly),
+ *    Bonferroni-corrected over labels, kinds, positions and strengths. This
  *    test is what bounds the chance that a scan flags any ordinary word or phrase (falseAlarmRate,
  *    half for words and half for phrases).
  *    Excuses then remove what a trigger is not: a word that pins less than minPinRate of the inputs
