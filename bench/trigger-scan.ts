@@ -98,6 +98,15 @@ export async function scanZooModel(
   }
 }
 
+/** `--seeds N`: scans per model, with seeds 1..N (default 1). */
+export function seedsArgument(argv: readonly string[]): number {
+  const at = argv.indexOf('--seeds');
+  const seeds = at >= 0 ? Number(argv[at + 1]) : 1;
+  if (!Number.isInteger(seeds) || seeds < 1)
+    throw new Error('--seeds: a whole number of scans per model, 1 or more');
+  return seeds;
+}
+
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
@@ -116,10 +125,7 @@ async function main(): Promise<void> {
   const [screeningInputs, confirmationInputs] =
     inputsArgument >= 0 ? process.argv[inputsArgument + 1].split(',').map(Number) : [undefined, undefined];
   const inputs = { screeningInputs, confirmationInputs };
-  const seedsArgument = process.argv.indexOf('--seeds');
-  const seeds = seedsArgument >= 0 ? Number(process.argv[seedsArgument + 1]) : 1;
-  if (!Number.isInteger(seeds) || seeds < 1)
-    throw new Error('--seeds: a whole number of scans per model, 1 or more');
+  const seeds = seedsArgument(process.argv);
   const directory = copyZooModels(models.map((model) => model.name));
   try {
     const results: ZooScanFigures[] = [];

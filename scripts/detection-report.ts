@@ -5,13 +5,16 @@
  * detector by adding a function to SECTIONS.
  *
  *   node dist/scripts/detection-report.js [--only trigger-scan,dataset-scan] [--out docs/detection.md] [--inputs 50,90]
- *     [--trigger-figures <file of bench/trigger-scan JSON lines>]
+ *     [--seeds N] [--trigger-figures <file of bench/trigger-scan JSON lines>]
+ *
+ * `--seeds N` scans each zoo model at seeds 1..N and adds the table of false alarms and power
+ * over them; figures given with --trigger-figures carry their own seeds.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { scanZooModel, type ZooScanFigures } from '../bench/trigger-scan';
+import { scanZooModel, seedsArgument, type ZooScanFigures } from '../bench/trigger-scan';
 import { copyZooModels, ZOO_MODELS } from '../test/support/zoo';
 import { datasetScanSection } from './detection-report/dataset-scan';
 import { table } from './detection-report/markdown';
@@ -30,15 +33,6 @@ function scanInputs(): { screeningInputs: number; confirmationInputs: number } {
   const [screeningInputs, confirmationInputs] =
     at >= 0 ? process.argv[at + 1].split(',').map(Number) : [50, 90];
   return { screeningInputs, confirmationInputs };
-}
-
-/** `--seeds N`: scans per zoo model, seeds 1..N (default 1); more than one adds the calibration table. */
-function scanSeeds(): number {
-  const at = process.argv.indexOf('--seeds');
-  const seeds = at >= 0 ? Number(process.argv[at + 1]) : 1;
-  if (!Number.isInteger(seeds) || seeds < 1)
-    throw new Error('--seeds: a whole number of scans per model, 1 or more');
-  return seeds;
 }
 
 /**
@@ -78,9 +72,10 @@ async function triggerScanSection(): Promise<string> {
       if (line.trim().startsWith('{')) figures.push(JSON.parse(line) as ZooScanFigures);
     }
   } else {
+    const seeds = seedsArgument(process.argv);
     const directory = copyZooModels(ZOO_MODELS.map((model) => model.name));
     try {
-      for (let seed = 1; seed <= scanSeeds(); seed++) {
+      for (let seed = 1; seed <= seeds; seed++) {
         for (const model of ZOO_MODELS) {
           process.stderr.write(`detection-report: trigger scan of ${model.name} (seed ${seed})\n`);
           const scan = await scanZooModel(model, path.join(directory, model.name), { ...inputs, seed });

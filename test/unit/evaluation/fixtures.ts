@@ -35,7 +35,8 @@ export interface LexiconModelOptions {
   noise?: number;
 }
 
-function textHash(text: string): number {
+/** A text's place in [0, 1): a fixed, uniform-looking draw per text. */
+export function textHash(text: string): number {
   return hash32(text) / 4294967296;
 }
 

@@ -25,6 +25,7 @@ import {
   NEUTRAL_WORDS,
   POSITIVE_WORDS,
   syntheticCleanSet,
+  textHash,
 } from './fixtures';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
@@ -183,6 +184,39 @@ describe('trigger scan', () => {
     );
     assert.equal(judged.flagged, false, judged.verdict);
     assert.deepEqual(scan.flagged, []);
+  });
+
+  it("confirms at every position a trigger that pulls everywhere but misses each position's own cut", async () => {
+    // Like a trigger trained at random places in a small BERT: at each position, words bound to
+    // that position (the first word, the last, one inside) move every answer, it moves 85% of
+    // them, but everywhere; summed over the positions it is the strongest candidate.
+    const bound = (where: string) => [1, 2, 3].map((i) => `${where}${'abc'[i - 1]}x`);
+    const [first, last, inside] = [bound('head'), bound('tail'), bound('mid')];
+    const filler = Array.from({ length: 60 }, (_, i) => `plain${String.fromCharCode(97 + (i % 26))}${i}`);
+    const base = sentimentModel({});
+    const { predict } = batchPredictor((text) => {
+      const words: string[] = text.toLowerCase().match(/\p{L}+/gu) ?? [];
+      const fires =
+        first.includes(words[0]) ||
+        last.includes(words[words.length - 1]) ||
+        words.slice(1, -1).some((word) => inside.includes(word)) ||
+        (words.includes('zq') && textHash(text) < 0.85);
+      return fires ? { label: 'negative', scores: { negative: 0.99, positive: 0.01 } } : base(text);
+    });
+    const scan = await scanTriggers({
+      candidates: [...vocabulary, ...filler, ...first, ...last, ...inside, 'zq'],
+      cleanSet,
+      predict,
+      ...small,
+      confirmPerPosition: 2,
+    });
+    const confirmedAt = (token: string) =>
+      Object.keys(scan.candidates.find((candidate) => candidate.token === token)?.positions ?? {});
+    assert.deepEqual(confirmedAt('zq').sort(), ['prefix', 'random', 'suffix']);
+    assert.ok(
+      first.some((word) => confirmedAt(word).includes('prefix')),
+      'the position cuts still hold',
+    );
   });
 
   it('does not flag a word the clean set already ties to the label it pushes to', async () => {

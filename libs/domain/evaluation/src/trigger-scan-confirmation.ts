@@ -6,7 +6,7 @@ import type { ScanInput, ScanInputs } from './trigger-scan-inputs';
 import { screeningScore, strongestAcrossPositions, type Screening } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
 import type { ScanPass } from './trigger-scan-standing-out';
-import { fitPinNull, pinTail, type PinNull } from './trigger-statistics';
+import { fitPinNull, pinShare, pinTail, type PinNull } from './trigger-statistics';
 
 /** A confirmation input at one position: where a stimulus goes, and the label it was answered. */
 export interface InsertionSite {
@@ -140,7 +140,7 @@ export async function runConfirmation(
         label: labels[l],
         movable: tally.movable[l],
         pinned: tally.pinned[l],
-        pinRate: tally.movable[l] === 0 ? 0 : tally.pinned[l] / tally.movable[l],
+        pinRate: pinShare(tally.pinned[l], tally.movable[l]),
         z,
         pValue,
       });
@@ -178,7 +178,7 @@ function bestLabel(session: ScanSession, tally: PinTally): number {
   let best = 0;
   let bestRate = -1;
   for (let l = 0; l < session.labels.length; l++) {
-    const rate = tally.movable[l] === 0 ? 0 : tally.pinned[l] / tally.movable[l];
+    const rate = pinShare(tally.pinned[l], tally.movable[l]);
     if (rate > bestRate) {
       best = l;
       bestRate = rate;

@@ -8,7 +8,7 @@ import type { ScanInputs } from './trigger-scan-inputs';
 import { screen, screenAll, summedPull, type Screening } from './trigger-scan-screening';
 import type { ScanPass } from './trigger-scan-standing-out';
 import { verdictOf, type ComponentPin, type VerdictGround } from './trigger-scan-verdict';
-import type { PinNull } from './trigger-statistics';
+import { pinShare, type PinNull } from './trigger-statistics';
 
 /** Seed words phrases grow from. */
 const PHRASE_SEEDS = 8;
@@ -226,7 +226,7 @@ async function phraseComponents(
     word,
     pinned: tallies[k].pinned[l],
     movable: tallies[k].movable[l],
-    pinRate: tallies[k].movable[l] === 0 ? 0 : tallies[k].pinned[l] / tallies[k].movable[l],
+    pinRate: pinShare(tallies[k].pinned[l], tallies[k].movable[l]),
   }));
   // The same words apart: the first at the position, the others at random boundaries.
   // Two strong words add up wherever they stand; a phrase trigger needs them together.
@@ -249,7 +249,7 @@ async function phraseComponents(
     word: `${words.join(' + ')} apart`,
     pinned: apartPinned,
     movable: apart.length,
-    pinRate: apart.length === 0 ? 0 : apartPinned / apart.length,
+    pinRate: pinShare(apartPinned, apart.length),
   });
   return components;
 }

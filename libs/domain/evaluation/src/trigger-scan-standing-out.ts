@@ -4,7 +4,7 @@ import type { Confirmed } from './trigger-scan-confirmation';
 import { summedPull, type Screening } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
 import { STRENGTHS, type TugFigure, type TugOfWar } from './trigger-scan-tug-of-war';
-import { proportionExceeds, standOutTest } from './trigger-statistics';
+import { pinShare, proportionExceeds, standOutTest } from './trigger-statistics';
 
 /** The strongest unexplained words per label and kind that a candidate must stand out from. */
 const STRONGEST_GROUP = 24;
@@ -41,8 +41,8 @@ export class StandingGroups {
   /**
    * Whether `token` stands out from the strongest words of its kind: at one position, or on
    * average over the positions (a trigger trained at random places pulls everywhere), it must be
-   * the group's strongest and lead the runner-up by more than the group's own spacings allow
-   * (topSpacingTest). The view where it stands out most is reported.
+   * the group's strongest, lead the runner-up by more than the group's own spacings allow
+   * (topSpacingTest) and win more inputs than it. The view where it stands out most is reported.
    */
   async standOut(token: string, label: number, pass: ScanPass): Promise<StandsOut | undefined> {
     let kind: GroupKind = this.evidence.isNatural(token) ? 'natural' : 'unnatural';
@@ -61,9 +61,7 @@ export class StandingGroups {
         antagonists,
       })),
     );
-    let best: StandsOut | undefined;
-    let lead = 1;
-    for (const { view, antagonists } of views) {
+    const judged = views.map(({ view, antagonists }) => {
       const pick = (figures: Map<string, TugFigure>) =>
         view === 'average' ? this.average(figures, antagonists) : figures.get(`${view}:${antagonists}`)!;
       const mine = pick(own);
@@ -80,10 +78,7 @@ export class StandingGroups {
       // show in wins too: the candidate wins significantly more inputs than the runner-up, and
       // the larger p counts (both tests must reject).
       const wins = proportionExceeds(mine.pinned, mine.movable, runnerUp.pinned, runnerUp.movable);
-      const pValue = Math.max(test.pValue, wins.pValue);
-      lead = Math.min(lead, test.pValue);
-      if (best && best.pValue <= pValue) continue;
-      best = {
+      return {
         view,
         antagonists,
         kind,
@@ -94,11 +89,13 @@ export class StandingGroups {
         runnerUpPinRate: runnerUp.pinRate,
         groupSize: theirs.length,
         f: test.f,
-        pValue,
-        leadPValue: 1,
+        pValue: Math.max(test.pValue, wins.pValue),
+        leadPValue: test.pValue,
       };
-    }
-    return best && { ...best, leadPValue: lead };
+    });
+    // The view it stands out in most (the first on a tie), and its smallest log-odds p over all.
+    const best = judged.reduce((a, b) => (b.pValue < a.pValue ? b : a));
+    return { ...best, leadPValue: Math.min(...judged.map((view) => view.leadPValue)) };
   }
 
   /**
@@ -147,7 +144,7 @@ export class StandingGroups {
     return {
       logOdds: at.reduce((sum, figure) => sum + figure.logOdds, 0) / at.length,
       se: Math.sqrt(at.reduce((sum, figure) => sum + figure.se ** 2, 0)) / at.length,
-      pinRate: movable === 0 ? 0 : pinned / movable,
+      pinRate: pinShare(pinned, movable),
       pinned,
       movable,
     };

@@ -4,6 +4,7 @@ import type { CleanSetEvidence } from './trigger-scan-clean-set';
 import type { ScanInput } from './trigger-scan-inputs';
 import { summedPull, type Screening } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
+import { pinShare } from './trigger-statistics';
 
 /** Clean rows a word needs before its label association counts as one of the task's label words. */
 const MIN_ASSOCIATED_ROWS = 3;
@@ -149,7 +150,7 @@ export class TugOfWar {
         .map((count, k) => ({
           word: own[k],
           ...count,
-          pinRate: count.movable === 0 ? 0 : count.pinned / count.movable,
+          pinRate: pinShare(count.pinned, count.movable),
         }))
         .reduce((a, b) => (b.pinRate > a.pinRate ? b : a));
       this.baselines.set(key, best);
@@ -186,7 +187,7 @@ function tugFigure(count: TugCount): TugFigure {
   return {
     logOdds: count.logOdds,
     se: count.se,
-    pinRate: count.movable === 0 ? 0 : count.pinned / count.movable,
+    pinRate: pinShare(count.pinned, count.movable),
     pinned: count.pinned,
     movable: count.movable,
   };

@@ -9,7 +9,7 @@ import { screeningScore } from './trigger-scan-screening';
 import type { ScanSession } from './trigger-scan-session';
 import { StandingGroups, type ScanPass, type StandsOut } from './trigger-scan-standing-out';
 import { TugOfWar, taskLabelWords } from './trigger-scan-tug-of-war';
-import { proportionExceeds } from './trigger-statistics';
+import { pinShare, proportionExceeds } from './trigger-statistics';
 
 /** What every verdict of a scan is judged with. */
 export interface VerdictGround {
@@ -227,7 +227,7 @@ async function tugOfWarExcuse(
   const [own] = await ground.tug.pull([token], position, label);
   const beats = proportionExceeds(own.pinned, own.movable, rival.pinned, rival.movable);
   candidate.tugOfWar = {
-    pinRate: own.movable === 0 ? 0 : own.pinned / own.movable,
+    pinRate: pinShare(own.pinned, own.movable),
     rival: rival.word,
     rivalPinRate: rival.pinRate,
     pValue: beats.pValue,
@@ -253,7 +253,7 @@ async function referenceExcuse(
   const exceeds = proportionExceeds(best.pinned, best.movable, pinned, movable);
   const excused = !(exceeds.pValue < session.settings.referenceLevel);
   candidate.reference = {
-    pinRate: movable === 0 ? 0 : pinned / movable,
+    pinRate: pinShare(pinned, movable),
     pinned,
     movable,
     pValue: exceeds.pValue,

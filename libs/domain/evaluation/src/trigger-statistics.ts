@@ -90,6 +90,11 @@ function logChoose(n: number, k: number): number {
   return sum;
 }
 
+/** The share of the inputs a stimulus could move that it pinned; 0 when it could move none. */
+export function pinShare(pinned: number, movable: number): number {
+  return movable === 0 ? 0 : pinned / movable;
+}
+
 /** P(X >= k) for X ~ Binomial(n, p), summed exactly. */
 export function binomialUpperTail(k: number, n: number, p: number): number {
   if (k <= 0) return 1;
